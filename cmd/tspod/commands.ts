@@ -1,0 +1,28 @@
+// Every top-level command word and the modules that implement it. main.ts loads only the
+// group the user typed, so start-up never pays for the command modules it does not run.
+import type { CommandClass } from 'clipanion';
+
+export interface CommandGroup {
+  summary: string;
+  /** shown under "Management Commands" in `tspod --help` */
+  management?: boolean;
+  load: () => Promise<CommandClass[]>;
+}
+
+export const COMMAND_GROUPS: Record<string, CommandGroup> = {
+  info: { summary: 'Display system-wide information', load: async () => [(await import('./info')).InfoCommand] },
+  system: {
+    summary: 'Manage tspod',
+    management: true,
+    load: async () => [
+      (await import('./info')).InfoCommand,
+      (await import('./system-reset')).SystemResetCommand,
+      (await import('./system-migrate')).SystemMigrateCommand,
+    ],
+  },
+  unshare: { summary: "Run a command in tspod's user namespace", load: async () => [(await import('./unshare')).UnshareCommand] },
+  version: { summary: 'Show the tspod version information', load: async () => [(await import('./version')).VersionCommand] },
+};
+
+/** Words that are accepted as another group's name (Docker and Podman spellings). */
+export const GROUP_ALIASES: Record<string, string> = {};

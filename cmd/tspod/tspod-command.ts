@@ -1,0 +1,53 @@
+// The base of every tspod command: the global flags as options (so they also work after the
+// command name), lazy engine configuration, and one place where errors become exit codes.
+import { Command, Option } from 'clipanion';
+import { EngineConfig, GlobalOptions, loadEngineConfig } from '../../pkg/config/engine-config';
+
+let leadingGlobals: GlobalOptions = {};
+
+/** Set by main.ts with the global flags that stood before the command name. */
+export function setLeadingGlobals(globals: GlobalOptions): void {
+  leadingGlobals = globals;
+}
+
+export abstract class TspodCommand extends Command {
+  logLevel = Option.String('--log-level', { hidden: true });
+  root = Option.String('--root', { hidden: true });
+  runroot = Option.String('--runroot', { hidden: true });
+  storageDriver = Option.String('--storage-driver', { hidden: true });
+  runtime = Option.String('--runtime', { hidden: true });
+
+  /** what execute() failed with, for main.ts to report (clipanion's own report is not ours) */
+  failure: unknown;
+  private engineConfig?: EngineConfig;
+
+  /** The command's work; returns the exit code (default 0). */
+  abstract run(): Promise<number | void>;
+
+  async execute(): Promise<number> {
+    return (await this.run()) ?? 0;
+  }
+
+  override async catch(error: unknown): Promise<void> {
+    this.failure = error;
+  }
+
+  globals(): GlobalOptions {
+    return {
+      logLevel: this.logLevel ?? leadingGlobals.logLevel,
+      root: this.root ?? leadingGlobals.root,
+      runroot: this.runroot ?? leadingGlobals.runroot,
+      storageDriver: this.storageDriver ?? leadingGlobals.storageDriver,
+      runtime: this.runtime ?? leadingGlobals.runtime,
+    };
+  }
+
+  config(): EngineConfig {
+    this.engineConfig ??= loadEngineConfig(this.globals());
+    return this.engineConfig;
+  }
+
+  out(text: string): void {
+    process.stdout.write(text);
+  }
+}

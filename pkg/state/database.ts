@@ -1,0 +1,50 @@
+// The per-user SQLite database. Many tspod processes use it at once, so: WAL (readers never
+// block the writer), a generous busy timeout (writers queue instead of failing), and every
+// write in an IMMEDIATE transaction (a deferred one that upgrades to a write lock can fail
+// with SQLITE_BUSY at once in WAL mode, bypassing the timeout).
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HostError, TspodError } from '../errors';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema';
+
+export type Db = Database.Database;
+
+const BUSY_TIMEOUT_MS = 60_000;
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current === SCHEMA_VERSION) return;
+  if (current > SCHEMA_VERSION) {
+    throw new TspodError(`the database was written by a newer tspod (schema ${current}, this one knows ${SCHEMA_VERSION}); upgrade tspod`);
+  }
+  db.transaction(() => {
+    // Another process may have migrated while we waited for the write lock.
+    const now = db.pragma('user_version', { simple: true }) as number;
+    for (let v = now; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {
+  let db: Db;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS, readonly: options.readonly === true });
+  } catch (err) {
+    throw new HostError(`opening the database ${file}: ${(err as Error).message}; check that the directory is writable`);
+  }
+  if (!options.readonly) {
+    // journal_mode is stored in the file: only the first open pays for switching it.
+    if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+  }
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/** Runs fn as one IMMEDIATE transaction: all of it lands or none of it. */
+export function writeTransaction<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
