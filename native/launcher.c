@@ -1,0 +1,228 @@
+/* tspod: the binary users run. Node is multi-threaded and cannot enter a user namespace, so
+ * this launcher does it first (join the pause process's namespaces, or create them) and then
+ * execs `node <pkgroot>/dist/cmd/tspod/main.js ARGS...`.
+ *
+ * What the CLI gets in its environment:
+ *   _TSPOD_ROOTLESS      0 for root (no namespace), 1 otherwise
+ *   _TSPOD_HOST_UID/GID  the user's uid/gid on the host (rootless only)
+ *   _TSPOD_RUNTIME_DIR   the resolved runtime dir; tspod's files are in its tspod/ subdir
+ *   _TSPOD_USERNS        subid (the /etc/subuid ranges are mapped) or single (own id only)
+ *   _TSPOD_PAUSE_PID     the pause process holding the namespace (not with _TSPOD_NO_USERNS=1)
+ *   _TSPOD_IN_USERNS     1 once inside: a nested tspod execs node without joining again
+ * Inputs: TSPOD_NODE (node to run), _TSPOD_NO_USERNS=1 (stay outside any namespace),
+ * XDG_RUNTIME_DIR, TMPDIR, PATH (node, newuidmap, newgidmap). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "fileio.h"
+#include "idmap.h"
+#include "path.h"
+#include "rundir.h"
+#include "userns.h"
+
+#ifndef TSPOD_NODE
+#  define TSPOD_NODE "node"
+#endif
+
+extern char **environ;
+
+struct launch
+{
+  char cli[PATH_MAX];  /* <pkgroot>/dist/cmd/tspod/main.js */
+  char node[PATH_MAX];
+};
+
+/* The binary lives at <pkgroot>/native/build/tspod, the CLI at <pkgroot>/dist/cmd/tspod. */
+static int
+locate_cli (struct launch *l, struct tspod_error *err)
+{
+  char exe[PATH_MAX];
+  ssize_t len;
+  int i;
+
+  /* The kernel gives the binary's canonical path: symlinks (a bin/tspod link) are resolved. */
+  len = readlink ("/proc/self/exe", exe, sizeof (exe) - 1);
+  if (len < 0)
+    return tspod_fail (err, errno, "is /proc mounted?", "cannot read /proc/self/exe");
+  exe[len] = '\0';
+  for (i = 0; i < 3; i++)
+    {
+      char *slash = strrchr (exe, '/');
+      if (slash == NULL || slash == exe)
+        return tspod_fail (err, 0, "keep the launcher at <package>/native/build/tspod",
+                           "cannot find the tspod package around %s", exe);
+      *slash = '\0';
+    }
+  if (tspod_path_format (err, l->cli, sizeof (l->cli), "%s/dist/cmd/tspod/main.js", exe) < 0)
+    return -1;
+  if (access (l->cli, R_OK) < 0)
+    return tspod_fail (err, errno, "build it with \"npm run build\"", "cannot read the tspod CLI %s",
+                       l->cli);
+  return 0;
+}
+
+/* $TSPOD_NODE, else the node recorded at build time, else node on $PATH. */
+static int
+locate_node (struct launch *l, struct tspod_error *err)
+{
+  static const char hint[] = "install Node.js 20 or set TSPOD_NODE to the node binary";
+  const char *wanted = getenv ("TSPOD_NODE");
+
+  if (wanted != NULL && wanted[0] != '\0')
+    {
+      if (strchr (wanted, '/') != NULL)
+        return tspod_path_format (err, l->node, sizeof (l->node), "%s", wanted);
+      if (tspod_path_lookup (getenv ("PATH"), wanted, l->node, sizeof (l->node)) == 0)
+        return 0;
+      return tspod_fail (err, ENOENT, hint, "cannot find TSPOD_NODE=%s on PATH", wanted);
+    }
+  if (strchr (TSPOD_NODE, '/') != NULL && tspod_path_is_executable (TSPOD_NODE))
+    return tspod_path_format (err, l->node, sizeof (l->node), "%s", TSPOD_NODE);
+  if (tspod_path_lookup (getenv ("PATH"), "node", l->node, sizeof (l->node)) == 0)
+    return 0;
+  return tspod_fail (err, ENOENT, hint, "cannot find node (built for %s, not on PATH either)",
+                     TSPOD_NODE);
+}
+
+static int
+set_env (const char *name, const char *value, struct tspod_error *err)
+{
+  if (setenv (name, value, 1) < 0)
+    return tspod_fail (err, errno, NULL, "cannot set %s", name);
+  return 0;
+}
+
+static int
+set_env_number (const char *name, unsigned long value, struct tspod_error *err)
+{
+  char text[32];
+
+  snprintf (text, sizeof (text), "%lu", value);
+  return set_env (name, text, err);
+}
+
+static int
+unset_env (const char *name, struct tspod_error *err)
+{
+  if (unsetenv (name) < 0)
+    return tspod_fail (err, errno, NULL, "cannot unset %s", name);
+  return 0;
+}
+
+static void __attribute__ ((noreturn))
+exec_node (const struct launch *l, int argc, char **argv)
+{
+  struct tspod_error err;
+  char **node_argv;
+  int i;
+
+  node_argv = calloc ((size_t) argc + 2, sizeof (char *));
+  if (node_argv == NULL)
+    {
+      tspod_fail (&err, errno, NULL, "cannot allocate the node command line");
+      tspod_error_exit (&err);
+    }
+  node_argv[0] = (char *) "node";
+  node_argv[1] = (char *) l->cli;
+  for (i = 1; i < argc; i++)
+    node_argv[i + 1] = argv[i];
+  node_argv[argc + 1] = NULL;
+  execve (l->node, node_argv, environ);
+  tspod_fail (&err, errno, "install Node.js 20 or set TSPOD_NODE to the node binary",
+              "cannot execute %s", l->node);
+  tspod_error_exit (&err);
+}
+
+/* A nested call (tspod unshare tspod info, a container's exit hook) is already root in the
+ * namespace: setns into the namespace we are in would fail with EINVAL. */
+static int
+already_in_userns (void)
+{
+  struct tspod_error ignored;
+  const char *flag = getenv ("_TSPOD_IN_USERNS");
+  char uid_map[4096];
+
+  if (flag == NULL || strcmp (flag, "1") != 0 || getuid () != 0)
+    return 0;
+  if (tspod_read_small_at (AT_FDCWD, "/proc/self/uid_map", uid_map, sizeof (uid_map), &ignored)
+      < 0)
+    return 0;
+  return ! tspod_idmap_is_identity (uid_map);
+}
+
+static int
+prepare_root (struct tspod_error *err)
+{
+  static const char *const stale[] = { "_TSPOD_IN_USERNS", "_TSPOD_PAUSE_PID", "_TSPOD_USERNS",
+                                       "_TSPOD_HOST_UID", "_TSPOD_HOST_GID", "_TSPOD_RUNTIME_DIR" };
+  size_t i;
+
+  for (i = 0; i < sizeof (stale) / sizeof (stale[0]); i++)
+    if (unset_env (stale[i], err) < 0)
+      return -1;
+  return set_env ("_TSPOD_ROOTLESS", "0", err);
+}
+
+static int
+prepare_rootless (uid_t uid, gid_t gid, struct tspod_error *err)
+{
+  static struct tspod_rundir rundir;
+  struct tspod_userns ns;
+  const char *no_userns = getenv ("_TSPOD_NO_USERNS");
+
+  if (tspod_rundir_resolve (uid, &rundir, err) < 0)
+    return -1;
+  if (set_env ("_TSPOD_ROOTLESS", "1", err) < 0 || set_env_number ("_TSPOD_HOST_UID", uid, err) < 0
+      || set_env_number ("_TSPOD_HOST_GID", gid, err) < 0
+      || set_env ("_TSPOD_RUNTIME_DIR", rundir.path, err) < 0)
+    return -1;
+
+  if (no_userns != NULL && strcmp (no_userns, "1") == 0)
+    {
+      static struct tspod_idmap_plan plan;
+
+      if (tspod_idmap_plan (uid, gid, &plan, err) < 0)
+        return -1;
+      if (set_env ("_TSPOD_USERNS", plan.subid ? "subid" : "single", err) < 0)
+        return -1;
+      if (unset_env ("_TSPOD_PAUSE_PID", err) < 0 || unset_env ("_TSPOD_IN_USERNS", err) < 0)
+        return -1;
+      return 0;
+    }
+
+  if (tspod_userns_enter (&rundir, uid, gid, &ns, err) < 0)
+    return -1;
+  if (set_env ("_TSPOD_USERNS", ns.single ? "single" : "subid", err) < 0
+      || set_env_number ("_TSPOD_PAUSE_PID", (unsigned long) ns.pause_pid, err) < 0
+      || set_env ("_TSPOD_IN_USERNS", "1", err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  static struct launch l;
+  struct tspod_error err;
+  uid_t uid = getuid ();
+  gid_t gid = getgid ();
+
+  if (locate_cli (&l, &err) < 0 || locate_node (&l, &err) < 0)
+    tspod_error_exit (&err);
+  if (already_in_userns ())
+    exec_node (&l, argc, argv);
+  if (uid == 0)
+    {
+      if (prepare_root (&err) < 0)
+        tspod_error_exit (&err);
+    }
+  else if (prepare_rootless (uid, gid, &err) < 0)
+    tspod_error_exit (&err);
+  exec_node (&l, argc, argv);
+}
