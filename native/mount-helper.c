@@ -1,0 +1,146 @@
+/* tspod-mount-helper: the few syscalls the storage drivers need and Node lacks (mount(2) with
+ * a chosen working directory, umount2 with a lazy fallback, setxattr, mknod of whiteouts).
+ * pkg/storage/mounts.ts runs it inside tspod's user+mount namespace (or as real root).
+ *
+ *   mount [-C DIR] [-r] TYPE SOURCE TARGET DATA   chdir to DIR first: DATA may name lowers
+ *                                                 relative to it, which keeps many-layer
+ *                                                 overlay option strings under one page
+ *   bind [-r] SOURCE TARGET
+ *   umount TARGET                                 prints "detached" when busy and lazily detached
+ *   setxattr PATH NAME VALUE
+ *   whiteout PATH...                              0/0 character devices (overlay whiteouts)
+ *
+ * Every failure prints one line "<what>: <strerror>" on stderr and exits 1. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+static int
+fail (const char *what, const char *path)
+{
+  fprintf (stderr, "%s %s: %s\n", what, path, strerror (errno));
+  return 1;
+}
+
+static int
+usage (void)
+{
+  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout ARGS...\n", stderr);
+  return 2;
+}
+
+/* Leading -C DIR / -r options shared by mount and bind; returns the index of the first operand. */
+static int
+parse_flags (int argc, char **argv, int first, const char **dir, unsigned long *flags)
+{
+  int i = first;
+
+  while (i < argc && argv[i][0] == '-')
+    {
+      if (strcmp (argv[i], "-r") == 0)
+        *flags |= MS_RDONLY;
+      else if (strcmp (argv[i], "-C") == 0 && i + 1 < argc && dir != NULL)
+        *dir = argv[++i];
+      else
+        return -1;
+      i++;
+    }
+  return i;
+}
+
+static int
+do_mount (int argc, char **argv)
+{
+  const char *dir = NULL;
+  unsigned long flags = 0;
+  int i = parse_flags (argc, argv, 2, &dir, &flags);
+
+  if (i < 0 || argc - i != 4)
+    return usage ();
+  if (dir != NULL && chdir (dir) < 0)
+    return fail ("chdir", dir);
+  if (mount (argv[i + 1], argv[i + 2], argv[i], flags, argv[i + 3]) < 0)
+    return fail ("mount", argv[i + 2]);
+  return 0;
+}
+
+/* A read-only bind needs a second remount call: MS_RDONLY is ignored on the first. */
+static int
+do_bind (int argc, char **argv)
+{
+  unsigned long flags = 0;
+  int i = parse_flags (argc, argv, 2, NULL, &flags);
+
+  if (i < 0 || argc - i != 2)
+    return usage ();
+  if (mount (argv[i], argv[i + 1], NULL, MS_BIND, NULL) < 0)
+    return fail ("bind mount", argv[i + 1]);
+  if ((flags & MS_RDONLY)
+      && mount (NULL, argv[i + 1], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+    return fail ("read-only remount", argv[i + 1]);
+  return 0;
+}
+
+/* A container's process or a shell may still sit in the tree: detach lazily rather than fail,
+ * the kernel finishes the unmount when the last user leaves. */
+static int
+do_umount (int argc, char **argv)
+{
+  if (argc != 3)
+    return usage ();
+  if (umount2 (argv[2], UMOUNT_NOFOLLOW) == 0)
+    return 0;
+  if (errno != EBUSY)
+    return fail ("umount", argv[2]);
+  if (umount2 (argv[2], MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+    return fail ("lazy umount", argv[2]);
+  puts ("detached");
+  return 0;
+}
+
+static int
+do_setxattr (int argc, char **argv)
+{
+  if (argc != 5)
+    return usage ();
+  if (lsetxattr (argv[2], argv[3], argv[4], strlen (argv[4]), 0) < 0)
+    return fail ("setxattr", argv[2]);
+  return 0;
+}
+
+static int
+do_whiteout (int argc, char **argv)
+{
+  int i;
+
+  if (argc < 3)
+    return usage ();
+  for (i = 2; i < argc; i++)
+    if (mknod (argv[i], S_IFCHR | 0, makedev (0, 0)) < 0)
+      return fail ("whiteout", argv[i]);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2)
+    return usage ();
+  if (strcmp (argv[1], "mount") == 0)
+    return do_mount (argc, argv);
+  if (strcmp (argv[1], "bind") == 0)
+    return do_bind (argc, argv);
+  if (strcmp (argv[1], "umount") == 0)
+    return do_umount (argc, argv);
+  if (strcmp (argv[1], "setxattr") == 0)
+    return do_setxattr (argc, argv);
+  if (strcmp (argv[1], "whiteout") == 0)
+    return do_whiteout (argc, argv);
+  return usage ();
+}
