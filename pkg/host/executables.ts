@@ -24,12 +24,16 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** First line of `prog --version` (stdout or stderr), or '' when it cannot be run. */
+/**
+ * The line of `prog --version` that names the program (fuse-overlayfs prints fusermount's
+ * version first), else its first line; '' when it cannot be run.
+ */
 export function programVersion(file: string, args = ['--version']): Promise<string> {
+  const name = path.basename(file);
   return new Promise((resolve) => {
     execFile(file, args, { timeout: 5000 }, (_err, stdout, stderr) => {
-      const text = `${stdout ?? ''}${stderr ?? ''}`.trim();
-      resolve(text.split('\n')[0] ?? '');
+      const lines = `${stdout ?? ''}${stderr ?? ''}`.trim().split('\n');
+      resolve((lines.find((l) => l.includes(name) && /version/i.test(l)) ?? lines[0] ?? '').trim());
     });
   });
 }
