@@ -5,17 +5,18 @@
 //     outside what only root on the host can see (on-disk owners are subordinate uids);
 //   - the in-namespace body (with --in-namespace), which builds layers the way the layer store
 //     will, mounts them, looks at the merged view and prints a JSON report.
-// Root's copy of this file may live where the test user cannot read, so the namespace run uses
-// the installed package (/opt/tspod-test/lib/tspod, or TSPOD_TEST_OPT).
+// Root's copy of this file may live where the test user cannot read, so both runs use the
+// harness's installed package (testEnv.installDir).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DriverName, GraphDriver, MountSpec } from '../../pkg/storage/graph-driver';
 import { getDriver, probeDriver } from '../../pkg/storage/driver-probe';
 import { isMountPoint, readMountInfo } from '../../pkg/storage/mounts';
+import { RunResult, asRoot, hasTestEnv, testEnv, tspod } from './harness';
 
 const IN_NAMESPACE = '--in-namespace';
 const MANY_LAYERS = 60;
@@ -239,8 +240,9 @@ async function checkStaleFuseRecovery(driver: GraphDriver, spec: MountSpec): Pro
   return problems;
 }
 
-async function inNamespace(name: DriverName, base: string): Promise<void> {
-  const report = name === ('probe' as DriverName) ? await probeTwice(base) : await exerciseDriver(name, base);
+/** mode: a driver name, or "probe" */
+async function inNamespace(mode: string, base: string): Promise<void> {
+  const report = mode === 'probe' ? await probeTwice(base) : await exerciseDriver(mode as DriverName, base);
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
@@ -259,56 +261,29 @@ async function probeTwice(base: string): Promise<unknown> {
 
 // ---------------------------------------------------------------- root-side suite -------------
 
-interface TestUser {
-  name: string;
-  uid: number;
-  gid: number;
-  home: string;
-  subuidStart: number;
+/** This file as the test user can read it: the harness's installed copy of the build. */
+const installedSelf = (): string => path.join(testEnv.installDir, 'dist/tests/integration', path.basename(__filename));
+
+/** `tspod unshare node <this file> --in-namespace ...` as the test user: uid 0 of its namespace. */
+function inUserNamespace(args: string[]): RunResult {
+  return tspod(['unshare', testEnv.node, installedSelf(), IN_NAMESPACE, ...args]);
 }
 
-const INSTALL = path.join(process.env.TSPOD_TEST_OPT ?? '/opt/tspod-test', 'lib/tspod');
-const INSTALLED_SELF = path.join(INSTALL, 'dist/tests/integration', path.basename(__filename));
-
-function testUser(): TestUser {
-  const name = process.env.TSPOD_TEST_USER ?? 'tspodtest';
-  const [, , uid, gid, , home] = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim().split(':');
-  const line = fs.readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`) || l.startsWith(`${uid}:`));
-  if (!line) throw new Error(`${name} has no /etc/subuid range`);
-  return { name, uid: Number(uid), gid: Number(gid), home, subuidStart: Number(line.split(':')[1]) };
-}
-
-/** `tspod unshare node <installed copy of this file> --in-namespace ...` as the test user. */
-function runAsTestUser(user: TestUser, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env = [`HOME=${user.home}`, `USER=${user.name}`, `XDG_RUNTIME_DIR=/run/user/${user.uid}`, `PATH=${path.join(INSTALL, '../../bin')}:/usr/bin:/bin`];
-  const argv = ['--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups', 'env', '-i', ...env, 'tspod', 'unshare', process.execPath, INSTALLED_SELF, IN_NAMESPACE, ...args];
-  return spawnSync('setpriv', argv, { cwd: user.home, encoding: 'utf8', timeout: 120_000 });
-}
-
-function runAsRoot(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(process.execPath, [__filename, IN_NAMESPACE, ...args], { encoding: 'utf8', timeout: 120_000 });
-}
-
-function parseReport<T>(run: { status: number | null; stdout: string; stderr: string }): T {
-  assert.equal(run.status, 0, `namespace script failed (${run.status}): ${run.stderr}`);
+function parseReport<T>(run: RunResult): T {
+  assert.equal(run.code, 0, `namespace script failed (${run.code}): ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop() as string) as T;
 }
 
 const DRIVERS: DriverName[] = ['overlay', 'fuse-overlayfs', 'vfs'];
 
 function registerSuite(): void {
-  describe('storage drivers', { skip: process.getuid?.() !== 0 && 'needs root (runs the test user and reads its subuid-owned files)' }, () => {
-    let user: TestUser;
+  describe('storage drivers', { skip: !hasTestEnv() && 'needs the harness (sudo npm test)' }, () => {
     let work = '';
     const rootWork: string[] = [];
 
     before(() => {
-      user = testUser();
-      fs.mkdirSync(`/run/user/${user.uid}`, { recursive: true, mode: 0o700 });
-      fs.chownSync(`/run/user/${user.uid}`, user.uid, user.gid);
-      if (fs.existsSync('/dev/fuse')) fs.chmodSync('/dev/fuse', 0o666);
-      work = fs.mkdtempSync(path.join(user.home, '.tspod-storage-test-'));
-      fs.chownSync(work, user.uid, user.gid);
+      work = fs.mkdtempSync(path.join(testEnv.home, '.tspod-storage-test-'));
+      fs.chownSync(work, testEnv.uid, testEnv.gid);
     });
 
     after(() => {
@@ -320,13 +295,13 @@ function registerSuite(): void {
     for (const name of DRIVERS) {
       test(`${name}, rootless: merged view, ownership on the host, unmount`, (t) => {
         const base = path.join(work, name);
-        const report = parseReport<DriverReport>(runAsTestUser(user, [name, base]));
+        const report = parseReport<DriverReport>(inUserNamespace([name, base]));
         assert.deepEqual(report.problems, []);
         const tester = fs.statSync(report.ownedByTester);
-        assert.equal(tester.uid, user.subuidStart + 999, 'uid 1000 in the image is subuid start + 999 on the host');
-        assert.equal(tester.gid, user.subuidStart + 999);
-        assert.equal(fs.statSync(report.ownedByRoot).uid, user.uid, 'uid 0 in the image is the user on the host');
-        assert.equal(fs.statSync(report.upperFile).uid, user.uid);
+        assert.equal(tester.uid, testEnv.subuid.start + 999, 'uid 1000 in the image is subuid start + 999 on the host');
+        assert.equal(tester.gid, testEnv.subgid.start + 999);
+        assert.equal(fs.statSync(report.ownedByRoot).uid, testEnv.uid, 'uid 0 in the image is the user on the host');
+        assert.equal(fs.statSync(report.upperFile).uid, testEnv.uid);
         t.diagnostic(`${name}: first mount ${report.firstMountMs.toFixed(1)} ms, mount ${report.mountMs.toFixed(1)} ms, unmount ${report.unmountMs.toFixed(1)} ms` +
           (report.manyLayersMountMs === undefined ? '' : `, ${MANY_LAYERS}-layer mount ${report.manyLayersMountMs.toFixed(1)} ms`));
       });
@@ -336,7 +311,7 @@ function registerSuite(): void {
       test(`${name}, root mode: the same code without a user namespace`, (t) => {
         const base = fs.mkdtempSync('/var/tmp/tspod-storage-test-');
         rootWork.push(base);
-        const report = parseReport<DriverReport>(runAsRoot([name, base]));
+        const report = parseReport<DriverReport>(asRoot([testEnv.node, installedSelf(), IN_NAMESPACE, name, base]));
         assert.deepEqual(report.problems, []);
         assert.equal(fs.statSync(report.ownedByTester).uid, 1000);
         t.diagnostic(`${name} (root): mount ${report.mountMs.toFixed(1)} ms, unmount ${report.unmountMs.toFixed(1)} ms`);
@@ -345,7 +320,7 @@ function registerSuite(): void {
 
     test('probe picks kernel overlay, caches the verdict, cleans up after itself', (t) => {
       const report = parseReport<{ first: { name: string }; second: { name: string }; probeMs: number; cachedMs: number; cache: { kernel: string; overlay: { works: boolean } }; leftovers: string[] }>(
-        runAsTestUser(user, ['probe' as DriverName, path.join(work, 'probe')]),
+        inUserNamespace(['probe', path.join(work, 'probe')]),
       );
       assert.equal(report.first.name, 'overlay');
       assert.equal(report.second.name, 'overlay');
@@ -360,7 +335,7 @@ function registerSuite(): void {
 
 // Run as the namespace body, this file must not register the suite: node would run it there.
 if (process.argv[2] === IN_NAMESPACE) {
-  inNamespace(process.argv[3] as DriverName, process.argv[4]).catch((err) => {
+  inNamespace(process.argv[3], process.argv[4]).catch((err) => {
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);
   });
