@@ -22,7 +22,8 @@ export interface DriverOptions {
 
 export function getDriver(name: DriverName, opts: DriverOptions = {}): GraphDriver {
   if (name === 'overlay') return new OverlayDriver();
-  if (name === 'fuse-overlayfs') return new FuseOverlayDriver(findExecutable(opts.mountProgram ?? 'fuse-overlayfs') ?? opts.mountProgram ?? 'fuse-overlayfs');
+  const program = opts.mountProgram ?? 'fuse-overlayfs';
+  if (name === 'fuse-overlayfs') return new FuseOverlayDriver(findExecutable(program) ?? program);
   return new VfsDriver();
 }
 
@@ -100,7 +101,8 @@ function checkMergedView(dir: string): string | undefined {
   const expect: [string, boolean][] = [['dir/kept', true], ['dir/gone', false], ['opq/shown', true], ['opq/hidden', false]];
   for (const [rel, present] of expect) {
     if (fs.existsSync(path.join(merged, rel)) !== present) {
-      return present ? `${rel} is missing from the merged view` : `${rel} shows through a ${rel.startsWith('opq') ? 'opaque dir' : 'whiteout'}`;
+      if (present) return `${rel} is missing from the merged view`;
+      return `${rel} shows through ${rel.startsWith('opq') ? 'an opaque dir' : 'a whiteout'}`;
     }
   }
   fs.writeFileSync(path.join(merged, 'written'), 'x');
@@ -137,7 +139,8 @@ async function probeKernelOverlay(graphRoot: string): Promise<OverlayVerdict> {
   const merged = path.join(dir, 'merged');
   try {
     await buildProbeLayers(dir);
-    await driver.mount({ lowers: [path.join(dir, 'lower2'), path.join(dir, 'lower1')], upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), target: merged });
+    const lowers = [path.join(dir, 'lower2'), path.join(dir, 'lower1')];
+    await driver.mount({ lowers, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), target: merged });
     const problem = checkMergedView(dir);
     return problem ? { works: false, reason: `kernel overlay misbehaves: ${problem}` } : { works: true };
   } catch (err) {
@@ -161,7 +164,8 @@ async function overlayVerdict(graphRoot: string): Promise<OverlayVerdict> {
 export function fuseProblem(mountProgram?: string): string | undefined {
   const program = mountProgram ?? 'fuse-overlayfs';
   if (!findExecutable(program)) {
-    return mountProgram ? `mount_program ${mountProgram} is not an executable` : 'fuse-overlayfs is not installed (install the fuse-overlayfs package)';
+    if (mountProgram) return `mount_program ${mountProgram} is not an executable`;
+    return 'fuse-overlayfs is not installed (install the fuse-overlayfs package)';
   }
   return devFuseProblem();
 }

@@ -75,7 +75,8 @@ export interface GraphDriver {
  */
 export function resolveInLayer(layerDir: string, relPath: string): string {
   const normalized = path.posix.normalize(relPath.replace(/^\/+/, '') || '.');
-  if (normalized === '..' || normalized.startsWith('../')) throw new InvalidArgumentError(`layer path ${JSON.stringify(relPath)} leaves the layer`);
+  const shown = JSON.stringify(relPath);
+  if (normalized === '..' || normalized.startsWith('../')) throw new InvalidArgumentError(`layer path ${shown} leaves the layer`);
   const parts = normalized.split('/').filter((part) => part !== '' && part !== '.');
   let current = layerDir;
   for (const part of parts.slice(0, -1)) {
@@ -83,7 +84,8 @@ export function resolveInLayer(layerDir: string, relPath: string): string {
     const stat = fs.lstatSync(current, { throwIfNoEntry: false });
     if (!stat) break;
     if (!stat.isDirectory()) {
-      throw new InvalidArgumentError(`layer path ${JSON.stringify(relPath)} goes through ${path.relative(layerDir, current)}, which is not a directory`);
+      const through = path.relative(layerDir, current);
+      throw new InvalidArgumentError(`layer path ${shown} goes through ${through}, which is not a directory`);
     }
   }
   return path.join(layerDir, ...parts);

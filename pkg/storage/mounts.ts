@@ -108,7 +108,13 @@ export interface MountOptions {
   readonly?: boolean;
 }
 
-export async function mountFilesystem(fsType: string, source: string, target: string, data: string, opts: MountOptions = {}): Promise<void> {
+export async function mountFilesystem(
+  fsType: string,
+  source: string,
+  target: string,
+  data: string,
+  opts: MountOptions = {},
+): Promise<void> {
   const args = ['mount', ...(opts.cwd ? ['-C', opts.cwd] : []), ...(opts.readonly ? ['-r'] : [])];
   await runMountHelper([...args, fsType, source, target, data], `cannot mount ${fsType} at ${target}`);
 }

@@ -70,7 +70,9 @@ export function planOverlayMount(lowers: string[], upper?: string, work?: string
     return { link: path.join(SHORT_LINK_DIR, shortLinkName(rel)), target: path.join('..', rel) };
   });
   const data = overlayMountData(links.map((l) => l.link), upper, work);
-  if (data.length > limit) throw new HostError(`cannot mount ${lowers.length} layers: kernel overlay takes one page of options, these need ${data.length} bytes`);
+  if (data.length > limit) {
+    throw new HostError(`cannot mount ${lowers.length} layers: kernel overlay takes one page of options, these need ${data.length} bytes`);
+  }
   return { data, cwd: home, links };
 }
 
