@@ -97,6 +97,13 @@ export const MIGRATIONS: string[] = [
     created INTEGER NOT NULL
   );
   `,
+  // 2: store-wide facts, such as the on-disk layer format the store was created with.
+  `
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,12 @@
+// What a pull or push reports while it works. The engine emits these; the CLI decides how
+// to show them (bars on a terminal, plain lines otherwise, nothing with -q).
+
+export type TransferEvent =
+  | { kind: 'message'; text: string }
+  | { kind: 'blob-start'; what: 'blob' | 'config'; digest: string; size: number }
+  | { kind: 'blob-progress'; digest: string; done: number }
+  | { kind: 'blob-done'; what: 'blob' | 'config'; digest: string; skipped?: 'exists' | 'mounted' };
+
+export type TransferListener = (event: TransferEvent) => void;
+
+export const silentListener: TransferListener = () => undefined;
