@@ -69,7 +69,10 @@ export function parseRegistriesConfig(t: TomlTable, files: string[]): Registries
   const aliases: Record<string, string> = {};
   for (const [k, v] of Object.entries(tableAt(t, 'aliases'))) if (typeof v === 'string') aliases[k] = v;
   return {
-    unqualifiedSearch: stringsAt(t, 'unqualified-search-registries') ?? v1.search,
+    // Docker resolves every short name on Docker Hub; Podman needs the list. With no list in
+    // any file we behave as Docker does, so `alias docker=tspod` works on a bare machine; a
+    // list that is set (even empty) is obeyed.
+    unqualifiedSearch: stringsAt(t, 'unqualified-search-registries') ?? (v1.search.length ? v1.search : ['docker.io']),
     shortNameMode: stringAt(t, 'short-name-mode') ?? 'enforcing',
     registries: [...v2, ...v1.entries],
     aliases,

@@ -110,3 +110,8 @@ test('registries.conf v1 tables are understood', () => {
 test('mergeTables merges nested tables and replaces scalars and arrays', () => {
   assert.deepEqual(mergeTables({ a: { x: 1, y: [1] }, b: 1 }, { a: { y: [2] }, c: 3 }), { a: { x: 1, y: [2] }, b: 1, c: 3 });
 });
+
+test('with no search list in any file short names go to docker.io, as in Docker; a set list is obeyed', () => {
+  assert.deepEqual(parseRegistriesConfig({}, []).unqualifiedSearch, ['docker.io']);
+  assert.deepEqual(parseRegistriesConfig({ 'unqualified-search-registries': [] }, ['f']).unqualifiedSearch, []);
+});
