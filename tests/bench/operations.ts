@@ -1,0 +1,34 @@
+// The operations `npm run bench` times, tspod against Podman. To add one, append an entry:
+// the runner alternates the two sides (tspod, podman, tspod, ...) BENCH_RUNS times each, runs
+// each side's setup (untimed) before every timed run, and compares the medians with the target.
+// Commands run as the test user with its login environment; images resolve through the local
+// registry mirror (short names like `busybox` work on both sides).
+
+export type Target =
+  /** tspod's median at most `max` times Podman's. */
+  | { kind: 'ratio'; max: number }
+  /** tspod's median at most `ms` above the `node -e 0` baseline (start-up cost). */
+  | { kind: 'overBaseline'; ms: number }
+  /** tspod's median at most `ms`. */
+  | { kind: 'absolute'; ms: number };
+
+export interface Operation {
+  name: string;
+  /** Arguments after `tspod`. */
+  tspod: string[];
+  /** Arguments after `podman` (the runner adds the global flags in PODMAN_GLOBAL_FLAGS). */
+  podman: string[];
+  /** A command (full argv) run untimed before each timed run of that side, e.g. emptying the
+   * image store. An argv starting with "podman" gets the global flags too. */
+  setup?: { tspod?: string[]; podman?: string[] };
+  target: Target;
+}
+
+/** No systemd here: Podman needs cgroupfs and file events; Debian's crun fails on this host's
+ * cgroup v1 hybrid layout, so Podman runs runc like tspod does. */
+export const PODMAN_GLOBAL_FLAGS = ['--cgroup-manager=cgroupfs', '--events-backend=file', '--runtime=runc'];
+
+export const operations: Operation[] = [
+  { name: 'version', tspod: ['version'], podman: ['version'], target: { kind: 'overBaseline', ms: 15 } },
+  { name: 'info', tspod: ['info'], podman: ['info'], target: { kind: 'ratio', max: 1 } },
+];
