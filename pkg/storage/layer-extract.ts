@@ -1,0 +1,827 @@
+// Applies an uncompressed layer tar to a directory: the security boundary between an image
+// from anywhere and the user's files. Whatever the tar says, nothing is written outside `dir`:
+// names are normalised and may not climb out, no entry is written through a symlink (each
+// parent is lstat'ed once and remembered), hard links must point inside, and the first hostile
+// entry fails the whole layer (as Docker and Podman do) so the caller discards it.
+//
+// Speed: every filesystem step is a synchronous call. Measured here on 40k small files:
+// open/write/futimes/close took 8 us a file synchronously and 30 us through libuv's threadpool
+// with 32 in flight (the round trips cost more than the syscalls), and a synchronous design
+// needs no bookkeeping of which later entry depends on which write. The one thing worth taking
+// off this thread is the sha256 of the stream (see StreamHasher).
+import { execFile } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import * as tar from 'tar-stream';
+import { HostError, TspodError, errorMessage } from '../errors';
+import { log } from '../log';
+import type { GraphDriver } from './graph-driver';
+
+/** What extraction needs of a graph driver: how deletions are recorded in a layer dir. */
+export type WhiteoutDriver = Pick<GraphDriver, 'applyWhiteout' | 'applyOpaque'>;
+
+export interface ApplyOptions {
+  /** keep going when an image's uid/gid cannot be mapped (files stay owned by uid 0 here) */
+  ignoreChownErrors?: boolean;
+}
+
+export interface ApplyResult {
+  /** sha256 of exactly the bytes read from the stream: the layer's diff ID */
+  diffId: string;
+  /** bytes of the uncompressed tar */
+  tarSize: number;
+  /** bytes of regular-file content the layer holds */
+  contentSize: number;
+  entries: number;
+}
+
+/** The tar tried to write outside the layer, or through a symlink: nothing of it is kept. */
+export class UnsafeLayerError extends TspodError {
+  constructor(readonly entry: string, why: string) {
+    super(`refusing layer: entry ${JSON.stringify(entry)} ${why}`);
+  }
+}
+
+/** An entry could not be applied (bad type, missing link target, I/O error). */
+export class LayerEntryError extends TspodError {
+  constructor(readonly entry: string, why: string) {
+    super(`layer entry ${JSON.stringify(entry)}: ${why}`);
+  }
+}
+
+/** The image wants an owner the user namespace has no mapping for. */
+export class InsufficientIdsError extends HostError {}
+
+const S_ISGID = 0o2000;
+const WHITEOUT_PREFIX = '.wh.';
+const WHITEOUT_META_PREFIX = '.wh..wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+const DIR_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
+
+const execFileP = promisify(execFile);
+
+type Header = Omit<tar.Header, 'pax' | 'type'> & { type: tar.Header['type'] | null; pax?: Record<string, string> | null };
+
+/** An entry's content as tar-stream hands it over (a streamx Readable). */
+type EntryBody = AsyncIterable<Buffer> & { resume(): unknown };
+
+interface Meta {
+  mode: number;
+  uid: number;
+  gid: number;
+  /** seconds, fractional when a PAX header carried more precision */
+  mtime: number;
+  atime: number;
+  /** chown even when the ids look like ours (the directory existed, or inherits a setgid group) */
+  forceChown?: boolean;
+}
+
+function readUmask(): number {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return parseInt(m[1], 8);
+  } catch {
+    // not Linux procfs: assume the usual
+  }
+  return 0o022;
+}
+
+/** Real root in the initial user namespace may mknod devices; uid 0 of a user namespace may not. */
+function canMakeDevices(): boolean {
+  if (process.geteuid?.() !== 0) return false;
+  try {
+    return /^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'utf8').trim());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The layer-relative path of a tar name: leading "/" and "./" stripped, "." and empty components
+ * dropped, ".." resolved; "" is the layer root. Throws when ".." would climb out.
+ */
+export function normalizeEntryName(name: string): string {
+  const stripped = name.replace(/^\/+/, '');
+  const normal = path.posix.normalize(stripped === '' ? '.' : stripped).replace(/\/+$/, '');
+  if (normal === '..' || normal.startsWith('../')) throw new UnsafeLayerError(name, 'leaves the layer directory');
+  return normal === '.' ? '' : normal;
+}
+
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+function baseOf(rel: string): string {
+  return rel.slice(rel.lastIndexOf('/') + 1);
+}
+
+function paxNumber(pax: Record<string, string> | null | undefined, key: string): number | undefined {
+  const v = pax?.[key];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function metaOf(h: Header): Meta {
+  const mtime = paxNumber(h.pax, 'mtime') ?? (h.mtime ? h.mtime.getTime() / 1000 : 0);
+  return {
+    mode: (h.mode ?? 0o644) & 0o7777,
+    uid: paxNumber(h.pax, 'uid') ?? h.uid ?? 0,
+    gid: paxNumber(h.pax, 'gid') ?? h.gid ?? 0,
+    mtime,
+    atime: paxNumber(h.pax, 'atime') ?? mtime,
+  };
+}
+
+function code(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException)?.code;
+}
+
+class LayerExtractor {
+  /** layer-relative dirs known to be real directories → whether they carry setgid */
+  private readonly verified = new Map<string, boolean>();
+  /** directory metadata applied once their contents are written */
+  private readonly dirMeta = new Map<string, Meta>();
+  private rootMeta: Meta | undefined;
+  /** what this tar wrote, parents included: vfs keeps these when an opaque marker comes late */
+  readonly extracted = new Set<string>();
+  private mayExist = false;
+  private rootSetgid = false;
+  private readonly umask = readUmask();
+  private readonly euid = process.geteuid?.() ?? 0;
+  private readonly egid = process.getegid?.() ?? 0;
+  private readonly devicesAllowed = canMakeDevices();
+  private warnedDevice = false;
+  private skippedXattrs = 0;
+  contentSize = 0;
+  entries = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly driver: WhiteoutDriver,
+    private readonly opts: ApplyOptions,
+  ) {}
+
+  init(): void {
+    const st = fs.lstatSync(this.root);
+    if (!st.isDirectory()) throw new LayerEntryError('/', `${this.root} is not a directory`);
+    this.rootSetgid = (st.mode & S_ISGID) !== 0;
+    // vfs starts from a copy of the parent: entries may then replace existing files.
+    this.mayExist = fs.readdirSync(this.root).length > 0;
+  }
+
+  private abs(rel: string): string {
+    return rel === '' ? this.root : `${this.root}/${rel}`;
+  }
+
+  private markExtracted(rel: string): void {
+    for (let p = rel; p !== '' && !this.extracted.has(p); p = parentOf(p)) this.extracted.add(p);
+  }
+
+  /**
+   * Makes sure every parent of rel is a real directory inside the layer (creating missing ones
+   * when asked) and returns whether the immediate parent is setgid, or undefined when a parent
+   * is missing and create is false.
+   */
+  private checkParents(name: string, rel: string, create: boolean): boolean | undefined {
+    const parent = parentOf(rel);
+    if (parent === '') return this.rootSetgid;
+    const known = this.verified.get(parent);
+    if (known !== undefined) return known;
+    let setgid = this.rootSetgid;
+    let cur = '';
+    for (const part of parent.split('/')) {
+      cur = cur === '' ? part : `${cur}/${part}`;
+      const cached = this.verified.get(cur);
+      if (cached !== undefined) {
+        setgid = cached;
+        continue;
+      }
+      const st = fs.lstatSync(this.abs(cur), { throwIfNoEntry: false });
+      if (st === undefined) {
+        if (!create) return undefined;
+        fs.mkdirSync(this.abs(cur), { mode: 0o755 });
+        this.markExtracted(cur);
+      } else if (st.isSymbolicLink()) {
+        throw new UnsafeLayerError(name, `goes through the symbolic link "/${cur}"; refusing to write through it`);
+      } else if (!st.isDirectory()) {
+        throw new LayerEntryError(name, `parent "/${cur}" is not a directory`);
+      } else {
+        setgid = (st.mode & S_ISGID) !== 0;
+      }
+      this.verified.set(cur, setgid);
+    }
+    return setgid;
+  }
+
+  /** Forgets what we knew about rel (and below) after it was removed or replaced. */
+  private invalidate(rel: string, includeSelf: boolean): void {
+    if (rel === '' ? this.verified.size === 0 : !this.verified.has(rel)) return;
+    const prefix = rel === '' ? '' : `${rel}/`;
+    for (const key of [...this.verified.keys()]) {
+      if (key.startsWith(prefix) || (includeSelf && key === rel)) {
+        this.verified.delete(key);
+        if (includeSelf) this.dirMeta.delete(key);
+      }
+    }
+    if (includeSelf) for (const key of [...this.dirMeta.keys()]) if (key === rel || key.startsWith(prefix)) this.dirMeta.delete(key);
+  }
+
+  /** Removes what sits at rel unless it is a directory and a directory is coming (contents stay). */
+  private clear(rel: string, keepDir: boolean): boolean {
+    if (!this.mayExist && !this.extracted.has(rel)) return false;
+    const abs = this.abs(rel);
+    const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) return false;
+    if (st.isDirectory()) {
+      if (keepDir) return true;
+      fs.rmSync(abs, { recursive: true, force: true });
+      this.invalidate(rel, true);
+      return false;
+    }
+    fs.unlinkSync(abs);
+    return false;
+  }
+
+  private needsChown(meta: Meta, parentSetgid: boolean): boolean {
+    return meta.uid !== this.euid || meta.gid !== this.egid || parentSetgid;
+  }
+
+  private needsChmod(meta: Meta): boolean {
+    return (meta.mode & ~0o777) !== 0 || (meta.mode & this.umask) !== 0;
+  }
+
+  private chownError(rel: string, meta: Meta, err: unknown): Error {
+    const c = code(err);
+    if (c === 'EINVAL' || c === 'EPERM') {
+      return new InsufficientIdsError(
+        `potentially insufficient UIDs or GIDs available in user namespace (requested ${meta.uid}:${meta.gid} for /${rel}): ` +
+          `check /etc/subuid and /etc/subgid and run "tspod system migrate"`,
+      );
+    }
+    return new LayerEntryError(rel, `lchown: ${errorMessage(err)}`);
+  }
+
+  private setMeta(fd: number, rel: string, meta: Meta, chown: boolean, chmod = false): void {
+    if (chown) {
+      try {
+        fs.fchownSync(fd, meta.uid, meta.gid);
+      } catch (err) {
+        if (!this.opts.ignoreChownErrors) throw this.chownError(rel, meta, err);
+      }
+    }
+    // after chown, which clears setuid/setgid
+    if (chmod || chown || this.needsChmod(meta)) fs.fchmodSync(fd, meta.mode);
+    fs.futimesSync(fd, meta.atime, meta.mtime);
+  }
+
+  private createFile(rel: string, meta: Meta): number {
+    try {
+      return fs.openSync(this.abs(rel), CREATE_FLAGS, meta.mode & 0o777);
+    } catch (err) {
+      throw new LayerEntryError(rel, errorMessage(err));
+    }
+  }
+
+  private async file(name: string, rel: string, h: Header, body: EntryBody): Promise<void> {
+    const meta = metaOf(h);
+    const size = h.size ?? 0;
+    // parents first: clear() must never lstat or unlink through a planted symlink
+    const chown = this.needsChown(meta, this.checkParents(name, rel, true) as boolean);
+    this.clear(rel, false);
+    this.markExtracted(rel);
+    this.contentSize += size;
+    const fd = this.createFile(rel, meta);
+    try {
+      for await (const chunk of body) {
+        for (let off = 0; off < chunk.length; ) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+      }
+      this.setMeta(fd, rel, meta, chown);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private async directory(name: string, rel: string, h: Header): Promise<void> {
+    if (rel === '') {
+      this.rootMeta = metaOf(h);
+      return;
+    }
+    const parentSetgid = this.checkParents(name, rel, true) as boolean;
+    const existed = this.clear(rel, true);
+    if (!existed) {
+      try {
+        fs.mkdirSync(this.abs(rel), { mode: 0o755 });
+      } catch (err) {
+        if (code(err) !== 'EEXIST') throw err;
+        // present though we thought not (a parent copy): take it if it is a directory
+        const st = fs.lstatSync(this.abs(rel));
+        if (!st.isDirectory()) {
+          fs.unlinkSync(this.abs(rel));
+          fs.mkdirSync(this.abs(rel), { mode: 0o755 });
+        }
+      }
+    }
+    const st = existed ? fs.lstatSync(this.abs(rel)) : undefined;
+    this.verified.set(rel, st ? (st.mode & S_ISGID) !== 0 : parentSetgid);
+    // a directory we did not create (a parent's copy) may have another owner than the tar says
+    this.dirMeta.set(rel, { ...metaOf(h), forceChown: existed || parentSetgid });
+    this.markExtracted(rel);
+  }
+
+  private async symlink(name: string, rel: string, h: Header): Promise<void> {
+    if (!h.linkname) throw new LayerEntryError(name, 'symbolic link without a target');
+    const meta = metaOf(h);
+    const chown = this.needsChown(meta, this.checkParents(name, rel, true) as boolean);
+    this.clear(rel, false);
+    const abs = this.abs(rel);
+    fs.symlinkSync(h.linkname, abs);
+    this.markExtracted(rel);
+    if (chown) {
+      try {
+        fs.lchownSync(abs, meta.uid, meta.gid);
+      } catch (err) {
+        if (!this.opts.ignoreChownErrors) throw this.chownError(rel, meta, err);
+      }
+    }
+    fs.lutimesSync(abs, meta.atime, meta.mtime);
+  }
+
+  private async hardlink(name: string, rel: string, h: Header): Promise<void> {
+    const linkname = h.linkname ?? '';
+    let target: string;
+    try {
+      target = normalizeEntryName(linkname);
+    } catch {
+      throw new UnsafeLayerError(name, `is a hard link to ${JSON.stringify(linkname)}, outside the layer directory`);
+    }
+    if (target === '' || target === rel) throw new LayerEntryError(name, `invalid hard link target ${JSON.stringify(linkname)}`);
+    let parentsOk: boolean | undefined;
+    try {
+      parentsOk = this.checkParents(linkname, target, false);
+    } catch (err) {
+      if (err instanceof UnsafeLayerError) throw new UnsafeLayerError(name, `is a hard link through a symbolic link (${JSON.stringify(linkname)})`);
+      throw err;
+    }
+    const st = parentsOk === undefined ? undefined : fs.lstatSync(this.abs(target), { throwIfNoEntry: false });
+    if (st === undefined) throw new LayerEntryError(name, `hard link target ${JSON.stringify(linkname)} is not in the layer`);
+    if (st.isDirectory()) throw new LayerEntryError(name, `hard link target ${JSON.stringify(linkname)} is a directory`);
+    this.checkParents(name, rel, true);
+    this.clear(rel, false);
+    // link(2) does not follow a symlink target: the new name is a link to the symlink itself
+    fs.linkSync(this.abs(target), this.abs(rel));
+    this.markExtracted(rel);
+  }
+
+  private async special(name: string, rel: string, h: Header): Promise<void> {
+    const meta = metaOf(h);
+    const isFifo = h.type === 'fifo';
+    if (!isFifo && !this.devicesAllowed) {
+      if (!this.warnedDevice) log.warn(`skipping device node /${rel}: not permitted rootless`);
+      else log.debug(`skipping device node /${rel}: not permitted rootless`);
+      this.warnedDevice = true;
+      return;
+    }
+    const chown = this.needsChown(meta, this.checkParents(name, rel, true) as boolean);
+    this.clear(rel, false);
+    const abs = this.abs(rel);
+    const mode = (meta.mode & 0o777).toString(8);
+    // Node has no mknod(2)/mkfifo(3); these entries are rare enough for a process each.
+    const args = isFifo
+      ? ['-m', mode, '--', abs]
+      : ['-m', mode, '--', abs, h.type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)];
+    try {
+      await execFileP(isFifo ? 'mkfifo' : 'mknod', args);
+    } catch (err) {
+      if (!isFifo && /not permitted/i.test(String((err as { stderr?: string }).stderr ?? ''))) {
+        if (!this.warnedDevice) log.warn(`skipping device node /${rel}: not permitted rootless`);
+        this.warnedDevice = true;
+        return;
+      }
+      throw new LayerEntryError(name, `cannot create ${h.type}: ${String((err as { stderr?: string }).stderr ?? errorMessage(err)).trim()}`);
+    }
+    this.markExtracted(rel);
+    if (chown) {
+      try {
+        await fs.promises.lchown(abs, meta.uid, meta.gid);
+      } catch (err) {
+        if (!this.opts.ignoreChownErrors) throw this.chownError(rel, meta, err);
+      }
+    }
+    if (chown || this.needsChmod(meta)) await fs.promises.chmod(abs, meta.mode);
+    await fs.promises.lutimes(abs, meta.atime, meta.mtime);
+  }
+
+  private async whiteout(name: string, rel: string): Promise<void> {
+    const dir = parentOf(rel);
+    const base = baseOf(rel);
+    if (base === OPAQUE_MARKER) {
+      this.checkParents(name, `${dir === '' ? '' : `${dir}/`}x`, true);
+      await this.driver.applyOpaque(this.root, dir, this.extracted);
+      this.invalidate(dir, false);
+      return;
+    }
+    if (base.startsWith(WHITEOUT_META_PREFIX)) {
+      log.debug(`ignoring whiteout metadata entry ${name}`);
+      return;
+    }
+    const victim = base.slice(WHITEOUT_PREFIX.length);
+    if (victim === '' || victim === '.' || victim === '..') throw new UnsafeLayerError(name, 'is a whiteout of no valid name');
+    const target = dir === '' ? victim : `${dir}/${victim}`;
+    // missing parents: nothing to delete on vfs, and the overlay drivers create what they need
+    this.checkParents(name, target, false);
+    await this.driver.applyWhiteout(this.root, target);
+    this.invalidate(target, true);
+    this.extracted.delete(target);
+  }
+
+  async entry(h: Header, body: EntryBody): Promise<void> {
+    this.entries++;
+    const name = h.name;
+    try {
+      const rel = normalizeEntryName(name);
+      if (h.pax) {
+        for (const key of Object.keys(h.pax)) if (key.startsWith('SCHILY.xattr.')) this.skippedXattrs++;
+      }
+      if (baseOf(rel).startsWith(WHITEOUT_PREFIX)) return await this.whiteout(name, rel);
+      if (rel === '' && h.type !== 'directory') throw new UnsafeLayerError(name, `is a ${h.type} at the root of the layer`);
+      switch (h.type) {
+        case 'file':
+        case 'contiguous-file':
+          return await this.file(name, rel, h, body);
+        case 'directory':
+          return await this.directory(name, rel, h);
+        case 'symlink':
+          return await this.symlink(name, rel, h);
+        case 'link':
+          return await this.hardlink(name, rel, h);
+        case 'character-device':
+        case 'block-device':
+        case 'fifo':
+          return await this.special(name, rel, h);
+        default:
+          throw new LayerEntryError(name, `unsupported tar entry type ${h.type ?? '(unknown typeflag)'}`);
+      }
+    } catch (err) {
+      if (err instanceof TspodError) throw err;
+      throw new LayerEntryError(name, errorMessage(err));
+    } finally {
+      body.resume();
+    }
+  }
+
+  /** Directory metadata, deepest first, so a 0555 parent is only locked once its children are done. */
+  finish(): void {
+    if (this.skippedXattrs > 0) log.debug(`layer ${this.root}: skipped ${this.skippedXattrs} extended attributes (no setxattr in Node)`);
+    const dirs = [...this.dirMeta].map(([rel, meta]) => ({ rel, meta, depth: rel.split('/').length }));
+    dirs.sort((a, b) => b.depth - a.depth);
+    for (const { rel, meta } of dirs) this.finishDir(rel, meta);
+    if (this.rootMeta) this.finishDir('', this.rootMeta);
+  }
+
+  private finishDir(rel: string, meta: Meta): void {
+    // a parent replaced by a symlink since would make this land elsewhere: check again
+    if (rel !== '' && this.checkParents(rel, rel, false) === undefined) return;
+    let fd: number;
+    try {
+      fd = fs.openSync(this.abs(rel), DIR_FLAGS);
+    } catch (err) {
+      if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(code(err) ?? '')) return;
+      throw new LayerEntryError(rel || '/', errorMessage(err));
+    }
+    try {
+      // always chmod (the directory may have existed with another mode), chown when ids differ
+      this.setMeta(fd, rel, meta, meta.forceChown === true || this.needsChown(meta, false), true);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+// sha256 runs at about 1 GB/s here: a quarter of the main thread's time on a big layer. So the
+// bytes are copied (memcpy is several times faster than hashing) into a session's ring of
+// SharedArrayBuffer slots, and one shared worker thread hashes each slot and marks it free
+// again. postMessage with a transferred ArrayBuffer was measured at ~0.9 ms per MiB, as slow as
+// hashing itself; a shared slot costs a memcpy and a tiny message. A stream shorter than one
+// slot is hashed right here: no worker is started for it.
+const HASH_SLOT = 1 << 20;
+const HASH_SLOTS = 8;
+const HASH_WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const sessions = new Map();
+parentPort.on('message', (m) => {
+  if (m.open) { sessions.set(m.id, { hash: crypto.createHash('sha256'), data: m.data, ctl: new Int32Array(m.ctl) }); return; }
+  const s = sessions.get(m.id);
+  if (s === undefined) return;
+  if (m.slot !== undefined) {
+    s.hash.update(new Uint8Array(m.data ?? s.data, m.slot * ${HASH_SLOT}, m.len));
+    Atomics.store(s.ctl, m.slot, 0);
+    Atomics.notify(s.ctl, m.slot);
+  }
+  if (m.end) { sessions.delete(m.id); parentPort.postMessage({ id: m.id, digest: s.hash.digest('hex') }); }
+  else if (m.abort) sessions.delete(m.id);
+});`;
+
+class HashWorker {
+  private static instance: HashWorker | undefined;
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: (hex: string) => void; reject: (err: Error) => void }>();
+  private nextId = 1;
+  private active = 0;
+  failed: Error | undefined;
+
+  static get(): HashWorker {
+    HashWorker.instance ??= new HashWorker();
+    return HashWorker.instance;
+  }
+
+  private constructor() {
+    this.worker = new Worker(HASH_WORKER_SOURCE, { eval: true });
+    this.worker.unref();
+    this.worker.on('message', (m: { id: number; digest: string }) => {
+      this.waiting.get(m.id)?.resolve(m.digest);
+      this.waiting.delete(m.id);
+      this.release();
+    });
+    this.worker.on('error', (err) => {
+      this.failed = err;
+      HashWorker.instance = undefined;
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    });
+  }
+
+  open(data: SharedArrayBuffer, ctl: SharedArrayBuffer): number {
+    if (this.active++ === 0) this.worker.ref();
+    const id = this.nextId++;
+    this.worker.postMessage({ id, open: true, data, ctl });
+    return id;
+  }
+
+  private release(): void {
+    if (--this.active === 0) this.worker.unref();
+  }
+
+  send(id: number, slot: number, len: number): void {
+    this.worker.postMessage({ id, slot, len });
+  }
+
+  finish(id: number, slot?: number, len?: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, slot, len, end: true });
+    });
+  }
+
+  abort(id: number): void {
+    this.worker.postMessage({ id, abort: true });
+    this.release();
+  }
+}
+
+class StreamHasher {
+  private readonly head: Buffer[] = [];
+  private headLength = 0;
+  private worker: HashWorker | undefined;
+  private id = 0;
+  private data: Buffer | undefined;
+  private ctl: Int32Array | undefined;
+  private slot = 0;
+  private fill = 0;
+
+  update(chunk: Buffer): void {
+    if (this.data === undefined) {
+      this.head.push(chunk);
+      this.headLength += chunk.length;
+      if (this.headLength < HASH_SLOT) return;
+      this.start();
+      return;
+    }
+    this.copyIn(chunk);
+  }
+
+  private start(): void {
+    const data = new SharedArrayBuffer(HASH_SLOT * HASH_SLOTS);
+    const ctl = new SharedArrayBuffer(4 * HASH_SLOTS);
+    this.worker = HashWorker.get();
+    this.id = this.worker.open(data, ctl);
+    this.data = Buffer.from(data);
+    this.ctl = new Int32Array(ctl);
+    this.claim(0);
+    for (const chunk of this.head.splice(0)) this.copyIn(chunk);
+  }
+
+  /** Waits (blocking, briefly: the worker outpaces extraction) until the slot is hashed. */
+  private claim(slot: number): void {
+    const ctl = this.ctl as Int32Array;
+    while (Atomics.load(ctl, slot) !== 0) {
+      if (this.worker?.failed) throw this.worker.failed;
+      Atomics.wait(ctl, slot, 1, 1000);
+    }
+    Atomics.store(ctl, slot, 1);
+    this.slot = slot;
+    this.fill = 0;
+  }
+
+  private copyIn(chunk: Buffer): void {
+    const data = this.data as Buffer;
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(chunk.length - off, HASH_SLOT - this.fill);
+      chunk.copy(data, this.slot * HASH_SLOT + this.fill, off, off + n);
+      this.fill += n;
+      off += n;
+      if (this.fill === HASH_SLOT) {
+        this.worker?.send(this.id, this.slot, this.fill);
+        this.claim((this.slot + 1) % HASH_SLOTS);
+      }
+    }
+  }
+
+  async digest(): Promise<string> {
+    if (this.worker === undefined) {
+      const hash = crypto.createHash('sha256');
+      for (const chunk of this.head) hash.update(chunk);
+      return `sha256:${hash.digest('hex')}`;
+    }
+    return `sha256:${await this.worker.finish(this.id, this.slot, this.fill)}`;
+  }
+
+  abort(): void {
+    this.worker?.abort(this.id);
+    this.worker = undefined;
+  }
+}
+
+/**
+ * Extracts an uncompressed layer tar into dir (created by driver.createLayerDir), hashing
+ * every byte read. On error the directory is left half-written: the caller removes it.
+ */
+export async function applyTar(input: Readable, dir: string, driver: WhiteoutDriver, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const extractor = new LayerExtractor(dir, driver, opts);
+  extractor.init();
+  const hash = new StreamHasher();
+  let tarSize = 0;
+  const extract = tar.extract();
+  extract.on('entry', (h, body, next) => {
+    extractor.entry(h as unknown as Header, body as unknown as EntryBody).then(() => next(), (err: Error) => next(err));
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let ended = false;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        reject(err);
+      };
+      input.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        tarSize += chunk.length;
+        if (!extract.write(chunk)) input.pause();
+      });
+      extract.on('drain', () => input.resume());
+      input.on('end', () => {
+        ended = true;
+        (extract as unknown as { end(): void }).end();
+      });
+      input.on('error', fail);
+      input.on('close', () => {
+        if (!ended) fail(new TspodError('layer stream closed before its end'));
+      });
+      extract.on('error', fail);
+      extract.on('finish', () => {
+        if (settled) return;
+        settled = true;
+        resolve();
+      });
+    });
+    extractor.finish();
+  } catch (err) {
+    hash.abort();
+    input.destroy();
+    extract.destroy();
+    if (err instanceof TspodError) throw err;
+    const message = errorMessage(err);
+    throw new TspodError(/tar header|end of data/i.test(message) ? `invalid layer tar: ${message}` : message);
+  }
+  return { diffId: await hash.digest(), tarSize, contentSize: extractor.contentSize, entries: extractor.entries };
+}
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** The compression a layer media type names; undefined when it names none we know (sniff then). */
+export function compressionOfMediaType(mediaType: string | undefined): Compression | undefined {
+  if (!mediaType) return undefined;
+  if (/\+zstd$|\.zstd$/.test(mediaType)) return 'zstd';
+  if (/\+gzip$|\.tar\.gzip$|\.gzip$/.test(mediaType)) return 'gzip';
+  if (/\.tar$/.test(mediaType)) return 'none';
+  return undefined;
+}
+
+/** Compression from a blob's first bytes; tar has no magic at offset 0, so anything else is tar. */
+export function sniffCompression(head: Buffer): Compression | 'xz' | 'bzip2' {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+  return 'none';
+}
+
+function zstdDecoder(): NodeJS.ReadWriteStream {
+  const zlib = require('node:zlib') as Record<string, unknown>;
+  if (typeof zlib.createZstdDecompress === 'function') return (zlib.createZstdDecompress as () => NodeJS.ReadWriteStream)();
+  let fzstd: { Decompress: new (ondata: (chunk: Uint8Array, final: boolean) => void) => { push(chunk: Uint8Array, final?: boolean): void } };
+  try {
+    fzstd = require('fzstd');
+  } catch {
+    throw new HostError('unsupported layer compression zstd: this Node has no zstd and the fzstd package is not installed');
+  }
+  const { Transform } = require('node:stream') as typeof import('node:stream');
+  let push: (chunk: Buffer) => void = () => undefined;
+  const decoder = new fzstd.Decompress((chunk) => push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      push = (out) => this.push(out);
+      try {
+        decoder.push(chunk);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+    flush(done) {
+      push = (out) => this.push(out);
+      try {
+        decoder.push(new Uint8Array(0), true);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  });
+}
+
+function decoderFor(kind: Compression | 'xz' | 'bzip2'): NodeJS.ReadWriteStream | undefined {
+  if (kind === 'none') return undefined;
+  if (kind === 'gzip') return (require('node:zlib') as typeof import('node:zlib')).createGunzip();
+  if (kind === 'zstd') return zstdDecoder();
+  throw new HostError(`unsupported layer compression ${kind}`);
+}
+
+/**
+ * The uncompressed tar of a layer blob: by its media type when that names a compression, else
+ * by its first bytes (Docker's generic and "foreign" types, archives of unknown origin).
+ */
+export function decompressStream(input: Readable, mediaType?: string): Readable {
+  const { PassThrough, pipeline } = require('node:stream') as typeof import('node:stream');
+  const declared = compressionOfMediaType(mediaType);
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const connect = (kind: Compression | 'xz' | 'bzip2', source: Readable = input): void => {
+    let decoder: NodeJS.ReadWriteStream | undefined;
+    try {
+      decoder = decoderFor(kind);
+    } catch (err) {
+      input.destroy();
+      out.destroy(err as Error);
+      return;
+    }
+    const done = (err: Error | null): void => {
+      if (err && !out.destroyed) out.destroy(err);
+    };
+    if (decoder) pipeline(source, decoder, out, done);
+    else pipeline(source, out, done);
+  };
+  if (declared !== undefined) {
+    connect(declared);
+    return out;
+  }
+  const head: Buffer[] = [];
+  let headLength = 0;
+  const decide = (ended: boolean): void => {
+    input.off('data', onData);
+    input.off('end', onEnd);
+    input.pause();
+    const buffered = Buffer.concat(head);
+    if (ended) return connect(sniffCompression(buffered), Readable.from(buffered.length ? [buffered] : []));
+    if (buffered.length > 0) input.unshift(buffered);
+    connect(sniffCompression(buffered));
+  };
+  const onEnd = (): void => decide(true);
+  const onData = (chunk: Buffer): void => {
+    head.push(chunk);
+    headLength += chunk.length;
+    if (headLength >= 6) decide(false);
+  };
+  input.on('data', onData);
+  input.on('end', onEnd);
+  input.once('error', (err) => out.destroy(err));
+  return out;
+}
