@@ -10,7 +10,13 @@ export interface CommandGroup {
 }
 
 export const COMMAND_GROUPS: Record<string, CommandGroup> = {
+  image: {
+    summary: 'Manage images',
+    management: true,
+    load: async () => [(await import('./image-pull')).PullCommand],
+  },
   info: { summary: 'Display system-wide information', load: async () => [(await import('./info')).InfoCommand] },
+  pull: { summary: 'Pull an image from a registry', load: async () => [(await import('./image-pull')).PullCommand] },
   system: {
     summary: 'Manage tspod',
     management: true,

@@ -7,11 +7,13 @@ import { ImageStore } from '../image/image-store';
 import { Db, openDatabase, writeTransaction } from '../state/database';
 import { getDriver, probeDriver } from '../storage/driver-probe';
 import { GraphDriver } from '../storage/graph-driver';
+import { LayerStore } from '../storage/layer-store';
 
 export class Engine {
   private database?: Db;
   private imageStore?: ImageStore;
   private graphDriver?: Promise<GraphDriver>;
+  private layerStore?: LayerStore;
 
   constructor(readonly config: EngineConfig) {}
 
@@ -40,6 +42,12 @@ export class Engine {
       return driver;
     })();
     return this.graphDriver;
+  }
+
+  async layers(): Promise<LayerStore> {
+    const driver = await this.driver();
+    this.layerStore ??= new LayerStore(this.db, this.config.graphRoot, driver);
+    return this.layerStore;
   }
 
   /**

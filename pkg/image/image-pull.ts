@@ -1,0 +1,288 @@
+// Pulling an image: resolve the name (short names through the search registries), pick an
+// endpoint (mirrors first), fetch the manifest (choosing a platform from an index), then the
+// config and the layers. Layers stream from the registry through digest verification and
+// decompression straight into the layer store; nothing unverified is ever committed, and the
+// image row is written last, so an interrupted pull leaves only layers the next pull reuses.
+import { Transform, TransformCallback } from 'node:stream';
+import { Engine } from '../engine/engine';
+import { NotFoundError, TspodError, errorMessage } from '../errors';
+import { log } from '../log';
+import { LayerStore } from '../storage/layer-store';
+import { decompressStream } from '../storage/layer-extract';
+import { chainIds } from '../storage/chain-id';
+import { sha256Digest } from './digest';
+import { ImageRecord } from './image-store';
+import { Descriptor, ImageConfig, ImageManifest, parseImageConfig, parseManifest, parsePlatform, selectPlatform, hostPlatform } from './manifest';
+import { ImageReference, formatReference, manifestReference, repositoryName } from './reference';
+import { RegistryClient } from './registry-client';
+import { RegistryEndpoint, pullEndpoints } from './registry-endpoints';
+import { UnauthorizedError } from './registry-errors';
+import { resolveShortName } from './short-names';
+import { TransferListener, silentListener } from './transfer-events';
+import type { AuthStoreOptions, Credentials } from './auth-store';
+
+export interface PullOptions {
+  /** `os/arch[/variant]`; default the host's */
+  platform?: string;
+  /** --tls-verify: undefined leaves registries.conf in charge */
+  tlsVerify?: boolean;
+  authStore?: AuthStoreOptions;
+  /** --creds user:password */
+  credentials?: Credentials;
+  listener?: TransferListener;
+  /** how many layers download at once */
+  parallel?: number;
+}
+
+export interface PulledImage {
+  image: ImageRecord;
+  /** the reference it was pulled as (fully qualified) */
+  reference: ImageReference;
+}
+
+const DEFAULT_PARALLEL = 4;
+
+/** Counts bytes for progress without changing them. */
+class ProgressCounter extends Transform {
+  private done = 0;
+  constructor(private readonly report: (done: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.done += chunk.length;
+    this.report(this.done);
+    cb(null, chunk);
+  }
+}
+
+interface ResolvedManifest {
+  client: RegistryClient;
+  endpoint: RegistryEndpoint;
+  /** the digest the user's reference names (an index digest for multi-platform images) */
+  topDigest: string;
+  manifest: ImageManifest;
+  manifestBytes: Buffer;
+  manifestMediaType: string;
+  manifestDigest: string;
+}
+
+function clientFor(endpoint: RegistryEndpoint, opts: PullOptions): RegistryClient {
+  return new RegistryClient(endpoint, { authStore: opts.authStore, credentials: opts.credentials });
+}
+
+/** Fetches the manifest from the first endpoint that has it; an index is narrowed to one platform. */
+async function resolveManifest(ref: ImageReference, opts: PullOptions, engine: Engine): Promise<ResolvedManifest> {
+  const endpoints = pullEndpoints(ref, engine.config.registries, { tlsVerify: opts.tlsVerify });
+  const mirrorErrors: unknown[] = [];
+  for (const endpoint of endpoints) {
+    const client = clientFor(endpoint, opts);
+    try {
+      const top = await client.getManifest(endpoint.repository, manifestReference(ref));
+      let parsed = parseManifest(top.bytes, top.mediaType);
+      let chosen = top;
+      if (parsed.kind === 'index') {
+        const wanted = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
+        const desc = selectPlatform(parsed.index, wanted);
+        chosen = await client.getManifest(endpoint.repository, desc.digest);
+        parsed = parseManifest(chosen.bytes, chosen.mediaType);
+        if (parsed.kind !== 'manifest') throw new TspodError(`${formatReference(ref)}: an index points at another index, which is not supported`);
+      }
+      return {
+        client,
+        endpoint,
+        topDigest: top.digest,
+        manifest: parsed.manifest,
+        manifestBytes: chosen.bytes,
+        manifestMediaType: parsed.mediaType,
+        manifestDigest: chosen.digest,
+      };
+    } catch (err) {
+      client.close();
+      // A mirror that fails is skipped: the next mirror or the origin may have the image.
+      if (endpoint.isMirror) {
+        log.debug(`mirror ${endpoint.host} failed for ${formatReference(ref)}: ${errorMessage(err)}`);
+        mirrorErrors.push(err);
+        continue;
+      }
+      throw combineErrors(mirrorErrors, err);
+    }
+  }
+  throw new TspodError(`${formatReference(ref)}: no endpoint to pull from`);
+}
+
+/**
+ * The origin's error, with what the mirrors said before it. "Not found" on a mirror matters
+ * more than "cannot connect" to an origin a closed network cannot reach.
+ */
+function combineErrors(mirrorErrors: unknown[], originError: unknown): unknown {
+  if (mirrorErrors.length === 0) return originError;
+  const text = [...mirrorErrors, originError].map(errorMessage).filter((m, i, all) => all.indexOf(m) === i).join('; ');
+  const notFound = mirrorErrors.some((e) => e instanceof NotFoundError);
+  return notFound ? new NotFoundError(text) : new TspodError(text);
+}
+
+async function readBlob(client: RegistryClient, repository: string, desc: Descriptor): Promise<Buffer> {
+  const blob = await client.getBlob(repository, desc.digest, { expectedSize: desc.size });
+  const chunks: Buffer[] = [];
+  for await (const chunk of blob.stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function fetchLayer(
+  resolved: ResolvedManifest,
+  layers: LayerStore,
+  desc: Descriptor,
+  diffId: string,
+  parent: string | undefined,
+  listener: TransferListener,
+): Promise<number> {
+  listener({ kind: 'blob-start', what: 'blob', digest: desc.digest, size: desc.size });
+  const blob = await resolved.client.getBlob(resolved.endpoint.repository, desc.digest, { expectedSize: desc.size });
+  const counter = new ProgressCounter((done) => listener({ kind: 'blob-progress', digest: desc.digest, done }));
+  // Errors anywhere in the chain (network, digest, gzip) must reach the extractor.
+  const counted = blob.stream.pipe(counter);
+  blob.stream.on('error', (err) => counted.destroy(err));
+  const tar = decompressStream(counted, desc.mediaType);
+  counted.on('error', (err) => tar.destroy(err));
+  const record = await layers.putLayer({
+    parent,
+    diffId,
+    compressedDigest: desc.digest,
+    compressedSize: desc.size,
+    mediaType: desc.mediaType,
+    stream: tar,
+  });
+  listener({ kind: 'blob-done', what: 'blob', digest: desc.digest });
+  return record.size;
+}
+
+/** Runs fn over items with at most `limit` at once, in order of start; fails fast. */
+async function inParallel<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+}
+
+async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engine: Engine, opts: PullOptions): Promise<{ top: string | null; size: number }> {
+  const listener = opts.listener ?? silentListener;
+  const descs = resolved.manifest.layers;
+  const diffIds = config.rootfs.diff_ids;
+  if (descs.length !== diffIds.length) {
+    throw new TspodError(`invalid image: the manifest lists ${descs.length} layers but the config ${diffIds.length} diff IDs`);
+  }
+  const chains = chainIds(diffIds);
+  const layers = await engine.layers();
+  const sizes: number[] = new Array(descs.length).fill(0);
+  const missing: number[] = [];
+  descs.forEach((desc, i) => {
+    const have = layers.get(chains[i]);
+    if (have?.state === 'ready') {
+      sizes[i] = have.size;
+      listener({ kind: 'blob-done', what: 'blob', digest: desc.digest, skipped: 'exists' });
+    } else {
+      missing.push(i);
+    }
+  });
+  // A layer is filed on top of its parent, so layers are stored in order; downloads of
+  // different layers still overlap because each waits only for its own parent.
+  const stored = new Map<number, Promise<void>>();
+  const parallel = (await engine.driver()).name === 'vfs' ? 1 : (opts.parallel ?? DEFAULT_PARALLEL);
+  await inParallel(missing, parallel, async (i) => {
+    const work = (async () => {
+      const parentDone = i > 0 ? stored.get(i - 1) : undefined;
+      if (parentDone) await parentDone;
+      sizes[i] = await fetchLayer(resolved, layers, descs[i], diffIds[i], i > 0 ? chains[i - 1] : undefined, listener);
+    })();
+    stored.set(i, work);
+    await work;
+  });
+  return { top: chains.length ? chains[chains.length - 1] : null, size: sizes.reduce((a, b) => a + b, 0) };
+}
+
+/** Pulls one fully qualified reference. */
+export async function pullReference(engine: Engine, ref: ImageReference, opts: PullOptions = {}): Promise<PulledImage> {
+  const listener = opts.listener ?? silentListener;
+  const resolved = await resolveManifest(ref, opts, engine);
+  try {
+    listener({ kind: 'message', text: 'Getting image source signatures' });
+    const configDesc = resolved.manifest.config;
+    const configBytes = await readBlob(resolved.client, resolved.endpoint.repository, configDesc);
+    const config = parseImageConfig(configBytes);
+    const id = sha256Digest(configBytes);
+    const { top, size } = await storeLayers(resolved, config, engine, opts);
+    listener({ kind: 'blob-done', what: 'config', digest: configDesc.digest });
+    listener({ kind: 'message', text: 'Writing manifest to image destination' });
+    const repo = repositoryName(ref);
+    const names = ref.tag !== undefined && ref.digest === undefined ? [formatReference(ref)] : [];
+    const digests = [...new Set([`${repo}@${resolved.topDigest}`, `${repo}@${resolved.manifestDigest}`])];
+    const image = engine.images.put(
+      {
+        id,
+        topLayer: top,
+        config: configBytes,
+        manifest: resolved.manifestBytes,
+        manifestMediaType: resolved.manifestMediaType,
+        manifestDigest: resolved.manifestDigest,
+        size,
+        created: config.created ? Date.parse(config.created) || 0 : 0,
+      },
+      names,
+      digests,
+    );
+    return { image, reference: ref };
+  } finally {
+    resolved.client.close();
+  }
+}
+
+/** Errors that mean "not on this registry": the next search registry may have it. */
+function tryNextCandidate(err: unknown): boolean {
+  return err instanceof NotFoundError || err instanceof UnauthorizedError;
+}
+
+/** Pulls `name` as a user typed it: short names try each search registry in order. */
+export async function pullImage(engine: Engine, name: string, opts: PullOptions = {}): Promise<PulledImage> {
+  const listener = opts.listener ?? silentListener;
+  const resolution = resolveShortName(name, engine.config.registries);
+  const failures: string[] = [];
+  for (const [i, candidate] of resolution.candidates.entries()) {
+    listener({ kind: 'message', text: `Trying to pull ${formatReference(candidate)}...` });
+    try {
+      return await pullReference(engine, candidate, opts);
+    } catch (err) {
+      const last = i === resolution.candidates.length - 1;
+      if (last || !tryNextCandidate(err)) {
+        if (failures.length === 0) throw err;
+        failures.push(errorMessage(err));
+        throw new TspodError(`${name}: image not found in any search registry: ${failures.join('; ')}`);
+      }
+      failures.push(errorMessage(err));
+    }
+  }
+  throw new NotFoundError(`${name}: no registry to pull from`);
+}
+
+/** Pulls every tag of a repository (`pull -a`). */
+export async function pullAllTags(engine: Engine, name: string, opts: PullOptions = {}): Promise<PulledImage[]> {
+  const resolution = resolveShortName(name, engine.config.registries);
+  const ref = resolution.candidates[0];
+  if (ref.digest !== undefined || (ref.tag !== undefined && ref.tag !== 'latest' && name.includes(':'))) {
+    throw new TspodError(`tag can't be used with --all-tags/-a`);
+  }
+  const endpoint = pullEndpoints(ref, engine.config.registries, { tlsVerify: opts.tlsVerify }).slice(-1)[0];
+  const client = clientFor(endpoint, opts);
+  let tags: string[];
+  try {
+    tags = await client.listTags(endpoint.repository);
+  } finally {
+    client.close();
+  }
+  const out: PulledImage[] = [];
+  for (const tag of tags) out.push(await pullReference(engine, { registry: ref.registry, repository: ref.repository, tag }, opts));
+  return out;
+}
