@@ -4,7 +4,6 @@ import { Cli, CommandClass } from 'clipanion';
 import { COMMAND_GROUPS, GROUP_ALIASES } from './commands';
 import { parseErrorMessage, unknownCommandMessage } from './cli-errors';
 import { splitGlobalFlags } from './global-flags';
-import { topLevelHelp, groupHelp } from './help';
 import { TspodCommand, setLeadingGlobals } from './tspod-command';
 import { TspodError, errorMessage } from '../../pkg/errors';
 import { isLogLevel, logEnabled, setLogLevel } from '../../pkg/log';
@@ -48,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
 
   const word = rest[0];
   if (word === undefined || word === '--help' || word === '-h' || (word === 'help' && rest.length === 1)) {
-    process.stdout.write(topLevelHelp());
+    process.stdout.write((await import('./help')).topLevelHelp());
     return 0;
   }
   if (word === '--version' || word === '-v') {
@@ -72,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
     const subcommands = classes.flatMap((c) => (c.paths ?? []).filter((p) => p[0] === args[0] && p.length > 1).map((p) => p[1]));
     const sub = args[1];
     if (sub === undefined || sub === '--help' || sub === '-h') {
-      process.stdout.write(groupHelp(args[0], group.summary, classes));
+      process.stdout.write((await import('./help')).groupHelp(args[0], group.summary, classes));
       return 0;
     }
     return fail(unknownCommandMessage([args[0], sub], subcommands));

@@ -1,7 +1,7 @@
 // The base of every tspod command: the global flags as options (so they also work after the
 // command name), lazy engine configuration, and one place where errors become exit codes.
 import { Command, Option } from 'clipanion';
-import { EngineConfig, GlobalOptions, loadEngineConfig } from '../../pkg/config/engine-config';
+import type { EngineConfig, GlobalOptions } from '../../pkg/config/engine-config';
 
 let leadingGlobals: GlobalOptions = {};
 
@@ -43,6 +43,9 @@ export abstract class TspodCommand extends Command {
   }
 
   config(): EngineConfig {
+    // Loaded on first use: commands such as `version` never read the config files.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { loadEngineConfig } = require('../../pkg/config/engine-config') as typeof import('../../pkg/config/engine-config');
     this.engineConfig ??= loadEngineConfig(this.globals());
     return this.engineConfig;
   }

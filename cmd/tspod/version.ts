@@ -1,7 +1,6 @@
 import { Command, Option } from 'clipanion';
 import * as os from 'node:os';
 import { TspodCommand } from './tspod-command';
-import { formatObject } from './output-format';
 import { API_VERSION, GIT_COMMIT, TSPOD_VERSION } from '../../pkg/version';
 
 export class VersionCommand extends TspodCommand {
@@ -32,6 +31,7 @@ export class VersionCommand extends TspodCommand {
       Os: os.platform(),
     };
     if (this.format) {
+      const { formatObject } = await import('./output-format');
       this.out(formatObject(this.format, { Client: client }));
       return;
     }
