@@ -116,7 +116,9 @@ function snapshot(dir: string): Record<string, string> {
       const r = rel ? `${rel}/${name}` : name;
       const abs = path.join(dir, r);
       const st = fs.lstatSync(abs);
-      let desc = `${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${Math.floor(st.mtimeMs / 1000)}`;
+      // whiteout markers are made by the (fake) driver when applied: their times are its own
+      const mtime = name.startsWith('.wh.') ? '' : ` ${Math.floor(st.mtimeMs / 1000)}`;
+      let desc = `${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}${mtime}`;
       if (st.isFile()) {
         desc += ` ${st.size} ${crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex').slice(0, 12)}`;
         if (st.nlink > 1) {
