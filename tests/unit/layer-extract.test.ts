@@ -388,7 +388,7 @@ describe('tar formats GNU tar writes', () => {
       const result = await applyTar(Readable.from([buf]), ours, new FakeDriver());
       assert.equal(result.diffId, `sha256:${crypto.createHash('sha256').update(buf).digest('hex')}`);
       const theirs = freshDir();
-      execFileSync('tar', ['-xf', '-', '-C', theirs], { input: buf, maxBuffer: 1 << 26 });
+      execFileSync('tar', ['-xpf', '-', '-C', theirs], { input: buf, maxBuffer: 1 << 26 });
       const a = snapshot(ours);
       const b = snapshot(theirs);
       // tar -x leaves "." as it was; we apply the root entry's metadata (Docker does too)
