@@ -204,8 +204,11 @@ export class LayerStore {
 
   /** The layer's diff as a tar stream (for push, save and commit). */
   tarLayer(chainId: string): Readable {
-    if (!this.has(chainId)) throw new NotFoundError(`layer ${chainId} is not in the store`);
-    return tarLayerDir(this.diffDir(chainId), this.driver);
+    const layer = this.get(chainId);
+    if (layer?.state !== 'ready') throw new NotFoundError(`layer ${chainId} is not in the store`);
+    // a vfs layer holds its parent's files too: only a comparison tells its own changes
+    const parentDir = this.driver.name === 'vfs' && layer.parent !== null ? this.diffDir(layer.parent) : undefined;
+    return tarLayerDir(this.diffDir(chainId), this.driver, { parentDir });
   }
 
   private lockFile(chainId: string): string {

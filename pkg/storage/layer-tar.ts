@@ -27,6 +27,12 @@ export type DiffDriver = Pick<GraphDriver, 'name'> & { isOpaqueDir?: (dir: strin
 export interface TarLayerOptions {
   /** overrides the driver's way of telling opaque directories */
   isOpaqueDir?: (dir: string) => Promise<boolean>;
+  /**
+   * vfs: the parent layer's full tree. The tar then holds only what differs from it (Docker's
+   * "naive diff"): changed and new entries with their parent directories, and a `.wh.` entry for
+   * everything the parent has and dir has not.
+   */
+  parentDir?: string;
 }
 
 /** An overlay whiteout: a character device with device number 0/0. */
@@ -75,6 +81,8 @@ interface Item {
   rel: string;
   abs: string;
   st: fs.Stats;
+  /** a deletion found by comparing with the parent tree: st is the parent's entry */
+  deleted?: boolean;
 }
 
 async function walk(root: string): Promise<Item[]> {
@@ -90,6 +98,56 @@ async function walk(root: string): Promise<Item[]> {
     }
   };
   await visit('');
+  return items;
+}
+
+/** Docker's naive-diff rule: same type, mode, owner and device; files also same size and mtime. */
+async function changed(st: fs.Stats, abs: string, before: fs.Stats | undefined, beforeAbs: string): Promise<boolean> {
+  if (before === undefined) return true;
+  if (st.mode !== before.mode || st.uid !== before.uid || st.gid !== before.gid || st.rdev !== before.rdev) return true;
+  if (st.isDirectory()) return false;
+  if (st.size !== before.size || st.mtimeMs !== before.mtimeMs) return true;
+  return st.isSymbolicLink() && (await fs.promises.readlink(abs)) !== (await fs.promises.readlink(beforeAbs));
+}
+
+/** The entries of root that differ from parentRoot, deletions included, parents before children. */
+async function diffWalk(root: string, parentRoot: string): Promise<Item[]> {
+  const items: Item[] = [];
+  interface Pending {
+    item: Item;
+    emitted: boolean;
+  }
+  const emit = (ancestors: Pending[], item: Item): void => {
+    for (const a of ancestors) {
+      if (!a.emitted) items.push(a.item);
+      a.emitted = true;
+    }
+    items.push(item);
+  };
+  const lstatOrUndefined = (p: string): Promise<fs.Stats | undefined> => fs.promises.lstat(p).catch(() => undefined);
+  const visit = async (rel: string, ancestors: Pending[]): Promise<void> => {
+    const here = rel === '' ? root : path.join(root, rel);
+    const before = rel === '' ? parentRoot : path.join(parentRoot, rel);
+    const names = new Set(await fs.promises.readdir(here));
+    const beforeStat = await lstatOrUndefined(before);
+    const beforeNames = beforeStat?.isDirectory() ? await fs.promises.readdir(before) : [];
+    for (const name of [...new Set([...names, ...beforeNames])].sort()) {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const abs = path.join(root, childRel);
+      const beforeAbs = path.join(parentRoot, childRel);
+      if (!names.has(name)) {
+        emit(ancestors, { rel: childRel, abs: beforeAbs, st: await fs.promises.lstat(beforeAbs), deleted: true });
+        continue;
+      }
+      const st = await fs.promises.lstat(abs);
+      const old = await lstatOrUndefined(beforeAbs);
+      const item = { rel: childRel, abs, st };
+      const differs = await changed(st, abs, old, beforeAbs);
+      if (differs) emit(ancestors, item);
+      if (st.isDirectory()) await visit(childRel, differs ? [] : [...ancestors, { item, emitted: false }]);
+    }
+  };
+  await visit('', []);
   return items;
 }
 
@@ -125,7 +183,7 @@ async function addFile(pack: tar.Pack, header: HeaderArgument, abs: string, size
 }
 
 async function writeLayerTar(pack: tar.Pack, root: string, driver: DiffDriver, opts: TarLayerOptions): Promise<void> {
-  const items = await walk(root);
+  const items = opts.parentDir === undefined ? await walk(root) : await diffWalk(root, opts.parentDir);
   const overlay = driver.name === 'overlay' || driver.name === 'fuse-overlayfs';
   const isOpaque = opts.isOpaqueDir ?? driver.isOpaqueDir;
   let opaque = new Set<string>();
@@ -138,7 +196,13 @@ async function writeLayerTar(pack: tar.Pack, root: string, driver: DiffDriver, o
     }
   }
   const firstName = new Map<string, string>();
-  for (const { rel, abs, st } of items) {
+  for (const { rel, abs, st, deleted } of items) {
+    if (deleted) {
+      const dir = path.posix.dirname(rel);
+      const name = `${dir === '.' ? '' : `${dir}/`}.wh.${path.posix.basename(rel)}`;
+      await addEntry(pack, { name, mode: 0o600, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0), type: 'file', size: 0 });
+      continue;
+    }
     const base: HeaderArgument = {
       name: rel,
       mode: st.mode & 0o7777,
@@ -185,9 +249,8 @@ function addEntry(pack: tar.Pack, header: HeaderArgument): Promise<void> {
 }
 
 /**
- * The layer tar of a diff directory (uncompressed). For vfs the directory is a full tree, so
- * this gives a squashed layer; a vfs diff against the parent needs the parent's tree and is not
- * produced here.
+ * The layer tar of a diff directory (uncompressed). A vfs layer is a full tree: without
+ * opts.parentDir that gives a squashed layer, with it the diff against the parent.
  */
 export function tarLayerDir(dir: string, driver: DiffDriver, opts: TarLayerOptions = {}): Readable {
   const pack = tar.pack();

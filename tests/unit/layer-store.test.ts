@@ -216,6 +216,41 @@ if (process.argv[2] === 'child') {
       assert.deepEqual(fs.readdirSync(store.home), [lc.id.slice(7)]);
     });
 
+    it('tars a vfs layer as its diff against the parent, and that diff rebuilds it', async () => {
+      const { store } = newEnv();
+      const base = await makeTar({ keep: 'k', modify: 'old', delete: 'd', 'deldir/a': 'a', 'deldir/b': 'b', 'dir/sub/same': 's' });
+      const l1 = await store.putLayer({ stream: Readable.from([base]) });
+      const top = await makeTar({ modify: 'new content', '.wh.delete': '', '.wh.deldir': '', 'dir/sub/new': 'n' });
+      const l2 = await store.putLayer({ parent: l1.id, stream: Readable.from([top]) });
+      const diff: Buffer[] = [];
+      for await (const chunk of store.tarLayer(l2.id)) diff.push(chunk as Buffer);
+      const names: string[] = [];
+      const ex = tar.extract();
+      ex.on('entry', (h, body, next) => {
+        names.push(h.name);
+        body.on('end', () => next());
+        body.resume();
+      });
+      await new Promise<void>((resolve, reject) => {
+        ex.on('finish', () => resolve());
+        ex.on('error', reject);
+        ex.end(Buffer.concat(diff));
+      });
+      assert.deepEqual(names, ['.wh.deldir', '.wh.delete', 'dir/', 'dir/sub/', 'dir/sub/new', 'modify']);
+      // the diff on a fresh copy of the parent gives the same tree
+      const l3 = await store.putLayer({ parent: l1.id, stream: Readable.from([Buffer.concat(diff)]) });
+      const tree = (dir: string): string[] =>
+        (fs.readdirSync(dir, { recursive: true }) as string[]).sort().map((rel) => {
+          const st = fs.lstatSync(path.join(dir, rel));
+          return `${rel} ${st.mode.toString(8)} ${st.isFile() ? fs.readFileSync(path.join(dir, rel), 'utf8') : ''}`;
+        });
+      assert.deepEqual(tree(store.diffDir(l3.id)), tree(store.diffDir(l2.id)));
+      // a bottom layer is its whole tree
+      const full: Buffer[] = [];
+      for await (const chunk of store.tarLayer(l1.id)) full.push(chunk as Buffer);
+      assert.ok(Buffer.concat(full).includes(Buffer.from('deldir/b')));
+    });
+
     it('two processes putting the same layer at once end with one good copy and no error', async () => {
       const env = newEnv();
       const buf = await bigTar('same');
