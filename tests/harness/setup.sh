@@ -57,6 +57,7 @@ start_registry() {
 			if kill -0 "$pid" 2>/dev/null; then
 				HARNESS_REGISTRY_PIDS+=("$pid")
 				REGISTRY_ADDR="127.0.0.1:$port"
+				REGISTRY_DATA="$dir/data"
 				return 0
 			fi
 		fi
@@ -137,13 +138,13 @@ write_env_json() { # write_env_json IMAGES_JSON
 		--argjson subuid "[$subuid_start, $subuid_count]" --argjson subgid "[$subgid_start, $subgid_count]" \
 		--arg bin "$TSPOD_TEST_OPT/bin/tspod" --arg install "$TSPOD_TEST_OPT/lib/tspod" \
 		--arg node "$(launcher_node)" --arg path "$TSPOD_TEST_PATH" \
-		--arg reg "$HARNESS_REGISTRY" --arg authreg "$HARNESS_AUTH_REGISTRY" \
+		--arg reg "$HARNESS_REGISTRY" --arg regdata "$HARNESS_REGISTRY_DATA" --arg authreg "$HARNESS_AUTH_REGISTRY" \
 		--arg authuser "$TSPOD_TEST_AUTH_USER" --arg authpass "$TSPOD_TEST_AUTH_PASSWORD" \
 		--arg repo "$REPO_DIR" --arg harness "$HARNESS_DIR" --argjson images "$1" '{
 			user: $user, uid: $uid, gid: $gid, home: $home, runtimeDir: "/run/user/\($uid)",
 			subuid: {start: $subuid[0], count: $subuid[1]}, subgid: {start: $subgid[0], count: $subgid[1]},
 			bin: $bin, installDir: $install, node: $node, path: $path,
-			registry: $reg, authRegistry: $authreg, authUser: $authuser, authPassword: $authpass,
+			registry: $reg, registryData: $regdata, authRegistry: $authreg, authUser: $authuser, authPassword: $authpass,
 			registriesConf: "\($home)/.config/containers/registries.conf",
 			repoDir: $repo, harnessDir: $harness,
 			images: $images.images, authImages: $images.authImages}' >"$file.tmp"
@@ -189,6 +190,7 @@ harness_setup() {
 	fi
 	harness_step "registry (plain)" start_registry plain 0 || return 1
 	HARNESS_REGISTRY=$REGISTRY_ADDR
+	HARNESS_REGISTRY_DATA=$REGISTRY_DATA
 	harness_step "registry (auth)" start_registry auth 1 || return 1
 	HARNESS_AUTH_REGISTRY=$REGISTRY_ADDR
 	harness_step "push images" bash "$HARNESS_DIR/publish-images.sh" \

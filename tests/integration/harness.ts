@@ -90,6 +90,9 @@ export interface TestEnv {
   node: string;
   path: string;
   registry: string;
+  /** the plain registry's filesystem storage (docker/registry/v2/...): tests that need a
+   * registry serving bad content tamper with blobs here */
+  registryData: string;
   authRegistry: string;
   authUser: string;
   authPassword: string;
