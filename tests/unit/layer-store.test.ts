@@ -13,6 +13,7 @@ import { DigestMismatchError } from '../../pkg/image/digest';
 import { Db, openDatabase } from '../../pkg/state/database';
 import { chainId, chainIds, digestHex } from '../../pkg/storage/chain-id';
 import { LayerStore } from '../../pkg/storage/layer-store';
+import { OverlayDriver } from '../../pkg/storage/overlay-driver';
 import { VfsDriver } from '../../pkg/storage/vfs-driver';
 
 const sha256 = (data: Buffer | string): string => `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
@@ -249,6 +250,34 @@ if (process.argv[2] === 'child') {
       const full: Buffer[] = [];
       for await (const chunk of store.tarLayer(l1.id)) full.push(chunk as Buffer);
       assert.ok(Buffer.concat(full).includes(Buffer.from('deldir/b')));
+    });
+
+    // Linux >= 5.8 lets anyone mknod the 0/0 whiteout device, and a file's owner set user.* xattrs
+    it('keeps overlay whiteouts as 0/0 devices and opaque xattrs, and tars them back', async () => {
+      const root = path.join(scratch, `env-${++n}`);
+      const store = new LayerStore(openDatabase(path.join(root, 'tspod.db')), path.join(root, 'storage'), new OverlayDriver());
+      const base = await makeTar({ 'gone': 'g', 'dir/old': 'o' });
+      const l1 = await store.putLayer({ stream: Readable.from([base]) });
+      const top = await makeTar({ '.wh.gone': '', 'dir/.wh..wh..opq': '', 'dir/new': 'n' });
+      const l2 = await store.putLayer({ parent: l1.id, stream: Readable.from([top]) });
+      const whiteout = fs.lstatSync(path.join(store.diffDir(l2.id), 'gone'));
+      assert.ok(whiteout.isCharacterDevice() && whiteout.rdev === 0);
+      assert.deepEqual(fs.readdirSync(path.join(store.diffDir(l2.id), 'dir')), ['new']);
+      const names: string[] = [];
+      const ex = tar.extract();
+      ex.on('entry', (h, body, next) => {
+        names.push(h.name);
+        body.on('end', () => next());
+        body.resume();
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of store.tarLayer(l2.id)) chunks.push(chunk as Buffer);
+      await new Promise<void>((resolve, reject) => {
+        ex.on('finish', () => resolve());
+        ex.on('error', reject);
+        ex.end(Buffer.concat(chunks));
+      });
+      assert.deepEqual(names, ['dir/', 'dir/.wh..wh..opq', 'dir/new', '.wh.gone']);
     });
 
     it('two processes putting the same layer at once end with one good copy and no error', async () => {
