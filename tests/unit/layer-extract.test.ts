@@ -14,7 +14,7 @@ import { after, describe, it } from 'node:test';
 import * as tar from 'tar-stream';
 import { VfsDriver } from '../../pkg/storage/vfs-driver';
 import { InsufficientIdsError, applyTar, decompressStream, normalizeEntryName, sniffCompression } from '../../pkg/storage/layer-extract';
-import { isOverlayWhiteout, tarLayerDir } from '../../pkg/storage/layer-tar';
+import { encodeHeader, isOverlayWhiteout, tarLayerDir } from '../../pkg/storage/layer-tar';
 
 const UID = process.getuid?.() ?? 0;
 const GID = process.getgid?.() ?? 0;
@@ -514,6 +514,39 @@ describe('tarLayerDir', () => {
     assert.equal(names[0], 'etc/');
     assert.equal(types['etc/conf-link'], 'link');
     assert.ok(names.indexOf('usr/') < names.indexOf('usr/lib/') && names.indexOf('usr/lib/') < names.indexOf('usr/lib/big'));
+  });
+
+  it('writes long, non-ASCII and big values that GNU tar reads back exactly', async () => {
+    const src = freshDir();
+    const deep = path.join(src, 'l'.repeat(90), 'm'.repeat(90), 'n'.repeat(90));
+    fs.mkdirSync(deep, { recursive: true });
+    fs.writeFileSync(path.join(deep, `${'f'.repeat(120)}.txt`), 'long name');
+    fs.writeFileSync(path.join(src, 'ünïcødé-名前'), 'utf8');
+    fs.symlinkSync(`${'t'.repeat(150)}/target`, path.join(src, 'longlink'));
+    fs.writeFileSync(path.join(src, 'big'), crypto.randomBytes(3 << 20));
+    fs.writeFileSync(path.join(src, 'plain'), 'plain');
+    fs.linkSync(path.join(src, 'plain'), path.join(src, 'hard'));
+    const tarred = await collect(tarLayerDir(src, new FakeDriver()));
+    const theirs = freshDir();
+    execFileSync('tar', ['-xpf', '-', '-C', theirs], { input: tarred, maxBuffer: 1 << 26 });
+    assert.deepEqual(snapshot(theirs), snapshot(src));
+    assert.equal(tarred.length % 512, 0);
+    assert.ok(tarred.subarray(tarred.length - 1024).equals(Buffer.alloc(1024)), 'ends with two zero blocks');
+
+    const header = encodeHeader({ name: 'x', type: 'file', mode: 0o644, uid: 3_000_000, gid: 5, size: 0, mtime: 1 });
+    const ex = tar.extract();
+    const seen: { uid: number; pax: unknown }[] = [];
+    ex.on('entry', (h, body, next) => {
+      seen.push({ uid: h.uid, pax: h.pax });
+      body.on('end', () => next());
+      body.resume();
+    });
+    await new Promise<void>((resolve, reject) => {
+      ex.on('finish', () => resolve());
+      ex.on('error', reject);
+      ex.end(Buffer.concat([header, Buffer.alloc(1024)]));
+    });
+    assert.equal((seen[0].pax as Record<string, string>).uid, '3000000');
   });
 
   it('turns overlay whiteouts and opaque dirs back into .wh. entries', async () => {
