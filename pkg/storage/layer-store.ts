@@ -139,6 +139,25 @@ function lockHolder(file: string): 'alive' | 'dead' | 'none' {
   return start && now !== undefined && now !== start ? 'dead' : 'alive';
 }
 
+/**
+ * rm -rf that also empties directories without write permission (a layer's 0555 dirs): uid 0
+ * of the user namespace passes by them, a process outside one needs to chmod them first.
+ */
+export async function removeTree(target: string): Promise<void> {
+  try {
+    await fs.promises.rm(target, { recursive: true, force: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    const open = (dir: string): void => {
+      fs.chmodSync(dir, 0o700);
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) open(path.join(dir, entry.name));
+    };
+    open(target);
+    await fs.promises.rm(target, { recursive: true, force: true });
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class LayerStore {
@@ -241,7 +260,7 @@ export class LayerStore {
   }
 
   private async removePaths(paths: string[]): Promise<void> {
-    for (const p of paths) await fs.promises.rm(p, { recursive: true, force: true });
+    for (const p of paths) await removeTree(p);
   }
 
   private claim(id: string, opts: PutLayerOptions, diffId: string, doomed: string[]): Claim {
@@ -284,7 +303,7 @@ export class LayerStore {
   }
 
   private async extractInto(tmp: string, opts: PutLayerOptions): Promise<ApplyResult> {
-    await fs.promises.rm(tmp, { recursive: true, force: true });
+    await removeTree(tmp);
     await fs.promises.mkdir(tmp, { recursive: true, mode: 0o700 });
     const diff = path.join(tmp, 'diff');
     await this.driver.createLayerDir(diff, opts.parent ? this.diffDir(opts.parent) : undefined);
@@ -333,7 +352,7 @@ export class LayerStore {
       return record;
     } catch (err) {
       opts.stream.destroy();
-      await fs.promises.rm(tmp, { recursive: true, force: true });
+      await removeTree(tmp);
       this.release(id);
       throw err;
     }
@@ -347,7 +366,7 @@ export class LayerStore {
       result = await this.extractInto(tmp, opts);
     } catch (err) {
       opts.stream.destroy();
-      await fs.promises.rm(tmp, { recursive: true, force: true });
+      await removeTree(tmp);
       throw err;
     }
     const id = makeChainId(opts.parent, result.diffId);
@@ -376,7 +395,7 @@ export class LayerStore {
         await sleep(this.pollMs);
       }
     } finally {
-      await fs.promises.rm(tmp, { recursive: true, force: true });
+      await removeTree(tmp);
     }
   }
 

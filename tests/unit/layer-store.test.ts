@@ -200,6 +200,28 @@ if (process.argv[2] === 'child') {
       assert.deepEqual(fs.readdirSync(store.home), []);
     });
 
+    it('removes layers holding read-only directories, and discards failed ones too', async () => {
+      const { store } = newEnv();
+      const pack = tar.pack();
+      const chunks: Buffer[] = [];
+      const collected = (async () => {
+        for await (const chunk of pack as unknown as AsyncIterable<Buffer>) chunks.push(chunk);
+      })();
+      const ids = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+      pack.entry({ name: 'ro/', type: 'directory', mode: 0o555, ...ids });
+      pack.entry({ name: 'ro/inner/', type: 'directory', mode: 0o500, ...ids });
+      pack.entry({ name: 'ro/inner/file', mode: 0o444, ...ids }, 'x');
+      pack.finalize();
+      await collected;
+      const buf = Buffer.concat(chunks);
+      await assert.rejects(store.putLayer({ diffId: sha256('not it'), stream: Readable.from([buf]) }), DigestMismatchError);
+      assert.deepEqual(fs.readdirSync(store.home), []);
+      const layer = await store.putLayer({ stream: Readable.from([buf]) });
+      assert.equal(fs.statSync(path.join(store.diffDir(layer.id), 'ro')).mode & 0o777, 0o555);
+      assert.equal(await store.remove(layer.id), true);
+      assert.deepEqual(fs.readdirSync(store.home), []);
+    });
+
     it('gc removes unreferenced layers past the grace period and keeps used or young ones', async () => {
       const { store, db } = newEnv();
       const a = await makeTar({ a: 'a' });
