@@ -276,6 +276,7 @@ describe('applyTar', () => {
     await extract(
       [
         { name: 'etc/.wh.motd' },
+        { name: 'etc/keep-link', type: 'link', linkname: 'etc/keep' },
         { name: 'opq/', type: 'directory' },
         { name: 'opq/+early', content: 'written before the marker' },
         { name: 'opq/replaced', content: 'new' },
@@ -287,6 +288,7 @@ describe('applyTar', () => {
     );
     assert.ok(!fs.existsSync(path.join(layer, 'etc/motd')));
     assert.equal(fs.readFileSync(path.join(layer, 'etc/keep'), 'utf8'), 'kept');
+    assert.equal(fs.statSync(path.join(layer, 'etc/keep-link')).ino, fs.statSync(path.join(layer, 'etc/keep')).ino, 'hard link to a file the parent copy holds');
     assert.deepEqual(fs.readdirSync(path.join(layer, 'opq')).sort(), ['+early', 'late', 'replaced']);
     assert.equal(fs.readFileSync(path.join(layer, 'opq/replaced'), 'utf8'), 'new');
     assert.equal(fs.readFileSync(path.join(parent, 'etc/motd'), 'utf8'), 'hello', 'the parent is untouched');
