@@ -13,10 +13,16 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   image: {
     summary: 'Manage images',
     management: true,
-    load: async () => [(await import('./image-pull')).PullCommand],
+    load: async () => [
+      (await import('./image-pull')).PullCommand,
+      (await import('./image-push')).PushCommand,
+    ],
   },
   info: { summary: 'Display system-wide information', load: async () => [(await import('./info')).InfoCommand] },
+  login: { summary: 'Log in to a container registry', load: async () => [(await import('./login')).LoginCommand] },
+  logout: { summary: 'Log out of a container registry', load: async () => [(await import('./logout')).LogoutCommand] },
   pull: { summary: 'Pull an image from a registry', load: async () => [(await import('./image-pull')).PullCommand] },
+  push: { summary: 'Push an image to a registry', load: async () => [(await import('./image-push')).PushCommand] },
   system: {
     summary: 'Manage tspod',
     management: true,
