@@ -9,6 +9,12 @@ export interface CommandGroup {
   load: () => Promise<CommandClass[]>;
 }
 
+/** Image archives: save, load, import. */
+async function archiveCommands(): Promise<CommandClass[]> {
+  const [save, load, imp] = await Promise.all([import('./image-save'), import('./image-load'), import('./image-import')]);
+  return [save.SaveCommand, load.LoadCommand, imp.ImportCommand];
+}
+
 export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   image: {
     summary: 'Manage images',
@@ -16,13 +22,17 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
     load: async () => [
       (await import('./image-pull')).PullCommand,
       (await import('./image-push')).PushCommand,
+      ...(await archiveCommands()),
     ],
   },
+  import: { summary: 'Create an image from a root filesystem tarball', load: async () => [(await import('./image-import')).ImportCommand] },
   info: { summary: 'Display system-wide information', load: async () => [(await import('./info')).InfoCommand] },
+  load: { summary: 'Load images from an archive', load: async () => [(await import('./image-load')).LoadCommand] },
   login: { summary: 'Log in to a container registry', load: async () => [(await import('./login')).LoginCommand] },
   logout: { summary: 'Log out of a container registry', load: async () => [(await import('./logout')).LogoutCommand] },
   pull: { summary: 'Pull an image from a registry', load: async () => [(await import('./image-pull')).PullCommand] },
   push: { summary: 'Push an image to a registry', load: async () => [(await import('./image-push')).PushCommand] },
+  save: { summary: 'Save images to an archive', load: async () => [(await import('./image-save')).SaveCommand] },
   system: {
     summary: 'Manage tspod',
     management: true,

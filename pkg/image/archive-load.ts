@@ -1,0 +1,575 @@
+// Loading image archives (`tspod load`): a docker-archive, an oci-archive, either compressed
+// with gzip or zstd, from a file or stdin, or an OCI / dir layout directory.
+//
+// A tar from stdin cannot be seeked, and a Docker archive may put its layers before the
+// manifest.json that says what they are. So a stream (or a compressed file) is first written,
+// decompressed, to one temporary file under the graph root; an uncompressed file is used where
+// it is. Then only the tar headers are read (an index of names and offsets), and each layer is
+// streamed from its byte range straight into the layer store. Nothing is ever extracted by the
+// names the archive gives, and every name is checked: an absolute path, a `..`, a symlink
+// leading out of the archive, or a manifest naming something outside it refuses the whole
+// archive before anything is stored. Layers are verified against their diff IDs (and blob
+// digests) by the store, and the image row is written last with the config's exact bytes, so
+// the image ID is the one the archive was saved with.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Engine } from '../engine/engine';
+import { InvalidArgumentError, TspodError } from '../errors';
+import { chainId } from '../storage/chain-id';
+import { decompressStream, sniffCompression } from '../storage/layer-extract';
+import { DigestMismatchError, DigestVerifier } from './digest';
+import { ImageRecord } from './image-store';
+import { MediaType, parseImageConfig } from './manifest';
+import { TransferListener, silentListener } from './transfer-events';
+import { DOCKER_MANIFEST_FILE, isDirTransportManifest, planDirTransport, planDockerArchive } from './archive-docker';
+import { OCI_INDEX_FILE, planOciLayout } from './archive-oci';
+
+/** Read access to an archive's files by their names in the archive. */
+export interface ArchiveReader {
+  has(name: string): boolean;
+  /**
+   * The name a manifest's reference `ref` leads to: checked (no absolute path, no `..` out of
+   * the archive), symlinks followed inside the archive, a regular file at the end. `what`
+   * says who named it, for the error.
+   */
+  resolve(ref: string, what: string): string;
+  /** a small file's bytes; more than maxSize is refused */
+  read(name: string, maxSize: number): Promise<Buffer>;
+  open(name: string): Readable;
+}
+
+export interface PlannedLayer {
+  /** resolved name in the archive */
+  path: string;
+  diffId: string;
+  /** the blob's media type (OCI layouts); undefined: sniffed */
+  mediaType?: string;
+  /** the blob digest and size to verify (OCI layouts) */
+  blobDigest?: string;
+  blobSize?: number;
+}
+
+export interface PlannedImage {
+  id: string;
+  config: Buffer;
+  layers: PlannedLayer[];
+  /** fully qualified names */
+  names: string[];
+  manifest?: { bytes: Buffer; mediaType: string; digest: string };
+  /** where in the archive it came from, for messages */
+  source: string;
+}
+
+export class UnsafeArchiveError extends TspodError {}
+
+// --- names -------------------------------------------------------------------------------------
+
+/**
+ * An archive entry name as a path relative to the archive root (`./a//b` → `a/b`). Absolute
+ * names and any `..` component are refused: no tool writes them into an image archive.
+ */
+export function archivePath(name: string, what = `entry ${JSON.stringify(name)}`): string {
+  if (name.startsWith('/')) throw new UnsafeArchiveError(`refusing archive: ${what} is an absolute path`);
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new UnsafeArchiveError(`refusing archive: ${what} leads outside the archive ("..")`);
+  return parts.join('/');
+}
+
+/** A symlink's target as an archive path; one leading out of the archive is refused. */
+function symlinkTarget(entry: string, target: string): string {
+  if (target.startsWith('/')) throw new UnsafeArchiveError(`refusing archive: symlink ${JSON.stringify(entry)} points to the absolute path ${JSON.stringify(target)}`);
+  const joined = path.posix.normalize(path.posix.join(path.posix.dirname(entry), target));
+  if (joined === '..' || joined.startsWith('../')) {
+    throw new UnsafeArchiveError(`refusing archive: symlink ${JSON.stringify(entry)} points outside the archive (${JSON.stringify(target)})`);
+  }
+  return joined === '.' ? '' : joined.replace(/\/$/, '');
+}
+
+// --- a tar file, indexed ---------------------------------------------------------------------------
+
+type EntryKind = 'file' | 'directory' | 'symlink' | 'link' | 'other';
+
+interface TarEntry {
+  kind: EntryKind;
+  /** byte offset of the data in the tar file */
+  offset: number;
+  size: number;
+  /** archive path a symlink or hard link leads to */
+  target?: string;
+}
+
+const BLOCK = 512;
+const MAX_EXTENDED_HEADER = 1 << 20;
+const MAX_LINK_HOPS = 32;
+
+function cString(b: Buffer, start: number, length: number): string {
+  let end = start;
+  while (end < start + length && b[end] !== 0) end++;
+  return b.toString('utf8', start, end);
+}
+
+function tarNumber(b: Buffer, start: number, length: number): number {
+  if (b[start] & 0x80) {
+    let n = b[start] & 0x7f;
+    for (let i = start + 1; i < start + length; i++) n = n * 256 + b[i];
+    return n;
+  }
+  const text = b.toString('latin1', start, start + length).replace(/[\0 ]+$/, '').trim();
+  return text === '' ? 0 : parseInt(text, 8);
+}
+
+function checksumOk(b: Buffer): boolean {
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : b[i];
+  return tarNumber(b, 148, 8) === sum;
+}
+
+function paxRecords(data: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  let off = 0;
+  while (off < data.length) {
+    const space = data.indexOf(0x20, off);
+    if (space < 0) break;
+    const len = parseInt(data.toString('latin1', off, space), 10);
+    if (!(len > 0) || off + len > data.length) break;
+    const record = data.toString('utf8', space + 1, off + len - 1);
+    const eq = record.indexOf('=');
+    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
+    off += len;
+  }
+  return out;
+}
+
+const KINDS: Record<string, EntryKind> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '5': 'directory' };
+
+/** Reads only the headers of an uncompressed tar file: names, kinds, data offsets. */
+export async function indexTar(file: string): Promise<Map<string, TarEntry>> {
+  const entries = new Map<string, TarEntry>();
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const fileSize = (await fh.stat()).size;
+    const header = Buffer.alloc(BLOCK);
+    let pos = 0;
+    let pax: Record<string, string> = {};
+    let longName: string | undefined;
+    let longLink: string | undefined;
+    const readData = async (offset: number, size: number): Promise<Buffer> => {
+      if (size > MAX_EXTENDED_HEADER) throw new InvalidArgumentError(`invalid archive: a ${size}-byte extended tar header`);
+      const buf = Buffer.alloc(size);
+      const { bytesRead } = await fh.read(buf, 0, size, offset);
+      if (bytesRead !== size) throw new InvalidArgumentError('invalid archive: the tar ends in the middle of an entry');
+      return buf;
+    };
+    for (;;) {
+      const { bytesRead } = await fh.read(header, 0, BLOCK, pos);
+      if (bytesRead === 0) break;
+      if (bytesRead < BLOCK) throw new InvalidArgumentError('invalid archive: the tar ends in the middle of a header');
+      if (header.every((b) => b === 0)) break;
+      if (!checksumOk(header)) {
+        throw new InvalidArgumentError(
+          pos === 0 ? 'the input is not a tar archive (nor a gzip- or zstd-compressed one)' : `invalid archive: bad tar header checksum at offset ${pos}`,
+        );
+      }
+      const flag = String.fromCharCode(header[156]);
+      const size = tarNumber(header, 124, 12);
+      const dataOffset = pos + BLOCK;
+      pos = dataOffset + Math.ceil(size / BLOCK) * BLOCK;
+      if (pos > fileSize + BLOCK) throw new InvalidArgumentError('invalid archive: the tar is truncated');
+      if (flag === 'x') {
+        pax = { ...pax, ...paxRecords(await readData(dataOffset, size)) };
+        continue;
+      }
+      if (flag === 'g') continue;
+      if (flag === 'L' || flag === 'K') {
+        const text = cString(await readData(dataOffset, size), 0, size);
+        if (flag === 'L') longName = text;
+        else longLink = text;
+        continue;
+      }
+      let name = cString(header, 0, 100);
+      if (header.toString('latin1', 257, 263) === 'ustar\0' && header[345] !== 0) name = `${cString(header, 345, 155)}/${name}`;
+      name = pax.path ?? longName ?? name;
+      const linkname = pax.linkpath ?? longLink ?? cString(header, 157, 100);
+      const realSize = pax.size !== undefined ? Number(pax.size) : size;
+      if (pax.size !== undefined) pos = dataOffset + Math.ceil(realSize / BLOCK) * BLOCK;
+      pax = {};
+      longName = longLink = undefined;
+      let kind = KINDS[flag] ?? 'other';
+      if (kind === 'file' && name.endsWith('/')) kind = 'directory';
+      const rel = archivePath(name);
+      const entry: TarEntry = { kind, offset: dataOffset, size: kind === 'file' ? realSize : 0 };
+      if (kind === 'symlink') entry.target = symlinkTarget(rel, linkname);
+      if (kind === 'link') entry.target = archivePath(linkname, `hard link ${JSON.stringify(name)} → ${JSON.stringify(linkname)}`);
+      if (kind === 'file' && dataOffset + realSize > fileSize) throw new InvalidArgumentError(`invalid archive: entry ${JSON.stringify(name)} is truncated`);
+      if (rel !== '') entries.set(rel, entry);
+    }
+  } finally {
+    await fh.close();
+  }
+  return entries;
+}
+
+/** Reads a tar file through its index. */
+export class TarFileReader implements ArchiveReader {
+  private constructor(
+    private readonly file: string,
+    private readonly entries: Map<string, TarEntry>,
+  ) {}
+
+  static async open(file: string): Promise<TarFileReader> {
+    return new TarFileReader(file, await indexTar(file));
+  }
+
+  has(name: string): boolean {
+    try {
+      this.resolve(name, name);
+      return true;
+    } catch (err) {
+      if (err instanceof UnsafeArchiveError) throw err;
+      return false;
+    }
+  }
+
+  resolve(ref: string, what: string): string {
+    let name = archivePath(ref, `${what} (${JSON.stringify(ref)})`);
+    for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
+      const e = this.entries.get(name);
+      if (!e) throw new InvalidArgumentError(`invalid archive: ${what} names ${JSON.stringify(ref)}, which is not in the archive`);
+      if (e.kind === 'file') return name;
+      if ((e.kind !== 'symlink' && e.kind !== 'link') || e.target === undefined) {
+        throw new InvalidArgumentError(`invalid archive: ${what} names ${JSON.stringify(ref)}, which is not a file`);
+      }
+      name = e.target;
+    }
+    throw new InvalidArgumentError(`invalid archive: too many symlinks resolving ${JSON.stringify(ref)}`);
+  }
+
+  private entry(name: string): TarEntry {
+    const e = this.entries.get(this.resolve(name, JSON.stringify(name)));
+    return e as TarEntry;
+  }
+
+  async read(name: string, maxSize: number): Promise<Buffer> {
+    const e = this.entry(name);
+    if (e.size > maxSize) throw new InvalidArgumentError(`invalid archive: ${name} is ${e.size} bytes, more than the ${maxSize} it may have`);
+    const buf = Buffer.alloc(e.size);
+    const fh = await fs.promises.open(this.file, 'r');
+    try {
+      await fh.read(buf, 0, e.size, e.offset);
+    } finally {
+      await fh.close();
+    }
+    return buf;
+  }
+
+  open(name: string): Readable {
+    const e = this.entry(name);
+    if (e.size === 0) return Readable.from([]);
+    return fs.createReadStream(this.file, { start: e.offset, end: e.offset + e.size - 1, highWaterMark: 1 << 20 });
+  }
+}
+
+/** Reads an OCI or dir: layout directory; nothing outside it is reachable, symlinks included. */
+export class DirReader implements ArchiveReader {
+  private readonly root: string;
+
+  constructor(dir: string) {
+    this.root = fs.realpathSync(dir);
+  }
+
+  has(name: string): boolean {
+    try {
+      return fs.statSync(this.real(archivePath(name))).isFile();
+    } catch (err) {
+      if (err instanceof UnsafeArchiveError) throw err;
+      return false;
+    }
+  }
+
+  private real(rel: string): string {
+    const real = fs.realpathSync(path.join(this.root, rel));
+    if (real !== this.root && !real.startsWith(`${this.root}/`)) throw new UnsafeArchiveError(`refusing directory: ${JSON.stringify(rel)} leads outside it`);
+    return real;
+  }
+
+  resolve(ref: string, what: string): string {
+    const rel = archivePath(ref, `${what} (${JSON.stringify(ref)})`);
+    let real: string;
+    try {
+      real = this.real(rel);
+    } catch (err) {
+      if (err instanceof UnsafeArchiveError) throw err;
+      throw new InvalidArgumentError(`invalid layout: ${what} names ${JSON.stringify(ref)}, which is not in the directory`);
+    }
+    if (!fs.statSync(real).isFile()) throw new InvalidArgumentError(`invalid layout: ${what} names ${JSON.stringify(ref)}, which is not a file`);
+    return rel;
+  }
+
+  async read(name: string, maxSize: number): Promise<Buffer> {
+    const real = this.real(this.resolve(name, JSON.stringify(name)));
+    const size = (await fs.promises.stat(real)).size;
+    if (size > maxSize) throw new InvalidArgumentError(`invalid layout: ${name} is ${size} bytes, more than the ${maxSize} it may have`);
+    return fs.promises.readFile(real);
+  }
+
+  open(name: string): Readable {
+    return fs.createReadStream(this.real(this.resolve(name, JSON.stringify(name))), { highWaterMark: 1 << 20 });
+  }
+}
+
+// --- input: compression and spooling -----------------------------------------------------------
+
+/**
+ * Waits for the first bytes of a stream and puts them back. The unshift happens in the same
+ * tick as the pause: a stream that has already seen its end would otherwise emit 'end' first.
+ */
+function peek(input: Readable, n: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let have = 0;
+    const detach = (): void => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
+    };
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      have += c.length;
+      if (have < n) return;
+      detach();
+      input.pause();
+      const head = Buffer.concat(chunks);
+      input.unshift(head);
+      resolve(head);
+    };
+    const onEnd = (): void => {
+      detach();
+      const head = Buffer.concat(chunks);
+      // the whole input was shorter than n: hand it over as a fresh stream
+      resolve(head);
+    };
+    const onError = (err: Error): void => {
+      detach();
+      reject(err);
+    };
+    input.on('data', onData);
+    input.on('end', onEnd);
+    input.on('error', onError);
+  });
+}
+
+/** The uncompressed tar of a (possibly) compressed archive stream. */
+export async function decompressArchive(input: Readable): Promise<{ tar: Readable; compressed: boolean }> {
+  const head = await peek(input, 6);
+  // an input shorter than the magic numbers has ended: it is all in head
+  const source = input.readableEnded ? Readable.from(head.length ? [head] : [], { objectMode: false }) : input;
+  const kind = sniffCompression(head);
+  if (kind === 'xz' || kind === 'bzip2') {
+    input.destroy();
+    const tool = kind === 'xz' ? 'xz' : 'bunzip2';
+    throw new InvalidArgumentError(`${kind}-compressed archives are not supported: decompress it first (${tool} -dc FILE | tspod load)`);
+  }
+  if (kind === 'none') {
+    // a PassThrough gives the consumer a fresh stream that starts with the peeked bytes
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    source.on('error', (err) => out.destroy(err));
+    source.pipe(out);
+    return { tar: out, compressed: false };
+  }
+  // declared, not sniffed again: the peek left the stream paused, and sniffing waits for data
+  return { tar: decompressStream(source, kind === 'gzip' ? MediaType.OCI_LAYER_GZIP : MediaType.OCI_LAYER_ZSTD), compressed: true };
+}
+
+/** A private scratch directory under the graph root, for spooled archives and layers. */
+export interface ScratchDir {
+  dir: string;
+  remove(): Promise<void>;
+}
+
+const SCRATCH_NAME = /^archive-(\d+)-[0-9a-f]+$/;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Makes `<graphRoot>/tmp/archive-<pid>-<hex>`, first removing ones whose process is gone. */
+export async function makeScratchDir(graphRoot: string): Promise<ScratchDir> {
+  const base = path.join(graphRoot, 'tmp');
+  await fs.promises.mkdir(base, { recursive: true, mode: 0o700 });
+  for (const name of await fs.promises.readdir(base).catch(() => [] as string[])) {
+    const m = SCRATCH_NAME.exec(name);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await fs.promises.rm(path.join(base, name), { recursive: true, force: true });
+  }
+  const dir = path.join(base, `archive-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+  await fs.promises.mkdir(dir, { mode: 0o700 });
+  return { dir, remove: () => fs.promises.rm(dir, { recursive: true, force: true }) };
+}
+
+export interface LoadOptions {
+  /** -i: a file or an OCI / dir layout directory; undefined reads `stdin` */
+  input?: string;
+  stdin?: Readable;
+  listener?: TransferListener;
+}
+
+/** Opens the input as an archive reader; the scratch dir holds what had to be spooled. */
+async function openInput(opts: LoadOptions, scratch: ScratchDir): Promise<ArchiveReader> {
+  let stream: Readable;
+  if (opts.input !== undefined) {
+    let st: fs.Stats;
+    try {
+      st = await fs.promises.stat(opts.input);
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot read ${opts.input}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    }
+    if (st.isDirectory()) return new DirReader(opts.input);
+    if (st.isFile()) {
+      const fh = await fs.promises.open(opts.input, 'r');
+      const head = Buffer.alloc(6);
+      try {
+        await fh.read(head, 0, 6, 0);
+      } finally {
+        await fh.close();
+      }
+      if (st.size === 0) throw new InvalidArgumentError(`${opts.input} is empty`);
+      if (sniffCompression(head) === 'none') return TarFileReader.open(opts.input);
+    }
+    stream = fs.createReadStream(opts.input, { highWaterMark: 1 << 20 });
+  } else {
+    stream = opts.stdin ?? process.stdin;
+  }
+  const { tar } = await decompressArchive(stream);
+  const spooled = path.join(scratch.dir, 'archive.tar');
+  await pipeline(tar, fs.createWriteStream(spooled, { flags: 'wx', mode: 0o600 }));
+  if ((await fs.promises.stat(spooled)).size === 0) throw new InvalidArgumentError('no archive on the input (it is empty)');
+  return TarFileReader.open(spooled);
+}
+
+/** Which layout the archive has, and every image in it, checked. */
+export async function planArchive(reader: ArchiveReader): Promise<PlannedImage[]> {
+  if (reader.has(DOCKER_MANIFEST_FILE)) {
+    const bytes = await reader.read(DOCKER_MANIFEST_FILE, 1 << 20);
+    return isDirTransportManifest(bytes) ? planDirTransport(reader) : planDockerArchive(reader);
+  }
+  if (reader.has(OCI_INDEX_FILE)) return planOciLayout(reader);
+  throw new InvalidArgumentError(`the input is neither a docker-archive nor an oci-archive: it holds no ${DOCKER_MANIFEST_FILE} or ${OCI_INDEX_FILE}`);
+}
+
+/**
+ * Hands a stream to a consumer that attaches its listeners later (putLayer awaits directory
+ * set-up first): read through an async iterator, an error the stream hit before then (a small
+ * blob whose digest check fails at its end) still reaches the consumer instead of being lost,
+ * which would leave it waiting forever.
+ */
+export function deferErrors(stream: Readable): Readable {
+  return Readable.from(
+    (async function* () {
+      yield* stream;
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** A layer's tar from the archive: blob digest verified (OCI), decompressed by type or sniffing. */
+function layerStream(reader: ArchiveReader, layer: PlannedLayer): Readable {
+  const raw = reader.open(layer.path);
+  let source: Readable = raw;
+  if (layer.blobDigest !== undefined) {
+    const verifier = new DigestVerifier(layer.blobDigest, { expectedSize: layer.blobSize, what: 'layer blob' });
+    raw.on('error', (err) => verifier.destroy(err));
+    source = raw.pipe(verifier);
+  }
+  const tar = decompressStream(source, layer.mediaType);
+  source.on('error', (err) => tar.destroy(err));
+  return deferErrors(tar);
+}
+
+function short(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Stores one planned image: layers bottom up, then the image row. */
+async function storeImage(engine: Engine, reader: ArchiveReader, plan: PlannedImage, listener: TransferListener): Promise<ImageRecord> {
+  const layers = await engine.layers();
+  let parent: string | undefined;
+  let size = 0;
+  // A layer refused halfway leaves the ones below it stored but unused, as an interrupted
+  // pull does: gc removes them after its grace period, and a retry reuses them.
+  for (const [n, layer] of plan.layers.entries()) {
+    const id = chainId(parent, layer.diffId);
+    const label = layer.blobDigest ?? layer.diffId;
+    const have = layers.get(id);
+    if (have?.state === 'ready') {
+      listener({ kind: 'blob-done', what: 'blob', digest: label, skipped: 'exists' });
+      size += have.size;
+    } else {
+      listener({ kind: 'message', text: `Copying blob ${short(label)}` });
+      let record;
+      try {
+        record = await layers.putLayer({
+          parent,
+          diffId: layer.diffId,
+          compressedDigest: layer.blobDigest,
+          compressedSize: layer.blobSize,
+          mediaType: layer.mediaType,
+          stream: layerStream(reader, layer),
+        });
+      } catch (err) {
+        if (err instanceof DigestMismatchError) throw new InvalidArgumentError(`refusing archive: layer ${n} of ${plan.source} is corrupt: ${err.message}`);
+        throw err;
+      }
+      size += record.size;
+    }
+    parent = id;
+  }
+  listener({ kind: 'message', text: `Copying config ${short(plan.id)} done` });
+  listener({ kind: 'message', text: 'Writing manifest to image destination' });
+  const config = parseImageConfig(plan.config);
+  return engine.images.put(
+    {
+      id: plan.id,
+      topLayer: parent ?? null,
+      config: plan.config,
+      manifest: plan.manifest?.bytes,
+      manifestMediaType: plan.manifest?.mediaType,
+      manifestDigest: plan.manifest?.digest,
+      size,
+      created: config.created ? Date.parse(config.created) || 0 : 0,
+    },
+    plan.names,
+  );
+}
+
+export interface LoadedImage {
+  image: ImageRecord;
+  /** the names the archive gave it (empty: untagged) */
+  names: string[];
+}
+
+/** Loads every image of an archive; `onLoaded` hears of each as soon as it is stored. */
+export async function loadArchive(engine: Engine, opts: LoadOptions, onLoaded?: (loaded: LoadedImage) => void): Promise<LoadedImage[]> {
+  const listener = opts.listener ?? silentListener;
+  const scratch = await makeScratchDir(engine.config.graphRoot);
+  try {
+    const reader = await openInput(opts, scratch);
+    const plans = await planArchive(reader);
+    listener({ kind: 'message', text: 'Getting image source signatures' });
+    const out: LoadedImage[] = [];
+    for (const plan of plans) {
+      const loaded = { image: await storeImage(engine, reader, plan, listener), names: plan.names };
+      onLoaded?.(loaded);
+      out.push(loaded);
+    }
+    return out;
+  } finally {
+    await scratch.remove();
+  }
+}
