@@ -1,0 +1,586 @@
+// The OCI runtime spec (config.json) of a container, as a pure function of what the caller
+// resolved (image config, flags, the user) and a few facts about the host. Podman's choices,
+// and the ways rootless differs:
+//   - tspod runs the OCI runtime inside its per-user user namespace (as Podman does), so the
+//     spec has no user namespace of its own unless --userns asks for one (keep-id, auto): then
+//     the mappings are ids of tspod's namespace, computed by keepIdMappings / autoMappings.
+//   - In a user namespace mknod is not allowed: the runtime bind-mounts /dev/null & co from the
+//     host by itself (runc and crun both do when they run in a user namespace), and --device
+//     entries become bind mounts, as Podman does rootless.
+//   - sysfs can be mounted only for a network namespace our user namespace owns, procfs only for
+//     such a PID namespace, mqueue only for such an IPC namespace: with the host's, the host's
+//     /sys, /proc or /dev/mqueue is bind-mounted instead.
+//   - /dev/pts gets gid=5 (tty) only when gid 5 is mapped (not with a single-id namespace).
+//   - Resources (cgroup limits) appear only when the caller can apply them: rootless on cgroup v1
+//     nothing can, and runc then leaves the container in the caller's cgroup without complaint.
+//   - A bind of a host path repeats the flags the kernel locked on its source (lockedOptions).
+//   - Capabilities the caller lacks are dropped (root here has no CAP_SYS_RESOURCE).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { InvalidArgumentError, NotFoundError } from '../errors';
+import { IdMap, parseIdMapFile } from '../rootless/id-mappings';
+import { MountInfoEntry, readMountInfo } from '../storage/mounts';
+import { autoMappings, isMapped, keepIdMappings } from './container-user';
+import { boundingSet, limitToAvailable, processCapabilities } from './capabilities';
+import { maskedAndReadonlyPaths } from './masked-paths';
+import { Device, DeviceRule, Hooks, IdMapping, Mount, Namespace, NamespaceType, OCI_VERSION, Resources, Rlimit, Spec } from './oci-spec-types';
+import { RLIM_INFINITY } from './rlimits';
+import { DEFAULT_SECCOMP_PROFILE, SeccompProfile, goArch, seccompForSpec } from './seccomp-profile';
+
+export type NamespaceMode = 'private' | 'host' | { path: string };
+
+/**
+ * --userns: host (none: the container shares tspod's namespace), keep-id[:uid=,gid=], auto[:size=].
+ * With a nested namespace the image's files, owned by tspod-namespace ids, shift: under keep-id
+ * root's files show as the user's, under auto the user's as nobody. Podman chowns (or idmaps) a
+ * copy of the image for such containers; storage has to do the same before they are usable.
+ */
+export type UserNamespaceMode = { mode: 'host' } | { mode: 'keep-id'; uid?: number; gid?: number } | { mode: 'auto'; size?: number };
+
+export type MountInput =
+  /**
+   * -v /host:/ctr[:opts], --mount type=bind; options: propagation, nosuid, noexec, ...
+   * sourceOptions: the options of the mount the source lives on (sourceMountOptions()), see
+   * lockedOptions.
+   */
+  | { type: 'bind'; source: string; destination: string; readonly?: boolean; options?: string[]; sourceOptions?: string[] }
+  /** a named volume: source is its directory on the host */
+  | { type: 'volume'; source: string; destination: string; readonly?: boolean; options?: string[]; sourceOptions?: string[] }
+  /** --tmpfs /ctr[:opts], --mount type=tmpfs; options: size=, mode=, exec, ... */
+  | { type: 'tmpfs'; destination: string; readonly?: boolean; options?: string[] };
+
+/** --device HOST[:CONTAINER[:PERMISSIONS]], with the node's numbers from the host (describeDevice). */
+export interface DeviceInput {
+  hostPath: string;
+  containerPath: string;
+  /** "rwm" and subsets */
+  permissions: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface ResourceInput {
+  /** bytes */
+  memory?: number;
+  /** memory + swap, bytes; -1 unlimited; default twice --memory */
+  memorySwap?: number;
+  memoryReservation?: number;
+  /** --cpus 1.5 */
+  cpus?: number;
+  cpuShares?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  /** -1: unlimited */
+  pidsLimit?: number;
+}
+
+/** What buildSpec needs to know about where the runtime will run (hostFacts() reads it). */
+export interface HostFacts {
+  /** the runtime runs in tspod's user namespace (not as real root) */
+  rootless: boolean;
+  /** tspod's namespace as /proc/self/uid_map shows it from inside (root: the identity map) */
+  uidMap: IdMap[];
+  gidMap: IdMap[];
+  /** the user's own ids on the host, which keep-id maps into the container */
+  hostUid: number;
+  hostGid: number;
+  /** the caller's bounding set: the most a container can get (root here lacks CAP_SYS_RESOURCE) */
+  capabilities: string[];
+  /** Go architecture name and os.release(), for the seccomp profile's conditions */
+  arch: string;
+  kernel: string;
+  /** the host has /dev/mqueue (to bind with --ipc=host rootless); default: assumed */
+  devMqueue?: boolean;
+}
+
+export interface SpecInput {
+  rootfs: string;
+  readonlyRootfs?: boolean;
+  /** with a read-only rootfs, tmpfs on /tmp, /var/tmp and /run (Podman's --read-only-tmpfs); default true */
+  readOnlyTmpfs?: boolean;
+  process: {
+    /** entrypoint + cmd, already combined */
+    args: string[];
+    /** already merged (containerEnv) */
+    env: string[];
+    cwd: string;
+    /** resolved (resolveContainerUser); keep-id callers default it to the user's own ids */
+    user: { uid: number; gid: number; additionalGids?: number[]; umask?: number };
+    terminal?: boolean;
+    consoleSize?: { height: number; width: number };
+    /** the container's set (capabilitySet) */
+    capabilities: string[];
+    /** what --cap-add named: a non-root user gets these (explicitlyAddedCapabilities) */
+    userCapabilities?: string[];
+    noNewPrivileges?: boolean;
+    /** resolveRlimits */
+    rlimits?: Rlimit[];
+    oomScoreAdj?: number;
+  };
+  hostname?: string;
+  mounts?: MountInput[];
+  /** host paths of the container's own files, bind-mounted over the image's */
+  etcFiles?: { hosts?: string; hostname?: string; resolvConf?: string };
+  devices?: DeviceInput[];
+  namespaces?: {
+    /** 'private' also serves --network none (a namespace with only lo) */
+    network?: NamespaceMode;
+    pid?: NamespaceMode;
+    ipc?: NamespaceMode;
+    uts?: NamespaceMode;
+    /** default private: runc 1.1.5 handles it on this cgroup v1 host too (Podman uses host on v1) */
+    cgroup?: NamespaceMode;
+    user?: UserNamespaceMode;
+  };
+  /** bytes; default 64 MiB */
+  shmSize?: number;
+  /** only when the caller can apply them (never rootless on cgroup v1) */
+  resources?: ResourceInput;
+  /** default DEFAULT_SECCOMP_PROFILE; --privileged means unconfined */
+  seccomp?: SeccompProfile | 'unconfined';
+  privileged?: boolean;
+  /** --security-opt unmask= / mask= */
+  unmask?: string[];
+  mask?: string[];
+  sysctls?: Record<string, string>;
+  annotations?: Record<string, string>;
+  hooks?: Hooks;
+  /**
+   * Leave it out rootless on cgroup v1: runc then tries <its own cgroup>/<id>, and ignores the
+   * EACCES; with a path set it fails ("mkdir /sys/fs/cgroup/cpuset/...: permission denied").
+   */
+  cgroupsPath?: string;
+  host: HostFacts;
+}
+
+export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_UMASK = 0o022;
+const TTY_GID = 5;
+const CPU_PERIOD = 100000;
+
+/**
+ * The process environment, in Podman's order: containers.conf defaults (PATH, TERM), the image's
+ * Env, then -e; then, when still unset, container=podman, HOSTNAME and HOME.
+ * container=podman, not "tspod": systemd-detect-virt, systemd itself and toolbox-style scripts
+ * recognise a fixed list of values ("podman", "docker", "oci", ...) and treat anything else as an
+ * unknown container. tspod is a drop-in for Podman, so it says what Podman says.
+ */
+export function containerEnv(opts: { imageEnv?: string[]; env?: string[]; hostname?: string; home: string }): string[] {
+  const vars = new Map<string, string>([
+    ['PATH', DEFAULT_PATH],
+    ['TERM', 'xterm'],
+  ]);
+  for (const entry of [...(opts.imageEnv ?? []), ...(opts.env ?? [])]) {
+    const eq = entry.indexOf('=');
+    if (eq === 0) throw new InvalidArgumentError(`invalid environment variable: ${entry}`);
+    if (eq < 0) continue; // a bare NAME from -e with nothing to take it from: the CLI resolves those
+    vars.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  const fallback: [string, string | undefined][] = [['container', 'podman'], ['HOSTNAME', opts.hostname], ['HOME', opts.home]];
+  for (const [k, v] of fallback) if (v !== undefined && !vars.has(k)) vars.set(k, v);
+  return [...vars].map(([k, v]) => `${k}=${v}`);
+}
+
+const asSpecMaps = (maps: IdMap[]): IdMapping[] => maps.map((m) => ({ containerID: m.container_id, hostID: m.host_id, size: m.size }));
+
+// ------------------------------------------------------------ namespaces -----------------------
+
+function namespaceEntry(type: NamespaceType, mode: NamespaceMode | undefined, fallback: 'private' | 'host'): Namespace | undefined {
+  const m = mode ?? fallback;
+  if (m === 'host') return undefined;
+  if (m === 'private') return { type };
+  if (!m.path.startsWith('/')) throw new InvalidArgumentError(`${type} namespace path ${m.path} is not absolute`);
+  return { type, path: m.path };
+}
+
+// Which sysctls a container may set: those of namespaces it owns (Podman's list).
+const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+
+function checkSysctls(sysctls: Record<string, string>, ns: Required<Pick<NonNullable<SpecInput['namespaces']>, 'network' | 'ipc' | 'uts'>>): void {
+  for (const key of Object.keys(sysctls)) {
+    const needsOwn = (what: 'network' | 'ipc' | 'uts'): void => {
+      if (ns[what] === 'host') throw new InvalidArgumentError(`sysctl "${key}" is not allowed in the host's ${what} namespace`);
+    };
+    if (IPC_SYSCTLS.has(key) || key.startsWith('fs.mqueue.')) needsOwn('ipc');
+    else if (key.startsWith('net.')) needsOwn('network');
+    else if (key === 'kernel.domainname' || key === 'kernel.hostname') needsOwn('uts');
+    else throw new InvalidArgumentError(`sysctl "${key}" is not allowed`);
+  }
+}
+
+// ------------------------------------------------------------ mounts ---------------------------
+
+/** 64 MiB → "size=65536k" as Podman writes it; other sizes in bytes. */
+function sizeOption(bytes: number): string {
+  return bytes % 1024 === 0 ? `size=${bytes / 1024}k` : `size=${bytes}`;
+}
+
+/** Options that undo a default (exec undoes noexec) replace it. */
+function withOptions(defaults: string[], extra: string[]): string[] {
+  const opposite: Record<string, string> = { exec: 'noexec', suid: 'nosuid', dev: 'nodev', ro: 'rw', rw: 'ro', noexec: 'exec', nosuid: 'suid', nodev: 'dev' };
+  const out = defaults.filter((d) => !extra.some((e) => opposite[e] === d || (e.startsWith('size=') && d.startsWith('size=')) || (e.startsWith('mode=') && d.startsWith('mode='))));
+  for (const e of extra) if (!out.includes(e)) out.push(e);
+  return out;
+}
+
+/**
+ * In a user namespace, the nosuid/nodev/noexec/atime flags of mounts inherited from a more
+ * privileged namespace are locked: a remount (which runc does for `ro` and for any such flag)
+ * that leaves one out fails with EPERM, and runc 1.1 does not add them itself (crun does). So a
+ * bind repeats the locked flags of its source's mount; that changes nothing, since a bind mount
+ * has those flags anyway.
+ */
+export function lockedOptions(sourceOptions: string[]): string[] {
+  return sourceOptions.filter((o) => ['nosuid', 'nodev', 'noexec', 'noatime', 'nodiratime', 'strictatime'].includes(o));
+}
+
+const PROPAGATIONS = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable'];
+
+function userMount(m: MountInput): Mount {
+  if (!m.destination.startsWith('/')) throw new InvalidArgumentError(`mount destination ${m.destination} is not absolute`);
+  const extra = m.options ?? [];
+  const ro = m.readonly ? ['ro'] : [];
+  if (m.type === 'tmpfs') {
+    return { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: withOptions(['rw', 'noexec', 'nosuid', 'nodev'], [...extra, ...ro]) };
+  }
+  if (!m.source.startsWith('/')) throw new InvalidArgumentError(`mount source ${m.source} is not absolute`);
+  const bind = extra.includes('bind') ? 'bind' : 'rbind';
+  const propagation = extra.some((o) => PROPAGATIONS.includes(o)) ? [] : ['rprivate'];
+  const defaults = m.type === 'volume' ? [bind, ...propagation, 'nosuid', 'nodev'] : [bind, ...propagation];
+  const options = withOptions(defaults, [...extra.filter((o) => o !== 'bind' && o !== 'rbind'), ...ro]);
+  for (const o of lockedOptions(m.sourceOptions ?? [])) if (!options.includes(o) && !options.includes(o.replace(/^no/, ''))) options.push(o);
+  return { destination: m.destination, type: 'bind', source: m.source, options };
+}
+
+function bindMount(destination: string, source: string, options: string[]): Mount {
+  return { destination, type: 'bind', source, options: ['rbind', ...options] };
+}
+
+interface MountContext {
+  input: SpecInput;
+  newUserns: boolean;
+  netns: NamespaceMode;
+  pidns: NamespaceMode;
+  ipcns: NamespaceMode;
+  /** gid 5 is mapped in the container's user namespace */
+  ttyGid: boolean;
+}
+
+/** A namespace kind can be mounted (sysfs/proc/mqueue) only if a namespace we own is behind it. */
+function ownsNamespace(ctx: MountContext, mode: NamespaceMode): boolean {
+  if (mode === 'private') return true;
+  if (ctx.newUserns) return false;
+  return mode === 'host' ? !ctx.input.host.rootless : true;
+}
+
+function systemMounts(ctx: MountContext): Mount[] {
+  const { input } = ctx;
+  const privileged = !!input.privileged;
+  const mounts: Mount[] = [];
+  mounts.push(
+    ownsNamespace(ctx, ctx.pidns)
+      ? { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] }
+      : bindMount('/proc', '/proc', ['nosuid', 'noexec', 'nodev']),
+  );
+  mounts.push({ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] });
+  mounts.push({
+    destination: '/dev/pts',
+    type: 'devpts',
+    source: 'devpts',
+    options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(ctx.ttyGid ? [`gid=${TTY_GID}`] : [])],
+  });
+  mounts.push(
+    ctx.ipcns === 'host'
+      ? bindMount('/dev/shm', '/dev/shm', ['rprivate', 'nosuid', 'noexec', 'nodev'])
+      : { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', sizeOption(input.shmSize ?? DEFAULT_SHM_SIZE)] },
+  );
+  if (ownsNamespace(ctx, ctx.ipcns)) {
+    mounts.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
+  } else if (input.host.devMqueue !== false) {
+    mounts.push(bindMount('/dev/mqueue', '/dev/mqueue', ['nosuid', 'noexec', 'nodev']));
+  }
+  const ro = privileged ? [] : ['ro'];
+  // Without sysfs, the host's /sys. In a user namespace its submounts are locked to it, so only
+  // a recursive bind is allowed, and runc 1.1 makes only the top read-only: the cgroup mount
+  // (runc: a tmpfs with each hierarchy bound in, read-only) then covers the host's tree.
+  mounts.push(
+    ownsNamespace(ctx, ctx.netns)
+      ? { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...ro] }
+      : bindMount('/sys', '/sys', ['rprivate', 'nosuid', 'noexec', 'nodev', ...ro]),
+  );
+  mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rprivate', 'nosuid', 'noexec', 'nodev', 'relatime', ...ro] });
+  return mounts;
+}
+
+function etcMounts(files: NonNullable<SpecInput['etcFiles']>): Mount[] {
+  const options = ['rprivate', 'nosuid', 'noexec', 'nodev'];
+  const out: Mount[] = [];
+  if (files.hosts) out.push({ destination: '/etc/hosts', type: 'bind', source: files.hosts, options: ['bind', ...options] });
+  if (files.hostname) out.push({ destination: '/etc/hostname', type: 'bind', source: files.hostname, options: ['bind', ...options] });
+  if (files.resolvConf) out.push({ destination: '/etc/resolv.conf', type: 'bind', source: files.resolvConf, options: ['bind', ...options] });
+  return out;
+}
+
+function deviceMount(d: DeviceInput): Mount {
+  // noexec and nosuid, never nodev: the node must stay usable.
+  return bindMount(d.containerPath, d.hostPath, ['rslave', 'nosuid', 'noexec', d.permissions.includes('w') ? 'rw' : 'ro']);
+}
+
+/** Parents before children (a user's /data/sub after /data); one mount per destination, later wins. */
+function orderMounts(mounts: Mount[]): Mount[] {
+  const byDest = new Map<string, Mount>();
+  for (const m of mounts) {
+    const dest = m.destination.replace(/\/+$/, '') || '/';
+    byDest.delete(dest);
+    byDest.set(dest, { ...m, destination: dest });
+  }
+  const depth = (m: Mount): number => m.destination.split('/').filter(Boolean).length;
+  return [...byDest.values()].map((m, i) => ({ m, i })).sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i).map(({ m }) => m);
+}
+
+// ------------------------------------------------------------ resources ------------------------
+
+function resources(r: ResourceInput): Resources {
+  const out: Resources = {};
+  if (r.memorySwap !== undefined && r.memorySwap !== -1) {
+    if (r.memory === undefined) throw new InvalidArgumentError('you must provide --memory when using --memory-swap');
+    if (r.memorySwap < r.memory) throw new InvalidArgumentError('minimum memoryswap limit should be larger than memory limit, see usage');
+  }
+  if (r.memory !== undefined || r.memoryReservation !== undefined) {
+    out.memory = {};
+    if (r.memory !== undefined) {
+      out.memory.limit = r.memory;
+      out.memory.swap = r.memorySwap ?? 2 * r.memory;
+    }
+    if (r.memoryReservation !== undefined) out.memory.reservation = r.memoryReservation;
+  }
+  if (r.cpus !== undefined && (r.cpuQuota !== undefined || r.cpuPeriod !== undefined)) {
+    throw new InvalidArgumentError('--cpus conflicts with --cpu-period and --cpu-quota: give one or the other');
+  }
+  const cpu: NonNullable<Resources['cpu']> = {};
+  if (r.cpus !== undefined) {
+    if (!(r.cpus > 0)) throw new InvalidArgumentError(`--cpus must be positive: ${r.cpus}`);
+    cpu.period = CPU_PERIOD;
+    cpu.quota = Math.round(r.cpus * CPU_PERIOD);
+  }
+  if (r.cpuPeriod !== undefined) cpu.period = r.cpuPeriod;
+  if (r.cpuQuota !== undefined) cpu.quota = r.cpuQuota;
+  if (r.cpuShares !== undefined) cpu.shares = r.cpuShares;
+  if (r.cpusetCpus !== undefined) cpu.cpus = r.cpusetCpus;
+  if (r.cpusetMems !== undefined) cpu.mems = r.cpusetMems;
+  if (Object.keys(cpu).length) out.cpu = cpu;
+  if (r.pidsLimit !== undefined && r.pidsLimit !== 0) out.pids = { limit: r.pidsLimit };
+  return out;
+}
+
+// ------------------------------------------------------------ the spec -------------------------
+
+export interface ContainerMappings {
+  /** set when the container gets a user namespace of its own (keep-id, auto) */
+  nested: boolean;
+  /** the ids that exist in the container, mapped to ids of the namespace the runtime runs in */
+  uid: IdMapping[];
+  gid: IdMapping[];
+}
+
+/** Which ids exist in the container: tspod's namespace's, or the nested one --userns asks for. */
+export function containerMappings(input: Pick<SpecInput, 'host' | 'namespaces'>): ContainerMappings {
+  const { host } = input;
+  const userns = input.namespaces?.user ?? { mode: 'host' };
+  if (userns.mode === 'host') return { nested: false, uid: asSpecMaps(host.uidMap), gid: asSpecMaps(host.gidMap) };
+  if (!host.rootless) throw new InvalidArgumentError(`--userns=${userns.mode} is only supported in rootless mode`);
+  if (userns.mode === 'keep-id') {
+    return { nested: true, uid: keepIdMappings(host.uidMap, host.hostUid, userns.uid), gid: keepIdMappings(host.gidMap, host.hostGid, userns.gid) };
+  }
+  return { nested: true, uid: autoMappings(host.uidMap, host.hostUid, userns.size), gid: autoMappings(host.gidMap, host.hostGid, userns.size) };
+}
+
+/** Supplementary groups buildSpec leaves out because the container has no such gid (for a warning). */
+export function unmappedGroups(input: SpecInput): number[] {
+  const { gid } = containerMappings(input);
+  return (input.process.user.additionalGids ?? []).filter((g) => !isMapped(gid, g));
+}
+
+function checkProcess(p: SpecInput['process'], maps: ContainerMappings): void {
+  if (!p.args.length) throw new InvalidArgumentError('no command specified: the image has no entrypoint or cmd, and none was given');
+  if (p.cwd && !p.cwd.startsWith('/')) throw new InvalidArgumentError(`working directory ${p.cwd} is not absolute`);
+  const shown = (m: IdMapping[]): string => m.map((r) => `${r.containerID}-${r.containerID + r.size - 1}`).join(', ');
+  if (!isMapped(maps.uid, p.user.uid)) throw new InvalidArgumentError(`uid ${p.user.uid} is not mapped in the container's user namespace (mapped: ${shown(maps.uid)})`);
+  if (!isMapped(maps.gid, p.user.gid)) throw new InvalidArgumentError(`gid ${p.user.gid} is not mapped in the container's user namespace (mapped: ${shown(maps.gid)})`);
+}
+
+export function buildSpec(input: SpecInput): Spec {
+  const { host } = input;
+  const ns = input.namespaces ?? {};
+  const network = ns.network ?? 'private';
+  const maps = containerMappings(input);
+  const p = input.process;
+  checkProcess(p, maps);
+  const rootless = host.rootless || maps.nested;
+  const caps = limitToAvailable(p.capabilities, host.capabilities).caps;
+
+  const spec: Spec = {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: !!p.terminal,
+      user: {
+        uid: p.user.uid,
+        gid: p.user.gid,
+        umask: p.user.umask ?? DEFAULT_UMASK,
+        // An unmapped one would make setgroups() fail: Podman skips those (unmappedGroups() warns).
+        additionalGids: (p.user.additionalGids ?? []).filter((g) => isMapped(maps.gid, g)),
+      },
+      args: [...p.args],
+      env: [...p.env],
+      cwd: p.cwd || '/',
+      capabilities: processCapabilities(caps, p.user.uid !== 0, p.userCapabilities ?? []),
+      noNewPrivileges: !!p.noNewPrivileges,
+    },
+    root: { path: input.rootfs, readonly: !!input.readonlyRootfs },
+    mounts: [],
+    linux: {
+      namespaces: [
+        namespaceEntry('pid', ns.pid, 'private'),
+        namespaceEntry('network', network, 'private'),
+        namespaceEntry('ipc', ns.ipc, 'private'),
+        namespaceEntry('uts', ns.uts, 'private'),
+        { type: 'mount' as const },
+        namespaceEntry('cgroup', ns.cgroup, 'private'),
+        maps.nested ? { type: 'user' as const } : undefined,
+      ].filter((n): n is Namespace => n !== undefined),
+    },
+  };
+  if (p.consoleSize) spec.process.consoleSize = { ...p.consoleSize };
+  if (p.rlimits?.length) spec.process.rlimits = p.rlimits.map((r) => ({ ...r }));
+  if (p.oomScoreAdj !== undefined) spec.process.oomScoreAdj = p.oomScoreAdj;
+  if (input.hostname) {
+    if (ns.uts === 'host') throw new InvalidArgumentError('cannot set hostname when running in the host UTS namespace');
+    spec.hostname = input.hostname;
+  }
+
+  const ctx: MountContext = { input, newUserns: maps.nested, netns: network, pidns: ns.pid ?? 'private', ipcns: ns.ipc ?? 'private', ttyGid: isMapped(maps.gid, TTY_GID) };
+  const tmpfsForReadonly: MountInput[] =
+    input.readonlyRootfs && input.readOnlyTmpfs !== false
+      ? ['/tmp', '/var/tmp', '/run'].map((destination) => ({ type: 'tmpfs' as const, destination, options: ['exec'] }))
+      : [];
+  spec.mounts = orderMounts([
+    ...systemMounts(ctx),
+    ...tmpfsForReadonly.map(userMount),
+    ...etcMounts(input.etcFiles ?? {}),
+    ...(rootless ? (input.devices ?? []).map(deviceMount) : []),
+    ...(input.mounts ?? []).map(userMount),
+  ]);
+
+  if (maps.nested) {
+    spec.linux.uidMappings = maps.uid;
+    spec.linux.gidMappings = maps.gid;
+  }
+  if (!rootless) {
+    // Root: the runtime creates the nodes, and the device cgroup allows exactly these (runc
+    // appends its defaults for /dev/null & co after our deny-all).
+    spec.linux.devices = (input.devices ?? []).map((d): Device => ({ path: d.containerPath, type: d.type, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: d.uid, gid: d.gid }));
+    const rules: DeviceRule[] = [{ allow: false, access: 'rwm' }];
+    for (const d of input.devices ?? []) rules.push({ allow: true, type: d.type, major: d.major, minor: d.minor, access: d.permissions });
+    spec.linux.resources = { devices: rules };
+  }
+  if (input.resources) spec.linux.resources = { ...spec.linux.resources, ...resources(input.resources) };
+  if (input.cgroupsPath) spec.linux.cgroupsPath = input.cgroupsPath;
+
+  checkSysctls(input.sysctls ?? {}, { network, ipc: ctx.ipcns, uts: ns.uts ?? 'private' });
+  // Podman's default_sysctls: ping without CAP_NET_RAW, in a network namespace of our own.
+  const sysctls = { ...(network === 'private' ? { 'net.ipv4.ping_group_range': '0 0' } : {}), ...(input.sysctls ?? {}) };
+  if (Object.keys(sysctls).length) spec.linux.sysctl = sysctls;
+
+  const seccomp = input.privileged ? 'unconfined' : (input.seccomp ?? DEFAULT_SECCOMP_PROFILE);
+  if (seccomp !== 'unconfined') spec.linux.seccomp = seccompForSpec(seccomp, { arch: host.arch, capabilities: caps, kernel: host.kernel });
+  const paths = maskedAndReadonlyPaths({ privileged: input.privileged, unmask: input.unmask, mask: input.mask });
+  spec.linux.maskedPaths = paths.maskedPaths;
+  spec.linux.readonlyPaths = paths.readonlyPaths;
+
+  if (input.annotations && Object.keys(input.annotations).length) spec.annotations = { ...input.annotations };
+  if (input.hooks) spec.hooks = input.hooks;
+  return spec;
+}
+
+/** config.json text. RLIM_INFINITY goes out as the exact uint64 runc expects (see rlimits.ts). */
+export function serializeSpec(spec: Spec): string {
+  const infinity = JSON.stringify(RLIM_INFINITY);
+  return JSON.stringify(spec, null, 2).replace(new RegExp(`(?<=[:\\s])${infinity}(?=[,\\s}])`, 'g'), '18446744073709551615');
+}
+
+// ------------------------------------------------------------ the edges: reading the host -----
+
+const IDENTITY: IdMap[] = [{ container_id: 0, host_id: 0, size: 4294967295 }];
+
+/** HostFacts of this process (run it where the runtime will run: inside tspod's namespace). */
+export function hostFacts(): HostFacts {
+  const read = (kind: 'uid' | 'gid'): IdMap[] => parseIdMapFile(fs.readFileSync(`/proc/self/${kind}_map`, 'utf8'));
+  const uidMap = read('uid');
+  const gidMap = read('gid');
+  const identity = (maps: IdMap[]): boolean => maps.length === 1 && maps[0].container_id === 0 && maps[0].host_id === 0 && maps[0].size === IDENTITY[0].size;
+  const rootless = !identity(uidMap);
+  const hostIdOf = (maps: IdMap[], own: number): number => (rootless ? (maps.find((m) => m.container_id === 0)?.host_id ?? own) : own);
+  return {
+    rootless,
+    uidMap,
+    gidMap,
+    hostUid: hostIdOf(uidMap, process.getuid?.() ?? 0),
+    hostGid: hostIdOf(gidMap, process.getgid?.() ?? 0),
+    capabilities: boundingSet(),
+    arch: goArch(),
+    kernel: os.release(),
+    devMqueue: fs.existsSync('/dev/mqueue'),
+  };
+}
+
+/** The options of the mount `source` lives on (for MountInput.sourceOptions). */
+export function sourceMountOptions(source: string, entries: MountInfoEntry[] = readMountInfo()): string[] {
+  let real: string;
+  try {
+    real = fs.realpathSync(source);
+  } catch {
+    return [];
+  }
+  const under = (mountPoint: string): boolean => real === mountPoint || mountPoint === '/' || real.startsWith(`${mountPoint}/`);
+  // The deepest mount point wins; of several at one place, the last (topmost) one.
+  let best: MountInfoEntry | undefined;
+  for (const e of entries) if (under(e.mountPoint) && (!best || e.mountPoint.length >= best.mountPoint.length)) best = e;
+  return best ? best.mountOptions.split(',') : [];
+}
+
+/** --device HOST[:CONTAINER][:PERMISSIONS], looked up on the host. */
+export function describeDevice(flag: string): DeviceInput {
+  const parts = flag.split(':');
+  const hostPath = parts[0];
+  let containerPath = hostPath;
+  let permissions = 'rwm';
+  if (parts.length === 2) {
+    if (/^[rwm]+$/.test(parts[1])) permissions = parts[1];
+    else containerPath = parts[1];
+  } else if (parts.length === 3) {
+    [, containerPath, permissions] = parts;
+  } else if (parts.length > 3) {
+    throw new InvalidArgumentError(`invalid device specification: ${flag}`);
+  }
+  if (!/^[rwm]+$/.test(permissions)) throw new InvalidArgumentError(`invalid device permissions ${permissions} in ${flag}: use r, w and m`);
+  if (!hostPath.startsWith('/') || !containerPath.startsWith('/')) throw new InvalidArgumentError(`invalid device specification ${flag}: paths must be absolute`);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(hostPath);
+  } catch {
+    throw new NotFoundError(`device ${hostPath} does not exist`);
+  }
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new InvalidArgumentError(`${hostPath} is not a device node`);
+  // glibc's major()/minor() on a 64-bit dev_t.
+  const dev = BigInt(st.rdev);
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  return { hostPath, containerPath, permissions, type: st.isCharacterDevice() ? 'c' : 'b', major, minor, fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+}
