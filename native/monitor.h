@@ -1,0 +1,154 @@
+/* tspod-monitor: the options every part reads, and each part's entry points. main() is in
+ * monitor.c (daemonizing, the sync message, the exit sequence); the rest is split by concern:
+ *   monitor-args.c     the command line
+ *   monitor-runtime.c  `runtime create` / `runtime exec`, stdio pipes, console socket + pty
+ *   monitor-relay.c    the event loop: container output to log and clients, stdin, exit
+ *   monitor-attach.c   the attach socket server, its clients and frames
+ *   monitor-socket.c   binding the attach and console sockets
+ *   monitor-log.c      k8s-file / json-file writers with rotation
+ *   monitor-exit.c     exit code, exit file, exit command */
+#ifndef TSPOD_MONITOR_H
+#define TSPOD_MONITOR_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum monitor_log_driver
+{
+  MONITOR_LOG_NONE,
+  MONITOR_LOG_K8S_FILE,
+  MONITOR_LOG_JSON_FILE,
+  MONITOR_LOG_PASSTHROUGH,
+};
+
+struct monitor_opts
+{
+  const char *cid;
+  const char *bundle;
+  const char *runtime;
+  const char **runtime_args; /* NULL-terminated */
+  const char *exit_dir;
+  const char *socket_dir;
+  enum monitor_log_driver log_driver;
+  const char *log_path;
+  long long log_size_max; /* <= 0: unlimited */
+  int log_max_files;
+  int terminal;
+  int stdin_open;
+  int passthrough; /* the container's stdio is the monitor's inherited 0/1/2 */
+  int sync_fd;     /* -1 when not given */
+  const char *pidfile;
+  const char *container_pidfile;
+  const char *exit_command;
+  const char **exit_command_args; /* NULL-terminated */
+  int exec;
+  const char *exec_process;
+  const char *exec_id;
+  int exec_attach; /* hold the output until the first attach client (or a timeout) */
+  int syslog;
+};
+
+/* Attach frames: [type u8][length u32 big-endian][payload] (pkg/runtime/monitor-protocol.ts). */
+enum monitor_frame
+{
+  FRAME_STDIN = 0,
+  FRAME_STDOUT = 1,
+  FRAME_STDERR = 2,
+  FRAME_RESIZE = 3,
+  FRAME_STDIN_EOF = 4,
+  FRAME_EXIT = 5,
+  FRAME_DETACH = 6,
+};
+
+#define FRAME_HEADER_SIZE 5
+
+/* The container's stdio as the monitor holds it; -1 where absent. */
+struct container_io
+{
+  int out_fd;    /* stdout pipe, or the pty master */
+  int err_fd;    /* stderr pipe */
+  int in_fd;     /* stdin pipe (write end), or a dup of the pty master */
+  int pty;       /* out_fd/in_fd are the pty master */
+};
+
+/* ---- monitor-args.c */
+int monitor_parse_args (int argc, char **argv, struct monitor_opts *o, struct tspod_error *err);
+
+/* ---- monitor.c */
+/* After the sync message: errors go to stderr (/dev/null once detached) and syslog. */
+void monitor_report (const struct monitor_opts *o, const struct tspod_error *err);
+int64_t monitor_now_ms (void);
+/* Child side of a fork: the default signal mask before exec (the monitor blocks several). */
+int monitor_child_signals (void);
+
+/* ---- monitor-runtime.c */
+/* Runs `runtime create` (or `runtime exec --detach`), fills IO and *PID. On failure *CODE is
+ * the runtime's exit status (125 when it never ran) and err holds its stderr, on one line. */
+int monitor_runtime_start (const struct monitor_opts *o, int signal_fd, struct container_io *io,
+                           pid_t *pid, int *code, struct tspod_error *err);
+
+/* ---- monitor-log.c */
+struct log_writer;
+struct log_writer *log_writer_new (const struct monitor_opts *o, struct tspod_error *err);
+/* STREAM is FRAME_STDOUT or FRAME_STDERR. */
+int log_writer_write (struct log_writer *w, int stream, const char *data, size_t len,
+                      struct tspod_error *err);
+/* Writes partial lines still buffered (as P records), closes, frees. */
+int log_writer_close (struct log_writer *w, struct tspod_error *err);
+
+/* ---- monitor-socket.c */
+/* Binds a listening SOCK_STREAM socket DIR/NAME, mode 0600; a long DIR goes through
+ * /proc/self/fd. *PATH_OUT (PATH_MAX) gets a path other processes can connect to. */
+int monitor_listen_unix (const char *dir, const char *name, int *fd, char *path_out,
+                         struct tspod_error *err);
+
+/* ---- monitor-attach.c */
+struct attach_server;
+struct attach_server *attach_server_new (const struct monitor_opts *o, struct tspod_error *err);
+int attach_server_listen_fd (const struct attach_server *s);
+/* Stdin the clients sent, for the relay to write to the container. */
+struct stdin_sink
+{
+  int fd;            /* -1 once closed or when the container has no stdin */
+  int pty;           /* fd is the pty master: EOF frames do nothing, resize frames apply */
+  int accepting;     /* stdin frames are forwarded (--stdin) */
+  char *buf;
+  size_t len;
+  int eof_requested;
+};
+#define STDIN_BUF_MAX (64 * 1024)
+int attach_server_accept (struct attach_server *s);
+/* pollfd entries for the clients: POLLIN when stdin has room, POLLOUT when output waits. */
+size_t attach_server_pollfds (const struct attach_server *s, struct pollfd *pfds, size_t max,
+                              int want_input);
+/* Handles the revents of the entries attach_server_pollfds filled (same order). */
+void attach_server_handle (struct attach_server *s, const struct pollfd *pfds, size_t n,
+                           struct stdin_sink *in);
+void attach_server_broadcast (struct attach_server *s, int type, const char *data, size_t len);
+/* A client is over its high-water mark: hold the output back (clients that stay behind too
+ * long are dropped here). */
+int attach_server_backlogged (struct attach_server *s);
+/* When attach_server_backlogged will next drop a client; -1 when no client is behind. */
+int64_t attach_server_stall_deadline (const struct attach_server *s);
+size_t attach_server_clients (const struct attach_server *s);
+/* Sends the exit frame (none when EXIT_CODE < 0) to every client, flushes for at most
+ * TIMEOUT_MS, closes them all, removes the socket file. */
+int attach_server_finish (struct attach_server *s, int exit_code, int timeout_ms,
+                          struct tspod_error *err);
+
+/* ---- monitor-relay.c */
+/* Relays until the container has exited and its output is drained; *STATUS: wait status. */
+int monitor_relay (const struct monitor_opts *o, int signal_fd, struct container_io *io,
+                   pid_t pid, struct log_writer *log, struct attach_server *attach, int *status);
+
+/* ---- monitor-exit.c */
+int monitor_exit_code (int wait_status);
+int monitor_write_exit_file (const struct monitor_opts *o, int code, struct tspod_error *err);
+/* Starts the exit command detached (stdio /dev/null) and does not wait for it. */
+int monitor_run_exit_command (const struct monitor_opts *o, struct tspod_error *err);
+
+#endif

@@ -1,0 +1,241 @@
+// Starting tspod-monitor (native/monitor.c), the process that owns a container's stdio, log
+// and exit code for the container's whole life. The monitor detaches itself (it is not our
+// child once startMonitor resolves) and reports on an inherited fd, the "sync fd", exactly one
+// JSON line: {"pid":N} once `runtime create` (or `runtime exec --detach`) succeeded, or
+// {"error":"...","code":N} with the runtime's stderr on one line.
+//
+// Order for `run -a` / `run -it`: startMonitor, then connect to `<socketDir>/attach`
+// (monitor-client.ts), then `runtime start`: output written before the client connected would
+// only reach the log. An exec'd process runs before startMonitor resolves: pass
+// exec.holdOutputForAttach so the monitor keeps its output until the first client.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { HostError, TspodError } from '../errors';
+
+export type MonitorLogDriver = 'k8s-file' | 'json-file' | 'none' | 'passthrough';
+
+export interface MonitorExecOptions {
+  /** The OCI process JSON passed to `runtime exec --process`. */
+  processFile: string;
+  /** Names the exit file: `<exitDir>/<execId>`. */
+  execId: string;
+  /** Keep the output until the first attach client connects (at most 60 s). */
+  holdOutputForAttach?: boolean;
+}
+
+export interface MonitorOptions {
+  /** The container's id, as the runtime knows it. */
+  cid: string;
+  /** The OCI bundle (holds config.json); not used for exec. */
+  bundle?: string;
+  /** Path of runc or crun. */
+  runtime: string;
+  /** Global runtime arguments before the verb, e.g. ['--root', dir]. */
+  runtimeArgs?: string[];
+  /** `<exitDir>/<cid>` (or `<execId>`) receives the exit code. */
+  exitDir: string;
+  /** Holds the attach socket (`attach`); one directory per monitor. */
+  socketDir: string;
+  /** Default k8s-file. passthrough: the container gets this process's stdin/stdout/stderr. */
+  logDriver?: MonitorLogDriver;
+  logPath?: string;
+  /** Bytes; undefined or -1: unlimited. */
+  logSizeMax?: number;
+  /** Rotation keeps logPath.1 .. logPath.(N-1). */
+  logMaxFiles?: number;
+  terminal?: boolean;
+  /** Keep the container's stdin open for attach clients (-i). */
+  stdin?: boolean;
+  /** The monitor's pid file; default `<socketDir>/monitor.pid`. */
+  pidFile?: string;
+  /** Passed to the runtime as --pid-file; default `<socketDir>/container.pid` (exec.pid). */
+  containerPidFile?: string;
+  /** Run after the container exited and its exit file is written: [program, ...args]. */
+  exitCommand?: string[];
+  exec?: MonitorExecOptions;
+  syslog?: boolean;
+  /** The monitor's (and so the runtime's and exit command's) environment. */
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for the sync message; default 120 s. */
+  timeoutMs?: number;
+  /** Default: <pkgroot>/native/build/tspod-monitor, or $TSPOD_MONITOR. */
+  monitorPath?: string;
+}
+
+export interface MonitorStarted {
+  monitorPid: number;
+  containerPid: number;
+}
+
+/** `runtime create`/`exec` failed, or the monitor could not start it. */
+export class MonitorStartError extends TspodError {
+  constructor(
+    message: string,
+    /** What the monitor reported: the runtime's stderr on one line, or its own failure. */
+    readonly runtimeMessage: string,
+    /** The runtime's exit status; 125 when the monitor failed on its own. */
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const STDERR_KEEP = 4096;
+
+/** This file is <pkgroot>/dist/pkg/runtime/monitor-launch.js; the binary is in <pkgroot>/native/build. */
+export function monitorBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TSPOD_MONITOR || path.resolve(__dirname, '../../../native/build/tspod-monitor');
+}
+
+export function defaultMonitorPidFile(socketDir: string): string {
+  return path.join(socketDir, 'monitor.pid');
+}
+
+/** The monitor's argument list (documented at the top of native/monitor.c). */
+export function monitorArgs(opts: MonitorOptions, syncFd = 3): string[] {
+  const args = ['--cid', opts.cid, '--runtime', opts.runtime, '--exit-dir', opts.exitDir, '--socket-dir', opts.socketDir];
+  if (opts.bundle !== undefined) args.push('--bundle', opts.bundle);
+  for (const arg of opts.runtimeArgs ?? []) args.push('--runtime-arg', arg);
+  args.push('--log-driver', opts.logDriver ?? 'k8s-file');
+  if (opts.logPath !== undefined) args.push('--log-path', opts.logPath);
+  if (opts.logSizeMax !== undefined) args.push('--log-size-max', String(opts.logSizeMax));
+  if (opts.logMaxFiles !== undefined) args.push('--log-max-files', String(opts.logMaxFiles));
+  if (opts.terminal) args.push('--terminal');
+  if (opts.stdin) args.push('--stdin');
+  args.push('--sync-fd', String(syncFd), '--pidfile', opts.pidFile ?? defaultMonitorPidFile(opts.socketDir));
+  if (opts.containerPidFile !== undefined) args.push('--container-pidfile', opts.containerPidFile);
+  if (opts.exitCommand && opts.exitCommand.length > 0) {
+    const [program, ...rest] = opts.exitCommand;
+    args.push('--exit-command', program);
+    for (const arg of rest) args.push('--exit-command-arg', arg);
+  }
+  if (opts.exec) {
+    args.push('--exec', '--exec-process', opts.exec.processFile, '--exec-id', opts.exec.execId);
+    if (opts.exec.holdOutputForAttach) args.push('--exec-attach');
+  }
+  if (opts.syslog) args.push('--syslog');
+  return args;
+}
+
+/** Go's strconv.Quote body back to text (JSON's escapes plus \x, \a, \v, \U). */
+function unquoteGo(body: string): string {
+  return body.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)/g, (_m, e: string) => {
+    const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v' };
+    if (e.length > 1) return String.fromCodePoint(parseInt(e.slice(1), 16));
+    return simple[e] ?? e;
+  });
+}
+
+/**
+ * The runtime's error without its logger's decoration: runc (logrus) writes
+ * `time="..." level=error msg="runc create failed: ..."`; crun writes plain text. The monitor
+ * joins stderr lines with "; ". Messages of level error/fatal win; otherwise the text as is.
+ */
+export function runtimeErrorMessage(raw: string): string {
+  const messages: string[] = [];
+  const logfmt = /level=(?:error|fatal)\s+msg=(?:"((?:[^"\\]|\\.)*)"|(\S+))/g;
+  for (const m of raw.matchAll(logfmt)) messages.push(m[1] !== undefined ? unquoteGo(m[1]) : m[2]);
+  const json = /"level":"(?:error|fatal)","msg":"((?:[^"\\]|\\.)*)"/g;
+  for (const m of raw.matchAll(json)) messages.push(unquoteGo(m[1]));
+  return messages.length > 0 ? messages.join('; ') : raw.trim();
+}
+
+interface SyncMessage {
+  pid?: number;
+  error?: string;
+  code?: number;
+}
+
+function parseSync(line: string): SyncMessage {
+  try {
+    const msg = JSON.parse(line) as SyncMessage;
+    if (typeof msg === 'object' && msg !== null) return msg;
+  } catch {
+    // reported below
+  }
+  throw new HostError(`tspod-monitor sent an invalid sync message: ${JSON.stringify(line)}`);
+}
+
+async function readMonitorPid(pidFile: string): Promise<number> {
+  const text = await fs.promises.readFile(pidFile, 'utf8');
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new HostError(`${pidFile} holds no pid: ${JSON.stringify(text)}`);
+  return pid;
+}
+
+/** Resolves with the first line from the sync fd, or undefined when it closed without one. */
+function readSyncLine(sync: Readable): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (line: string | undefined): void => {
+      sync.removeAllListeners('data');
+      sync.removeAllListeners('end');
+      sync.on('error', () => {});
+      sync.destroy();
+      resolve(line);
+    };
+    sync.setEncoding('utf8');
+    sync.on('data', (chunk: string) => {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl >= 0) done(text.slice(0, nl));
+    });
+    sync.on('end', () => done(text.trim() === '' ? undefined : text));
+    sync.on('error', () => done(text.trim() === '' ? undefined : text));
+  });
+}
+
+/**
+ * Starts the monitor for one container (or exec session) and waits until the runtime created
+ * it. Rejects with MonitorStartError carrying the runtime's message when create/exec failed;
+ * the caller maps "executable file not found" to 127 and "permission denied" to 126. After a
+ * rejection the monitor is gone, but a container the runtime did create may be left in the
+ * "created" state: the caller deletes it (`runtime delete -f`).
+ */
+export async function startMonitor(opts: MonitorOptions): Promise<MonitorStarted> {
+  const file = opts.monitorPath ?? monitorBinaryPath(opts.env);
+  const pidFile = opts.pidFile ?? defaultMonitorPidFile(opts.socketDir);
+  const passthrough = opts.logDriver === 'passthrough';
+  const child = spawn(file, monitorArgs({ ...opts, pidFile }), {
+    env: opts.env ?? process.env,
+    // passthrough: the container gets our stdio. Otherwise stderr only carries what the
+    // monitor says before it can use the sync fd (bad arguments).
+    stdio: passthrough ? ['inherit', 'inherit', 'inherit', 'pipe'] : ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_KEEP);
+  });
+  const spawnError = new Promise<never>((_resolve, reject) => {
+    child.once('error', (err) => reject(new HostError(`cannot start ${file}: ${err.message}`)));
+  });
+  spawnError.catch(() => {}); // only the race below cares
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    timer = setTimeout(() => reject(new HostError(`tspod-monitor for ${opts.cid} did not report within ${ms} ms`)), ms);
+  });
+  try {
+    const line = await Promise.race([readSyncLine(child.stdio[3] as Readable), spawnError, timeout]);
+    if (line === undefined) {
+      const why = stderr.trim().split('\n').pop() || 'no message';
+      throw new HostError(`tspod-monitor for ${opts.cid} exited without reporting: ${why}`);
+    }
+    const msg = parseSync(line);
+    if (msg.error !== undefined) {
+      throw new MonitorStartError(runtimeErrorMessage(msg.error), msg.error, msg.code ?? 125);
+    }
+    if (!Number.isInteger(msg.pid) || (msg.pid as number) <= 0) {
+      throw new HostError(`tspod-monitor sent no container pid: ${JSON.stringify(line)}`);
+    }
+    return { monitorPid: await readMonitorPid(pidFile), containerPid: msg.pid as number };
+  } finally {
+    clearTimeout(timer);
+    child.stderr?.destroy();
+    child.unref();
+  }
+}
