@@ -451,6 +451,24 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Report | void>> = {
       assert.equal(stderr.text(), 'oops\n');
       assert.equal(await exitFile(c, 'exec1'), 5);
       assert.equal(runcState(ctx, c.id), 'running', 'the container outlives its exec session');
+
+      // The same with a pty: the runtime hands the exec'd process's master over the console socket.
+      const ttyProcess = path.join(c.bundle, 'exec-tty.json');
+      fs.writeFileSync(ttyProcess, JSON.stringify({ ...c.config.process, terminal: true, args: ['sh', '-c', 'tty; exit 2'] }));
+      const ttySockets = path.join(c.bundle, 'exec-tty-sock');
+      fs.mkdirSync(ttySockets);
+      await startMonitor(monitorOptions(ctx, c, {
+        socketDir: ttySockets,
+        logDriver: 'none',
+        logPath: undefined,
+        terminal: true,
+        exec: { processFile: ttyProcess, execId: 'exec2', holdOutputForAttach: true },
+      }));
+      const ttyOut = new Collector();
+      const ttyResult = await (await connectAttach(path.join(ttySockets, 'attach'), { stdout: ttyOut, stderr: ttyOut, tty: true })).result;
+      assert.deepEqual(ttyResult, { exitCode: 2, detached: false });
+      assert.match(ttyOut.text(), /\/dev\/pts\/\d+/);
+      assert.equal(await exitFile(c, 'exec2'), 2);
     } finally {
       removeContainer(ctx, c);
     }
