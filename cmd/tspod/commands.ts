@@ -9,6 +9,31 @@ export interface CommandGroup {
   load: () => Promise<CommandClass[]>;
 }
 
+/** The commands on local images (images, inspect, history, tag, untag, rmi, prune, exists, tree). */
+async function imageCommands(): Promise<CommandClass[]> {
+  const [list, inspect, history, tag, remove, prune, exists, tree] = await Promise.all([
+    import('./image-list'),
+    import('./image-inspect'),
+    import('./image-history'),
+    import('./image-tag'),
+    import('./image-remove'),
+    import('./image-prune'),
+    import('./image-exists'),
+    import('./image-tree'),
+  ]);
+  return [
+    list.ImagesCommand,
+    inspect.ImageInspectCommand,
+    history.HistoryCommand,
+    tag.TagCommand,
+    tag.UntagCommand,
+    remove.RmiCommand,
+    prune.ImagePruneCommand,
+    exists.ImageExistsCommand,
+    tree.ImageTreeCommand,
+  ];
+}
+
 /** Image archives: save, load, import. */
 async function archiveCommands(): Promise<CommandClass[]> {
   const [save, load, imp] = await Promise.all([import('./image-save'), import('./image-load'), import('./image-import')]);
@@ -21,17 +46,22 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
     management: true,
     load: async () => [
       (await import('./image-pull')).PullCommand,
+      ...(await imageCommands()),
       (await import('./image-push')).PushCommand,
       ...(await archiveCommands()),
     ],
   },
+  history: { summary: 'Show the history of an image', load: async () => [(await import('./image-history')).HistoryCommand] },
+  images: { summary: 'List images in local storage', load: async () => [(await import('./image-list')).ImagesCommand] },
   import: { summary: 'Create an image from a root filesystem tarball', load: async () => [(await import('./image-import')).ImportCommand] },
   info: { summary: 'Display system-wide information', load: async () => [(await import('./info')).InfoCommand] },
+  inspect: { summary: 'Display the configuration of objects', load: async () => [(await import('./inspect')).InspectCommand] },
   load: { summary: 'Load images from an archive', load: async () => [(await import('./image-load')).LoadCommand] },
   login: { summary: 'Log in to a container registry', load: async () => [(await import('./login')).LoginCommand] },
   logout: { summary: 'Log out of a container registry', load: async () => [(await import('./logout')).LogoutCommand] },
   pull: { summary: 'Pull an image from a registry', load: async () => [(await import('./image-pull')).PullCommand] },
   push: { summary: 'Push an image to a registry', load: async () => [(await import('./image-push')).PushCommand] },
+  rmi: { summary: 'Remove one or more images', load: async () => [(await import('./image-remove')).RmiCommand] },
   save: { summary: 'Save images to an archive', load: async () => [(await import('./image-save')).SaveCommand] },
   system: {
     summary: 'Manage tspod',
@@ -42,7 +72,9 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
       (await import('./system-migrate')).SystemMigrateCommand,
     ],
   },
+  tag: { summary: 'Add names to a local image', load: async () => [(await import('./image-tag')).TagCommand] },
   unshare: { summary: "Run a command in tspod's user namespace", load: async () => [(await import('./unshare')).UnshareCommand] },
+  untag: { summary: 'Remove names from a local image', load: async () => [(await import('./image-tag')).UntagCommand] },
   version: { summary: 'Show the tspod version information', load: async () => [(await import('./version')).VersionCommand] },
 };
 

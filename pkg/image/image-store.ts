@@ -47,12 +47,24 @@ export interface NewImage {
   extra?: Record<string, unknown>;
 }
 
+type KeyValue = { k: string; v: string };
+
+function groupBy(rows: KeyValue[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const { k, v } of rows) {
+    const list = out.get(k);
+    if (list) list.push(v);
+    else out.set(k, [v]);
+  }
+  return out;
+}
+
 export class ImageStore {
   constructor(private readonly db: Db) {}
 
-  private hydrate(row: ImageRow): ImageRecord {
-    const names = (this.db.prepare('SELECT name FROM image_names WHERE image_id = ? ORDER BY added, name').all(row.id) as { name: string }[]).map((r) => r.name);
-    const digests = (this.db.prepare('SELECT repo_digest FROM image_digests WHERE image_id = ? ORDER BY repo_digest').all(row.id) as { repo_digest: string }[]).map(
+  private hydrate(row: ImageRow, names?: string[], digests?: string[]): ImageRecord {
+    names ??= (this.db.prepare('SELECT name FROM image_names WHERE image_id = ? ORDER BY added, name').all(row.id) as { name: string }[]).map((r) => r.name);
+    digests ??= (this.db.prepare('SELECT repo_digest FROM image_digests WHERE image_id = ? ORDER BY repo_digest').all(row.id) as { repo_digest: string }[]).map(
       (r) => r.repo_digest,
     );
     return {
@@ -72,9 +84,17 @@ export class ImageStore {
     };
   }
 
+  /**
+   * Every image, newest added first. Three queries whatever the count (names and digests are
+   * read in bulk and grouped here), in one read transaction so they agree with each other.
+   */
   list(): ImageRecord[] {
-    const rows = this.db.prepare('SELECT * FROM images ORDER BY added DESC, id').all() as ImageRow[];
-    return rows.map((r) => this.hydrate(r));
+    return this.db.transaction(() => {
+      const rows = this.db.prepare('SELECT * FROM images ORDER BY added DESC, id').all() as ImageRow[];
+      const names = groupBy(this.db.prepare('SELECT image_id AS k, name AS v FROM image_names ORDER BY added, name').all() as KeyValue[]);
+      const digests = groupBy(this.db.prepare('SELECT image_id AS k, repo_digest AS v FROM image_digests ORDER BY repo_digest').all() as KeyValue[]);
+      return rows.map((r) => this.hydrate(r, names.get(r.id) ?? [], digests.get(r.id) ?? []));
+    })();
   }
 
   get(id: string): ImageRecord | undefined {
@@ -147,10 +167,18 @@ export class ImageStore {
     return this.get(image.id) as ImageRecord;
   }
 
+  /** Also records the name in the image's names history and its last tag time (Podman's NamesHistory, Docker's LastTagTime). */
   private setName(id: string, name: string, now: number): void {
     this.db
       .prepare('INSERT INTO image_names (name, image_id, added) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, added = excluded.added')
       .run(name, id, now);
+    const row = this.db.prepare('SELECT extra FROM images WHERE id = ?').get(id) as { extra: string } | undefined;
+    if (!row) return;
+    const extra = JSON.parse(row.extra) as Record<string, unknown>;
+    const history = Array.isArray(extra.namesHistory) ? (extra.namesHistory as unknown[]).filter((n): n is string => typeof n === 'string' && n !== name) : [];
+    extra.namesHistory = [name, ...history];
+    extra.lastTagTime = now;
+    this.db.prepare('UPDATE images SET extra = ? WHERE id = ?').run(JSON.stringify(extra), id);
   }
 
   tag(id: string, name: string): void {
@@ -178,6 +206,17 @@ export class ImageStore {
   /** Containers created from the image (Docker refuses to remove such an image without -f). */
   containersUsing(id: string): { id: string; name: string }[] {
     return this.db.prepare('SELECT id, name FROM containers WHERE image_id = ?').all(id) as { id: string; name: string }[];
+  }
+
+  /** How many containers each image has (images without containers are absent). */
+  containerCounts(): Map<string, number> {
+    const rows = this.db.prepare('SELECT image_id, count(*) AS n FROM containers WHERE image_id IS NOT NULL GROUP BY image_id').all() as { image_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.image_id, r.n]));
+  }
+
+  /** Images built on `id` (their `parent`): Docker keeps a parent while it has children. */
+  children(id: string): string[] {
+    return (this.db.prepare('SELECT id FROM images WHERE parent = ?').all(id) as { id: string }[]).map((r) => r.id);
   }
 
   /** Images whose top layer chain passes through `chainId` (used to keep shared layers). */

@@ -40,3 +40,18 @@ operations.push(
   { name: 'pull debian:bookworm (one big layer)', tspod: ['pull', '-q', 'debian:bookworm'], podman: ['pull', '-q', 'debian:bookworm'], setup: emptyStores, target: { kind: 'ratio', max: 0.7 } },
   { name: 'pull multilayer (3 layers)', tspod: ['pull', '-q', 'multilayer'], podman: ['pull', '-q', 'multilayer'], setup: emptyStores, target: { kind: 'ratio', max: 0.7 } },
 );
+
+// `images` on a store holding busybox under 100 names (101 rows), prepared untimed and only
+// when missing, so the timed run is the listing alone. Setup runs through sh, so Podman's
+// global flags are spelled out.
+const HUNDRED_NAMES = Array.from({ length: 100 }, (_, i) => `bench/img${i}`).join(' ');
+function hundredNames(cli: string): string[] {
+  return ['sh', '-c', `${cli} image exists localhost/bench/img99:latest || { ${cli} pull -q busybox >/dev/null && ${cli} tag busybox ${HUNDRED_NAMES}; }`];
+}
+operations.push({
+  name: 'images (100 names)',
+  tspod: ['images'],
+  podman: ['images'],
+  setup: { tspod: hundredNames('tspod'), podman: hundredNames(['podman', ...PODMAN_GLOBAL_FLAGS].join(' ')) },
+  target: { kind: 'ratio', max: 1 },
+});
