@@ -98,11 +98,22 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+// A command whose work can never finish (a promise nobody settles) would otherwise end with
+// the event loop, silently and with status 0.
+let settled = false;
+process.on('exit', () => {
+  if (settled) return;
+  process.stderr.write('Error: internal error: the command stopped before it finished; rerun with --log-level debug and report it\n');
+  process.exitCode = 125;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (err) => {
+    settled = true;
     process.exitCode = reportFailure(err);
   },
 );
