@@ -92,15 +92,18 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-// A closed pipe (`tspod images | head -1`) is a normal end, not an error.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
 
 // A command whose work can never finish (a promise nobody settles) would otherwise end with
 // the event loop, silently and with status 0.
 let settled = false;
+
+// A closed pipe (`tspod images | head -1`) is a normal end, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  settled = true;
+  process.exit(0);
+});
+
 process.on('exit', () => {
   if (settled) return;
   process.stderr.write('Error: internal error: the command stopped before it finished; rerun with --log-level debug and report it\n');
