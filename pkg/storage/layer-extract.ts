@@ -10,15 +10,15 @@
 // needs no bookkeeping of which later entry depends on which write. The one thing worth taking
 // off this thread is the sha256 of the stream (see StreamHasher).
 import { execFile } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { HostError, TspodError, errorMessage } from '../errors';
 import { log } from '../log';
 import type { GraphDriver } from './graph-driver';
+import { StreamHasher } from './stream-hasher';
+import { TarSplitWriter } from './tar-split';
 
 /** What extraction needs of a graph driver: how deletions are recorded in a layer dir. */
 export type WhiteoutDriver = Pick<GraphDriver, 'applyWhiteout' | 'applyOpaque'>;
@@ -26,6 +26,11 @@ export type WhiteoutDriver = Pick<GraphDriver, 'applyWhiteout' | 'applyOpaque'>;
 export interface ApplyOptions {
   /** keep going when an image's uid/gid cannot be mapped (files stay owned by uid 0 here) */
   ignoreChownErrors?: boolean;
+  /**
+   * Records the tar's structure (tar-split.ts) in this directory, the layer dir holding `dir`
+   * as its diff, so the exact tar can be given back later.
+   */
+  tarSplitDir?: string;
 }
 
 export interface ApplyResult {
@@ -173,6 +178,7 @@ class LayerExtractor {
     private readonly root: string,
     private readonly driver: WhiteoutDriver,
     private readonly opts: ApplyOptions,
+    private readonly split?: TarSplitWriter,
   ) {}
 
   init(): void {
@@ -248,11 +254,13 @@ class LayerExtractor {
     if (st === undefined) return false;
     if (st.isDirectory()) {
       if (keepDir) return true;
+      if (this.split && this.extracted.has(rel)) this.split.preserveTree(rel);
       fs.rmSync(abs, { recursive: true, force: true });
       this.invalidate(rel, true);
       return false;
     }
-    fs.unlinkSync(abs);
+    // content this tar wrote moves aside for tar-split instead of going
+    if (!this.split?.preserve(rel)) fs.unlinkSync(abs);
     return false;
   }
 
@@ -303,7 +311,9 @@ class LayerExtractor {
     this.clear(rel, false);
     this.markExtracted(rel);
     this.contentSize += h.size;
-    return { fd: this.createFile(rel, meta), rel, meta, chown };
+    const fd = this.createFile(rel, meta);
+    this.split?.file(rel, h.size);
+    return { fd, rel, meta, chown };
   }
 
   fileData(sink: FileSink, buf: Buffer, off: number, len: number): void {
@@ -341,7 +351,7 @@ class LayerExtractor {
         // present though we thought not (a parent copy): take it if it is a directory
         const st = fs.lstatSync(this.abs(rel));
         if (!st.isDirectory()) {
-          fs.unlinkSync(this.abs(rel));
+          if (!this.split?.preserve(rel)) fs.unlinkSync(this.abs(rel));
           fs.mkdirSync(this.abs(rel), { mode: 0o755 });
         }
       }
@@ -454,6 +464,7 @@ class LayerExtractor {
     const target = dir === '' ? victim : `${dir}/${victim}`;
     // missing parents: nothing to delete on vfs, and the overlay drivers create what they need
     this.checkParents(name, target, false);
+    if (this.split && this.extracted.has(target)) this.split.preserveTree(target);
     await this.driver.applyWhiteout(this.root, target);
     this.invalidate(target, true);
     this.extracted.delete(target);
@@ -524,162 +535,6 @@ class LayerExtractor {
     } finally {
       fs.closeSync(fd);
     }
-  }
-}
-
-// sha256 runs at about 1 GB/s here: a quarter of the main thread's time on a big layer. So the
-// bytes are copied (memcpy is several times faster than hashing) into a session's ring of
-// SharedArrayBuffer slots, and one shared worker thread hashes each slot and marks it free
-// again. postMessage with a transferred ArrayBuffer was measured at ~0.9 ms per MiB, as slow as
-// hashing itself; a shared slot costs a memcpy and a tiny message. A stream shorter than one
-// slot is hashed right here: no worker is started for it.
-const HASH_SLOT = 1 << 20;
-const HASH_SLOTS = 8;
-const HASH_WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const crypto = require('node:crypto');
-const sessions = new Map();
-parentPort.on('message', (m) => {
-  if (m.open) { sessions.set(m.id, { hash: crypto.createHash('sha256'), data: m.data, ctl: new Int32Array(m.ctl) }); return; }
-  const s = sessions.get(m.id);
-  if (s === undefined) return;
-  if (m.slot !== undefined) {
-    s.hash.update(new Uint8Array(m.data ?? s.data, m.slot * ${HASH_SLOT}, m.len));
-    Atomics.store(s.ctl, m.slot, 0);
-    Atomics.notify(s.ctl, m.slot);
-  }
-  if (m.end) { sessions.delete(m.id); parentPort.postMessage({ id: m.id, digest: s.hash.digest('hex') }); }
-  else if (m.abort) sessions.delete(m.id);
-});`;
-
-class HashWorker {
-  private static instance: HashWorker | undefined;
-  private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: (hex: string) => void; reject: (err: Error) => void }>();
-  private nextId = 1;
-  private active = 0;
-  failed: Error | undefined;
-
-  static get(): HashWorker {
-    HashWorker.instance ??= new HashWorker();
-    return HashWorker.instance;
-  }
-
-  private constructor() {
-    this.worker = new Worker(HASH_WORKER_SOURCE, { eval: true });
-    this.worker.unref();
-    this.worker.on('message', (m: { id: number; digest: string }) => {
-      this.waiting.get(m.id)?.resolve(m.digest);
-      this.waiting.delete(m.id);
-      this.release();
-    });
-    this.worker.on('error', (err) => {
-      this.failed = err;
-      HashWorker.instance = undefined;
-      for (const w of this.waiting.values()) w.reject(err);
-      this.waiting.clear();
-    });
-  }
-
-  open(data: SharedArrayBuffer, ctl: SharedArrayBuffer): number {
-    if (this.active++ === 0) this.worker.ref();
-    const id = this.nextId++;
-    this.worker.postMessage({ id, open: true, data, ctl });
-    return id;
-  }
-
-  private release(): void {
-    if (--this.active === 0) this.worker.unref();
-  }
-
-  send(id: number, slot: number, len: number): void {
-    this.worker.postMessage({ id, slot, len });
-  }
-
-  finish(id: number, slot?: number, len?: number): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, slot, len, end: true });
-    });
-  }
-
-  abort(id: number): void {
-    this.worker.postMessage({ id, abort: true });
-    this.release();
-  }
-}
-
-class StreamHasher {
-  private readonly head: Buffer[] = [];
-  private headLength = 0;
-  private worker: HashWorker | undefined;
-  private id = 0;
-  private data: Buffer | undefined;
-  private ctl: Int32Array | undefined;
-  private slot = 0;
-  private fill = 0;
-
-  update(chunk: Buffer): void {
-    if (this.data === undefined) {
-      this.head.push(chunk);
-      this.headLength += chunk.length;
-      if (this.headLength < HASH_SLOT) return;
-      this.start();
-      return;
-    }
-    this.copyIn(chunk);
-  }
-
-  private start(): void {
-    const data = new SharedArrayBuffer(HASH_SLOT * HASH_SLOTS);
-    const ctl = new SharedArrayBuffer(4 * HASH_SLOTS);
-    this.worker = HashWorker.get();
-    this.id = this.worker.open(data, ctl);
-    this.data = Buffer.from(data);
-    this.ctl = new Int32Array(ctl);
-    this.claim(0);
-    for (const chunk of this.head.splice(0)) this.copyIn(chunk);
-  }
-
-  /** Waits (blocking, briefly: the worker outpaces extraction) until the slot is hashed. */
-  private claim(slot: number): void {
-    const ctl = this.ctl as Int32Array;
-    while (Atomics.load(ctl, slot) !== 0) {
-      if (this.worker?.failed) throw this.worker.failed;
-      Atomics.wait(ctl, slot, 1, 1000);
-    }
-    Atomics.store(ctl, slot, 1);
-    this.slot = slot;
-    this.fill = 0;
-  }
-
-  private copyIn(chunk: Buffer): void {
-    const data = this.data as Buffer;
-    let off = 0;
-    while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, HASH_SLOT - this.fill);
-      chunk.copy(data, this.slot * HASH_SLOT + this.fill, off, off + n);
-      this.fill += n;
-      off += n;
-      if (this.fill === HASH_SLOT) {
-        this.worker?.send(this.id, this.slot, this.fill);
-        this.claim((this.slot + 1) % HASH_SLOTS);
-      }
-    }
-  }
-
-  async digest(): Promise<string> {
-    if (this.worker === undefined) {
-      const hash = crypto.createHash('sha256');
-      for (const chunk of this.head) hash.update(chunk);
-      return `sha256:${hash.digest('hex')}`;
-    }
-    return `sha256:${await this.worker.finish(this.id, this.slot, this.fill)}`;
-  }
-
-  abort(): void {
-    this.worker?.abort(this.id);
-    this.worker = undefined;
   }
 }
 
@@ -801,7 +656,11 @@ class TarReader {
   private longName: string | undefined;
   private longLink: string | undefined;
 
-  constructor(private readonly extractor: LayerExtractor) {}
+  constructor(
+    private readonly extractor: LayerExtractor,
+    /** sees every byte that is not a regular file's content, in order */
+    private readonly split?: TarSplitWriter,
+  ) {}
 
   write(chunk: Buffer): Promise<void> | undefined {
     return this.run(chunk, 0);
@@ -823,6 +682,7 @@ class TarReader {
           this.blockFill = 0;
           header = this.block;
         }
+        this.split?.raw(header, 0, BLOCK);
         const pending = this.header(header);
         if (pending) {
           const resume = off;
@@ -831,12 +691,16 @@ class TarReader {
       } else if (this.state === 'data') {
         const n = Math.min(this.remaining, chunk.length - off);
         if (this.sink) this.extractor.fileData(this.sink, chunk, off, n);
-        else if (this.long) this.long.chunks.push(Buffer.from(chunk.subarray(off, off + n)));
+        else {
+          if (this.long) this.long.chunks.push(Buffer.from(chunk.subarray(off, off + n)));
+          this.split?.raw(chunk, off, n);
+        }
         off += n;
         this.remaining -= n;
         if (this.remaining === 0) this.endBody();
       } else {
         const n = Math.min(this.pad, chunk.length - off);
+        this.split?.raw(chunk, off, n);
         off += n;
         this.pad -= n;
         if (this.pad === 0) this.state = 'header';
@@ -948,12 +812,13 @@ class TarReader {
  * every byte read. On error the directory is left half-written: the caller removes it.
  */
 export async function applyTar(input: Readable, dir: string, driver: WhiteoutDriver, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const extractor = new LayerExtractor(dir, driver, opts);
-  extractor.init();
-  const reader = new TarReader(extractor);
+  const split = opts.tarSplitDir === undefined ? undefined : new TarSplitWriter(opts.tarSplitDir, dir);
+  const extractor = new LayerExtractor(dir, driver, opts, split);
+  const reader = new TarReader(extractor, split);
   const hash = new StreamHasher();
   let tarSize = 0;
   try {
+    extractor.init();
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       let ended = false;
@@ -974,6 +839,7 @@ export async function applyTar(input: Readable, dir: string, driver: WhiteoutDri
         } catch (err) {
           return fail(err as Error);
         }
+        if (pending === undefined && split?.backlogged) pending = split.drained();
         if (pending) {
           input.pause();
           waiting = pending.then(() => {
@@ -1004,8 +870,10 @@ export async function applyTar(input: Readable, dir: string, driver: WhiteoutDri
         if (!ended) fail(new TspodError('layer stream closed before its end'));
       });
     });
+    await split?.finish(tarSize);
   } catch (err) {
     reader.abort();
+    split?.abort();
     hash.abort();
     input.destroy();
     if (err instanceof TspodError) throw err;

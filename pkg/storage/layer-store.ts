@@ -23,6 +23,7 @@ import { chainId as makeChainId, digestHex } from './chain-id';
 import type { GraphDriver } from './graph-driver';
 import { ApplyResult, applyTar } from './layer-extract';
 import { tarLayerDir } from './layer-tar';
+import { hasTarSplit, reassembleTar } from './tar-split';
 
 export type LayerState = 'incomplete' | 'ready';
 
@@ -221,10 +222,16 @@ export class LayerStore {
     return dirs;
   }
 
-  /** The layer's diff as a tar stream (for push, save and commit). */
+  /**
+   * The layer's diff as a tar stream (for push, save and commit): the very tar it was stored
+   * from when its tar-split record exists (the stream fails if the files changed since), else
+   * a tar generated from its files, whose digest is not its diff ID.
+   */
   tarLayer(chainId: string): Readable {
     const layer = this.get(chainId);
     if (layer?.state !== 'ready') throw new NotFoundError(`layer ${chainId} is not in the store`);
+    const layerDir = this.layerDir(chainId);
+    if (hasTarSplit(layerDir)) return reassembleTar({ layerDir, diffId: layer.diffId, name: chainId });
     // a vfs layer holds its parent's files too: only a comparison tells its own changes
     const parentDir = this.driver.name === 'vfs' && layer.parent !== null ? this.diffDir(layer.parent) : undefined;
     return tarLayerDir(this.diffDir(chainId), this.driver, { parentDir });
@@ -307,7 +314,7 @@ export class LayerStore {
     await fs.promises.mkdir(tmp, { recursive: true, mode: 0o700 });
     const diff = path.join(tmp, 'diff');
     await this.driver.createLayerDir(diff, opts.parent ? this.diffDir(opts.parent) : undefined);
-    const result = await applyTar(opts.stream, diff, this.driver, { ignoreChownErrors: opts.ignoreChownErrors });
+    const result = await applyTar(opts.stream, diff, this.driver, { ignoreChownErrors: opts.ignoreChownErrors, tarSplitDir: tmp });
     if (opts.diffId !== undefined && result.diffId !== opts.diffId) {
       throw new DigestMismatchError(opts.diffId, result.diffId, undefined, result.tarSize, 'layer diff ID');
     }
