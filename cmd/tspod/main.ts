@@ -63,10 +63,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const classes = await group.load();
-  const cli = new Cli({ binaryName: 'tspod', binaryLabel: 'tspod', binaryVersion: TSPOD_VERSION, enableColors: false, enableCapture: false });
-  for (const cls of classes) cli.register(cls);
-
   const path = matchedPath(classes, args);
+  // Clipanion's parser grows with every registered command (~3 ms each): register only the
+  // one the user typed.
+  const cli = new Cli({ binaryName: 'tspod', binaryLabel: 'tspod', binaryVersion: TSPOD_VERSION, enableColors: false, enableCapture: false });
+  const typed = classes.filter((c) => c.paths?.some((p) => p.length === path.length && p.every((w, i) => w === path[i])));
+  for (const cls of typed.length ? typed : classes) cli.register(cls);
   if (path.length === 0 || (path.length === 1 && !classes.some((c) => c.paths?.some((p) => p.length === 1)))) {
     const subcommands = classes.flatMap((c) => (c.paths ?? []).filter((p) => p[0] === args[0] && p.length > 1).map((p) => p[1]));
     const sub = args[1];
