@@ -48,6 +48,11 @@ export interface GraphDriver {
   /** directory under graphRoot holding this driver's layers */
   storageDir: string;
   /**
+   * createLayerDir starts from a copy of the parent's tree (vfs): a layer can only be
+   * extracted once its parent is stored. Overlay layers hold their own diff alone.
+   */
+  readonly copiesParent: boolean;
+  /**
    * Prepares an empty layer dir to extract a diff into. vfs copies parentDir's full tree into
    * it (reflinks where the filesystem has them; ownership, modes, xattrs, hard links and
    * special files kept).

@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { NotFoundError, TspodError } from '../errors';
+import { NotFoundError, TspodError, errorMessage } from '../errors';
 import { DigestMismatchError } from '../image/digest';
 import { Db, writeTransaction } from '../state/database';
 import { chainId as makeChainId, digestHex } from './chain-id';
@@ -43,8 +43,14 @@ export interface LayerRecord {
 }
 
 export interface PutLayerOptions {
-  /** chain ID of the layer below; it must be ready */
+  /** chain ID of the layer below; it must be ready, unless parentReady is given */
   parent?: string;
+  /**
+   * The parent is still being stored (by this process): settles when it is stored or failed.
+   * Drivers that do not copy the parent (overlay) extract meanwhile, and only the commit waits
+   * for it; vfs waits before it starts. The layer fails if this rejects.
+   */
+  parentReady?: Promise<unknown>;
   /** the diff ID the image config announces: extraction fails unless the tar hashes to it */
   diffId?: string;
   compressedDigest?: string;
@@ -266,8 +272,27 @@ export class LayerStore {
     }
   }
 
+  /** <hex>.tmp-<pid> dirs of this layer whose process is gone. Call inside a transaction. */
+  private moveAsideDeadTemps(id: string, doomed: string[]): void {
+    const prefix = `${digestHex(id)}.tmp-`;
+    for (const name of fs.readdirSync(this.home)) {
+      if (!name.startsWith(prefix)) continue;
+      const pid = Number(name.slice(prefix.length));
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || pidAlive(pid)) continue;
+      this.moveAside(path.join(this.home, name), doomed);
+    }
+  }
+
   private async removePaths(paths: string[]): Promise<void> {
     for (const p of paths) await removeTree(p);
+  }
+
+  /**
+   * The parent column of a new row: the parent when it is stored, else NULL until the commit
+   * (a parent still being stored may fail, and its row must be deletable then).
+   */
+  private parentColumn(parent: string | undefined): string | null {
+    return parent !== undefined && this.has(parent) ? parent : null;
   }
 
   private claim(id: string, opts: PutLayerOptions, diffId: string, doomed: string[]): Claim {
@@ -277,15 +302,19 @@ export class LayerStore {
       const lock = this.lockFile(id);
       if (existing !== undefined && lockHolder(lock) === 'alive') return { kind: 'busy' };
       if (!this.takeLock(lock)) return { kind: 'busy' };
-      // a dead claimer's leftovers: its final dir if it died between rename and commit
-      if (existing !== undefined) this.moveAside(this.layerDir(id), doomed);
+      // a dead claimer's leftovers: its final dir if it died between rename and commit, the
+      // temp dirs it was extracting into (removed now: a big layer's half should not wait for gc)
+      if (existing !== undefined) {
+        this.moveAside(this.layerDir(id), doomed);
+        this.moveAsideDeadTemps(id, doomed);
+      }
       this.db
         .prepare(
           `INSERT INTO layers (id, parent, diff_id, compressed_digest, compressed_size, media_type, size, state, created)
            VALUES (?, ?, ?, ?, ?, ?, 0, 'incomplete', ?)
-           ON CONFLICT(id) DO UPDATE SET state = 'incomplete', created = excluded.created`,
+           ON CONFLICT(id) DO UPDATE SET state = 'incomplete', parent = excluded.parent, created = excluded.created`,
         )
-        .run(id, opts.parent ?? null, diffId, opts.compressedDigest ?? null, opts.compressedSize ?? null, opts.mediaType ?? null, Date.now());
+        .run(id, this.parentColumn(opts.parent), diffId, opts.compressedDigest ?? null, opts.compressedSize ?? null, opts.mediaType ?? null, Date.now());
       return { kind: 'mine' };
     });
   }
@@ -299,11 +328,12 @@ export class LayerStore {
   }
 
   /** Moves the extracted tree into place and marks the row ready, atomically for other tspods. */
-  private commit(id: string, tmp: string, result: ApplyResult, doomed: string[]): LayerRecord {
+  private commit(id: string, parent: string | undefined, tmp: string, result: ApplyResult, doomed: string[]): LayerRecord {
     return writeTransaction(this.db, () => {
+      if (parent !== undefined && !this.has(parent)) throw new NotFoundError(`parent layer ${parent} is not in the store`);
       this.moveAside(this.layerDir(id), doomed);
       fs.renameSync(tmp, this.layerDir(id));
-      this.db.prepare("UPDATE layers SET state = 'ready', size = ? WHERE id = ?").run(result.contentSize, id);
+      this.db.prepare("UPDATE layers SET state = 'ready', size = ?, parent = ? WHERE id = ?").run(result.contentSize, parent ?? null, id);
       fs.rmSync(this.lockFile(id), { force: true });
       return this.get(id) as LayerRecord;
     });
@@ -313,7 +343,7 @@ export class LayerStore {
     await removeTree(tmp);
     await fs.promises.mkdir(tmp, { recursive: true, mode: 0o700 });
     const diff = path.join(tmp, 'diff');
-    await this.driver.createLayerDir(diff, opts.parent ? this.diffDir(opts.parent) : undefined);
+    await this.driver.createLayerDir(diff, opts.parent !== undefined && this.driver.copiesParent ? this.diffDir(opts.parent) : undefined);
     const result = await applyTar(opts.stream, diff, this.driver, { ignoreChownErrors: opts.ignoreChownErrors, tarSplitDir: tmp });
     if (opts.diffId !== undefined && result.diffId !== opts.diffId) {
       throw new DigestMismatchError(opts.diffId, result.diffId, undefined, result.tarSize, 'layer diff ID');
@@ -327,9 +357,22 @@ export class LayerStore {
    * live process is waited for.
    */
   async putLayer(opts: PutLayerOptions): Promise<LayerRecord> {
-    if (opts.parent !== undefined && !this.has(opts.parent)) {
+    const { parent, parentReady } = opts;
+    // handled here whatever happens: a failed parent must not become an unhandled rejection
+    parentReady?.catch(() => undefined);
+    if (parent !== undefined) {
+      try {
+        if (parentReady !== undefined && this.driver.copiesParent) await this.parentStored(parent, parentReady);
+        if ((parentReady === undefined || this.driver.copiesParent) && !this.has(parent)) {
+          throw new NotFoundError(`parent layer ${parent} is not in the store`);
+        }
+      } catch (err) {
+        opts.stream.destroy();
+        throw err;
+      }
+    } else if (parentReady !== undefined) {
       opts.stream.destroy();
-      throw new NotFoundError(`parent layer ${opts.parent} is not in the store`);
+      throw new TspodError('internal: parentReady without a parent');
     }
     fs.mkdirSync(this.home, { recursive: true, mode: 0o700 });
     if (opts.diffId === undefined) return this.putUnannounced(opts);
@@ -353,8 +396,9 @@ export class LayerStore {
     const tmp = `${this.layerDir(id)}.tmp-${process.pid}`;
     try {
       const result = await this.extractInto(tmp, opts);
+      if (parent !== undefined && parentReady !== undefined && !this.driver.copiesParent) await this.parentStored(parent, parentReady);
       const doomed: string[] = [];
-      const record = this.commit(id, tmp, result, doomed);
+      const record = this.commit(id, parent, tmp, result, doomed);
       await this.removePaths(doomed);
       return record;
     } catch (err) {
@@ -365,12 +409,21 @@ export class LayerStore {
     }
   }
 
+  private async parentStored(parent: string, parentReady: Promise<unknown>): Promise<void> {
+    try {
+      await parentReady;
+    } catch (err) {
+      throw new TspodError(`parent layer ${parent} was not stored: ${errorMessage(err)}`);
+    }
+  }
+
   /** No diff ID given (a tar from commit or import): extract first, then file it under its chain ID. */
   private async putUnannounced(opts: PutLayerOptions): Promise<LayerRecord> {
     const tmp = path.join(this.home, `anon-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp-${process.pid}`);
     let result: ApplyResult;
     try {
       result = await this.extractInto(tmp, opts);
+      if (opts.parent !== undefined && opts.parentReady !== undefined && !this.driver.copiesParent) await this.parentStored(opts.parent, opts.parentReady);
     } catch (err) {
       opts.stream.destroy();
       await removeTree(tmp);
@@ -391,10 +444,10 @@ export class LayerStore {
             .prepare(
               `INSERT INTO layers (id, parent, diff_id, compressed_digest, compressed_size, media_type, size, state, created)
                VALUES (?, ?, ?, ?, ?, ?, 0, 'incomplete', ?)
-               ON CONFLICT(id) DO UPDATE SET state = 'incomplete'`,
+               ON CONFLICT(id) DO UPDATE SET state = 'incomplete', parent = excluded.parent`,
             )
-            .run(id, opts.parent ?? null, result.diffId, opts.compressedDigest ?? null, opts.compressedSize ?? null, opts.mediaType ?? null, Date.now());
-          return this.commit(id, tmp, result, doomed);
+            .run(id, this.parentColumn(opts.parent), result.diffId, opts.compressedDigest ?? null, opts.compressedSize ?? null, opts.mediaType ?? null, Date.now());
+          return this.commit(id, opts.parent, tmp, result, doomed);
         });
         await this.removePaths(doomed);
         if (outcome !== 'busy') return outcome;

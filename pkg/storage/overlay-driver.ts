@@ -119,6 +119,7 @@ async function ensureDirs(...dirs: string[]): Promise<void> {
 export class OverlayDriver implements GraphDriver {
   readonly name: DriverName = 'overlay';
   readonly storageDir = 'overlay';
+  readonly copiesParent = false;
 
   async createLayerDir(layerDir: string): Promise<void> {
     await fs.promises.mkdir(layerDir, { recursive: true, mode: 0o755 });

@@ -49,6 +49,7 @@ function normalizeRelPaths(paths: ReadonlySet<string>): Set<string> {
 export class VfsDriver implements GraphDriver {
   readonly name: DriverName = 'vfs';
   readonly storageDir = 'vfs';
+  readonly copiesParent = true;
 
   async createLayerDir(layerDir: string, parentDir?: string): Promise<void> {
     if (parentDir === undefined) {

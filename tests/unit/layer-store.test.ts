@@ -318,6 +318,67 @@ if (process.argv[2] === 'child') {
       assert.deepEqual(names, ['dir/', 'dir/.wh..wh..opq', 'dir/new', '.wh.gone']);
     });
 
+    const overlayEnv = (): Env => {
+      const env = newEnv();
+      return { ...env, store: new LayerStore(env.db, env.graphRoot, new OverlayDriver(), { pollMs: 20 }) };
+    };
+
+    it('overlay: a child extracts while its parent is still being stored, and commits after it', async () => {
+      const { store, db } = overlayEnv();
+      const base = await bigTar('base');
+      const top = await makeTar({ 'etc/top': 't' });
+      const parentId = sha256(base);
+      const order: string[] = [];
+      const parentDone = store.putLayer({ diffId: parentId, stream: slowStream(base, 2) }).then((r) => {
+        order.push('parent');
+        return r;
+      });
+      const childDone = store.putLayer({ parent: parentId, parentReady: parentDone, diffId: sha256(top), stream: Readable.from([top]) }).then((r) => {
+        order.push('child');
+        return r;
+      });
+      const childId = chainId(parentId, sha256(top));
+      // the child's files are extracted before the parent is done; its row waits without a parent
+      const deadline = Date.now() + 20_000;
+      while (!fs.existsSync(path.join(store.home, `${childId.slice(7)}.tmp-${process.pid}`, 'diff/etc/top'))) {
+        assert.ok(Date.now() < deadline, 'the child extracted');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.equal(store.get(parentId)?.state, 'incomplete', 'the parent is still being stored');
+      assert.equal(store.get(childId)?.parent, null);
+      const [parent, child] = await Promise.all([parentDone, childDone]);
+      assert.deepEqual(order, ['parent', 'child']);
+      assert.equal(child.parent, parent.id);
+      assert.equal(child.state, 'ready');
+      assert.deepEqual(store.lowerDirs(child.id), [store.diffDir(child.id), store.diffDir(parent.id)]);
+      assert.equal((db.prepare('SELECT parent FROM layers WHERE id = ?').get(child.id) as { parent: string }).parent, parent.id);
+    });
+
+    it('overlay: a child whose parent fails fails too, and neither leaves anything behind', async () => {
+      const { store } = overlayEnv();
+      const base = await bigTar('failing');
+      const top = await makeTar({ 'etc/top': 't' });
+      const wrong = sha256('not the base');
+      const parentDone = store.putLayer({ diffId: wrong, stream: slowStream(base, 1) });
+      const childDone = store.putLayer({ parent: wrong, parentReady: parentDone, diffId: sha256(top), stream: Readable.from([top]) });
+      await assert.rejects(parentDone, DigestMismatchError);
+      await assert.rejects(childDone, /parent layer sha256:[0-9a-f]+ was not stored: .*digest mismatch/);
+      assert.deepEqual(store.list(), []);
+      assert.deepEqual(fs.readdirSync(store.home), []);
+    });
+
+    it('vfs: a child given parentReady waits for the parent before copying it', async () => {
+      const { store } = newEnv();
+      const base = await bigTar('vfsbase');
+      const top = await makeTar({ 'etc/top': 't' });
+      const parentId = sha256(base);
+      const parentDone = store.putLayer({ diffId: parentId, stream: slowStream(base, 1) });
+      const child = await store.putLayer({ parent: parentId, parentReady: parentDone, diffId: sha256(top), stream: Readable.from([top]) });
+      assert.equal(child.parent, parentId);
+      assert.equal(fs.readdirSync(path.join(store.diffDir(child.id), 'data/vfsbase')).length, 200, 'the full parent copy');
+      assert.equal(fs.readFileSync(path.join(store.diffDir(child.id), 'etc/top'), 'utf8'), 't');
+    });
+
     it('two processes putting the same layer at once end with one good copy and no error', async () => {
       const env = newEnv();
       const buf = await bigTar('same');
@@ -369,7 +430,7 @@ if (process.argv[2] === 'child') {
       assert.equal(fs.readdirSync(path.join(env.store.diffDir(diffId), 'data/killed')).length, 200);
     });
 
-    it('a later putLayer takes over a killed one without gc, and gc then sweeps its temp dir', async () => {
+    it('a later putLayer takes over a killed one without gc, removing its temp dir', async () => {
       const env = newEnv();
       const buf = await bigTar('killed');
       const tarPath = path.join(env.root, 'layer.tar');
@@ -379,7 +440,8 @@ if (process.argv[2] === 'child') {
       const record = await env.store.putLayer({ diffId, stream: Readable.from([buf]) });
       assert.equal(record.state, 'ready');
       const hex = diffId.slice(7);
-      assert.deepEqual(fs.readdirSync(env.store.home).sort(), [hex, `${hex}.tmp-${pid}`]);
+      assert.ok(!fs.existsSync(path.join(env.store.home, `${hex}.tmp-${pid}`)), 'the dead claimer\'s temp dir is gone');
+      assert.deepEqual(fs.readdirSync(env.store.home), [hex]);
       await env.store.gc();
       assert.deepEqual(fs.readdirSync(env.store.home), [hex]);
       assert.ok(env.store.has(diffId));
