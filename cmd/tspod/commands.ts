@@ -40,7 +40,34 @@ async function archiveCommands(): Promise<CommandClass[]> {
   return [save.SaveCommand, load.LoadCommand, imp.ImportCommand];
 }
 
+/** The container lifecycle: run, create, start, stop, kill, rm, wait, ps, logs, cleanup. */
+async function containerCommands(): Promise<CommandClass[]> {
+  const [run, life, ps, logs] = await Promise.all([import('./container-run'), import('./container-lifecycle'), import('./container-ps'), import('./container-logs')]);
+  return [
+    run.RunCommand,
+    run.CreateCommand,
+    life.StartCommand,
+    life.StopCommand,
+    life.KillCommand,
+    life.RmCommand,
+    life.WaitCommand,
+    life.ContainerCleanupCommand,
+    ps.PsCommand,
+    logs.LogsCommand,
+  ];
+}
+
 export const COMMAND_GROUPS: Record<string, CommandGroup> = {
+  container: { summary: 'Manage containers', management: true, load: containerCommands },
+  create: { summary: 'Create a container without starting it', load: async () => [(await import('./container-run')).CreateCommand] },
+  kill: { summary: 'Send a signal to running containers', load: async () => [(await import('./container-lifecycle')).KillCommand] },
+  logs: { summary: "Show a container's output", load: async () => [(await import('./container-logs')).LogsCommand] },
+  ps: { summary: 'List containers', load: async () => [(await import('./container-ps')).PsCommand] },
+  rm: { summary: 'Remove containers', load: async () => [(await import('./container-lifecycle')).RmCommand] },
+  run: { summary: 'Run a command in a new container', load: async () => [(await import('./container-run')).RunCommand] },
+  start: { summary: 'Start containers', load: async () => [(await import('./container-lifecycle')).StartCommand] },
+  stop: { summary: 'Stop running containers', load: async () => [(await import('./container-lifecycle')).StopCommand] },
+  wait: { summary: 'Wait for containers to stop and print their exit codes', load: async () => [(await import('./container-lifecycle')).WaitCommand] },
   image: {
     summary: 'Manage images',
     management: true,

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
-import { formatRows } from './image-list';
+import { formatRows } from './list-output';
 import { InvalidArgumentError } from '../../pkg/errors';
 
 /** A pflag-style boolean: bare (`-H`), `=true|false|1|0|t|f`, or absent (`fallback`). */

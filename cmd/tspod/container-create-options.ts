@@ -1,0 +1,152 @@
+// The flags `run` and `create` share (Docker's names), and their translation into a create
+// request for the engine. Both commands extend this class, so the two can never drift.
+import { Option } from 'clipanion';
+import { TspodCommand } from './tspod-command';
+import { parseCreds, parseTlsVerify } from './registry-flags';
+import { transferDisplay } from './transfer-display';
+import { InvalidArgumentError } from '../../pkg/errors';
+import { parseByteSize } from '../../pkg/format/human-units';
+import type { CreateRequest } from '../../pkg/container/container-create';
+import type { MountRequest } from '../../pkg/container/container-config';
+
+export abstract class ContainerCreateCommand extends TspodCommand {
+  detach = Option.Boolean('-d,--detach', false, { description: 'Run in the background and print the container ID' });
+  interactive = Option.Boolean('-i,--interactive', false, { description: 'Keep stdin open' });
+  tty = Option.Boolean('-t,--tty', false, { description: 'Allocate a pseudo-terminal' });
+  rm = Option.Boolean('--rm', false, { description: 'Remove the container when it exits' });
+  name = Option.String('--name', { description: 'Name of the container' });
+  env = Option.Array('-e,--env', [], { description: 'Set an environment variable (NAME=value, or NAME to copy it)' });
+  envFile = Option.Array('--env-file', [], { description: 'Read environment variables from a file' });
+  envHost = Option.Boolean('--env-host', false, { description: "Use the caller's environment" });
+  workdir = Option.String('-w,--workdir', { description: 'Working directory inside the container' });
+  user = Option.String('-u,--user', { description: 'User (name or uid, with an optional :group)' });
+  hostname = Option.String('-h,--hostname', { description: 'Container host name' });
+  entrypoint = Option.String('--entrypoint', { description: "Override the image's entrypoint" });
+  volume = Option.Array('-v,--volume', [], { description: 'Bind mount (HOST:CTR[:ro]) or named volume (NAME:CTR)' });
+  mount = Option.Array('--mount', [], { description: 'Mount: type=bind|volume|tmpfs,source=,target=,readonly' });
+  tmpfs = Option.Array('--tmpfs', [], { description: 'Mount a tmpfs (CTR[:options])' });
+  readOnly = Option.Boolean('--read-only', false, { description: 'Mount the root filesystem read-only' });
+  capAdd = Option.Array('--cap-add', [], { description: 'Add a capability' });
+  capDrop = Option.Array('--cap-drop', [], { description: 'Drop a capability' });
+  privileged = Option.Boolean('--privileged', false, { description: 'Give the container all capabilities' });
+  securityOpt = Option.Array('--security-opt', [], { description: 'Security options: no-new-privileges, seccomp=unconfined|FILE, label=disable' });
+  label = Option.Array('-l,--label', [], { description: 'Set a label (KEY=VALUE)' });
+  labelFile = Option.Array('--label-file', [], { description: 'Read labels from a file' });
+  stopSignal = Option.String('--stop-signal', { description: 'Signal to stop the container (default SIGTERM)' });
+  stopTimeout = Option.String('--stop-timeout', { description: 'Seconds to wait before killing the container' });
+  cidfile = Option.String('--cidfile', { description: 'Write the container ID to a file' });
+  replace = Option.Boolean('--replace', false, { description: 'Replace a container with the same name' });
+  pull = Option.String('--pull', { description: 'Pull policy: always, missing, never, newer' });
+  logDriver = Option.String('--log-driver', { description: 'Log driver: k8s-file, json-file, none' });
+  logOpt = Option.Array('--log-opt', [], { description: 'Log driver options: max-size=, max-file=' });
+  ulimit = Option.Array('--ulimit', [], { description: 'Resource limit (nofile=1024:2048)' });
+  shmSize = Option.String('--shm-size', { description: 'Size of /dev/shm' });
+  network = Option.String('--network,--net', { description: 'Network: slirp4netns (default), none, host, ns:PATH' });
+  pid = Option.String('--pid', { description: 'PID namespace: host or private' });
+  ipc = Option.String('--ipc', { description: 'IPC namespace: host or private' });
+  uts = Option.String('--uts', { description: 'UTS namespace: host or private' });
+  groupAdd = Option.Array('--group-add', [], { description: 'Add a supplementary group' });
+  restart = Option.String('--restart', { description: 'Restart policy: no, on-failure[:N], always, unless-stopped' });
+  device = Option.Array('--device', [], { description: 'Add a host device' });
+  memory = Option.String('-m,--memory', { description: 'Memory limit' });
+  cpus = Option.String('--cpus', { description: 'Number of CPUs' });
+  pidsLimit = Option.String('--pids-limit', { description: 'Process limit' });
+  tlsVerify = Option.String('--tls-verify', { tolerateBoolean: true, description: 'Verify TLS when pulling' });
+  quiet = Option.Boolean('-q,--quiet', false, { description: 'Suppress pull progress' });
+  platform = Option.String('--platform', { description: 'Platform of the image to pull' });
+  creds = Option.String('--creds', { description: 'Registry credentials USER[:PASSWORD]' });
+  image = Option.String();
+  args = Option.Proxy();
+
+  protected async createRequest(): Promise<CreateRequest> {
+    const flags = await import('../../pkg/container/create-flags');
+    const { parsePullPolicy } = await import('../../pkg/container/container-create');
+    const env: string[] = [];
+    if (this.envHost) for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('_TSPOD')) env.push(`${k}=${v}`);
+    for (const f of this.envFile) env.push(...flags.readEnvFile(f));
+    for (const e of this.env) {
+      const parsed = flags.parseEnvFlag(e);
+      if (parsed) env.push(parsed);
+    }
+    const mounts: MountRequest[] = [
+      ...this.volume.map((v) => flags.parseVolumeFlag(v)),
+      ...this.mount.map((m) => flags.parseMountFlag(m)),
+      ...this.tmpfs.map((t) => flags.parseTmpfsFlag(t)),
+    ];
+    const logDriver = this.logDriver ?? this.config().containers.logDriver;
+    if (!flags.LOG_DRIVERS.includes(logDriver)) throw new InvalidArgumentError(`unknown log driver "${logDriver}": use ${flags.LOG_DRIVERS.join(', ')}`);
+    const stopTimeout = this.stopTimeout === undefined ? 10 : Number(this.stopTimeout);
+    if (!Number.isInteger(stopTimeout)) throw new InvalidArgumentError(`invalid --stop-timeout "${this.stopTimeout}": use a number of seconds`);
+    const shmSize = this.shmSize === undefined ? undefined : parseByteSize(this.shmSize);
+    if (this.shmSize !== undefined && shmSize === undefined) throw new InvalidArgumentError(`invalid --shm-size "${this.shmSize}"`);
+    const resources: Record<string, number | string> = {};
+    if (this.memory !== undefined) resources.memory = parseByteSize(this.memory) ?? this.memory;
+    if (this.cpus !== undefined) resources.cpus = Number(this.cpus);
+    if (this.pidsLimit !== undefined) resources.pidsLimit = Number(this.pidsLimit);
+    return {
+      image: this.image,
+      name: this.name,
+      entrypoint: this.entrypoint,
+      args: this.args,
+      pull: parsePullPolicy(this.pull),
+      pullOptions: {
+        tlsVerify: parseTlsVerify(this.tlsVerify),
+        credentials: parseCreds(this.creds),
+        platform: this.platform,
+        listener: transferDisplay(this.quiet),
+      },
+      config: {
+        env,
+        workdir: this.workdir,
+        user: this.user,
+        groupAdd: this.groupAdd,
+        hostname: this.hostname,
+        tty: this.tty,
+        stdin: this.interactive,
+        labels: flags.parseLabels(this.label, this.labelFile),
+        annotations: {},
+        mounts,
+        readOnly: this.readOnly,
+        capAdd: this.capAdd,
+        capDrop: this.capDrop,
+        privileged: this.privileged,
+        securityOpt: this.securityOpt,
+        ulimits: this.ulimit,
+        shmSize,
+        network: this.network ?? 'slirp4netns',
+        pid: this.pid,
+        ipc: this.ipc,
+        uts: this.uts,
+        stopSignal: this.stopSignal ?? 'SIGTERM',
+        stopTimeout,
+        logDriver,
+        logOpts: flags.parseLogOpts(this.logOpt),
+        restartPolicy: flags.parseRestartPolicy(this.restart),
+        autoRemove: this.rm,
+        devices: this.device,
+        resources,
+      },
+    };
+  }
+
+  /** --replace: a container holding the name goes first, whatever its state. */
+  protected async replaceExisting(engine: import('../../pkg/engine/engine').Engine): Promise<void> {
+    if (!this.replace || !this.name) return;
+    const { ContainerStore } = await import('../../pkg/container/container-store');
+    const { removeContainer } = await import('../../pkg/container/container-remove');
+    const existing = new ContainerStore(engine.db).find<never, never>(this.name);
+    if (existing) await removeContainer(engine, existing as never, { force: true });
+  }
+
+  protected writeCidfile(id: string): void {
+    if (!this.cidfile) return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require('node:fs') as typeof import('node:fs');
+    try {
+      fs.writeFileSync(this.cidfile, id, { flag: 'wx' });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new InvalidArgumentError(code === 'EEXIST' ? `container id file ${this.cidfile} exists: remove it or use another path` : `writing ${this.cidfile}: ${(err as Error).message}`);
+    }
+  }
+}

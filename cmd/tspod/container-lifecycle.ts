@@ -1,0 +1,204 @@
+// start, stop, kill, rm, wait and the monitor's exit hook (container cleanup). Each takes
+// several containers, does what it can, reports each failure on its own line and exits
+// non-zero if any failed, as Docker and Podman do.
+import { Command, Option } from 'clipanion';
+import { TspodCommand } from './tspod-command';
+import { InvalidArgumentError, errorMessage, TspodError } from '../../pkg/errors';
+import type { Engine } from '../../pkg/engine/engine';
+import type { Container } from '../../pkg/container/container-config';
+
+async function openEngine(cmd: TspodCommand): Promise<Engine> {
+  const { Engine } = await import('../../pkg/engine/engine');
+  return new Engine(cmd.config());
+}
+
+async function lookup(engine: Engine, nameOrId: string): Promise<Container> {
+  const { ContainerStore } = await import('../../pkg/container/container-store');
+  return new ContainerStore(engine.db).require(nameOrId) as Container;
+}
+
+async function allContainers(engine: Engine): Promise<Container[]> {
+  const { refreshAll } = await import('../../pkg/container/container-exit');
+  return refreshAll(engine);
+}
+
+/** Runs fn for each name; prints `name` (or fn's text) per success and `Error: ...` per failure. */
+async function forEachContainer(cmd: TspodCommand, names: string[], fn: (engine: Engine, c: Container, name: string) => Promise<string | undefined>): Promise<number> {
+  const engine = await openEngine(cmd);
+  let code = 0;
+  try {
+    for (const name of names) {
+      try {
+        const c = await lookup(engine, name);
+        const text = await fn(engine, c, name);
+        if (text !== undefined) cmd.out(`${text}\n`);
+      } catch (err) {
+        process.stderr.write(`Error: ${errorMessage(err)}\n`);
+        code = err instanceof TspodError ? err.exitCode : 125;
+      }
+    }
+  } finally {
+    engine.close();
+  }
+  return code;
+}
+
+function namesOrAll(names: string[], all: boolean): string[] | undefined {
+  if (all && names.length) throw new InvalidArgumentError('--all and container names cannot be used together');
+  if (!all && !names.length) throw new InvalidArgumentError('at least one container name or ID must be given (or --all)');
+  return all ? undefined : names;
+}
+
+export class StartCommand extends TspodCommand {
+  static override paths = [['start'], ['container', 'start']];
+  static override usage = Command.Usage({
+    description: 'Start one or more containers',
+    examples: [['Start a stopped container', 'tspod start web'], ['Start and attach', 'tspod start -a web']],
+  });
+  attach = Option.Boolean('-a,--attach', false, { description: "Attach to the container's output" });
+  interactive = Option.Boolean('-i,--interactive', false, { description: "Attach the container's stdin" });
+  all = Option.Boolean('--all', false, { description: 'Start all containers' });
+  names = Option.Rest();
+
+  async run(): Promise<number> {
+    const { startContainer, prepareStart, releaseStart } = await import('../../pkg/container/container-start');
+    if (this.attach && this.names.length === 1) {
+      const engine = await openEngine(this);
+      try {
+        const prepared = await prepareStart(engine, this.names[0]);
+        const { attach } = await import('../../pkg/runtime/monitor-client');
+        const attached = attach(prepared.attachSocket, {
+          stdin: this.interactive ? process.stdin : undefined,
+          stdout: process.stdout,
+          stderr: process.stderr,
+          tty: prepared.container.config.tty,
+        });
+        await releaseStart(engine, prepared);
+        const result = await attached;
+        if (this.interactive) process.stdin.pause();
+        return result.exitCode ?? 0;
+      } finally {
+        engine.close();
+      }
+    }
+    const engine = await openEngine(this);
+    const names = namesOrAll(this.names, this.all) ?? (await allContainers(engine)).filter((c) => c.status !== 'running').map((c) => c.id);
+    engine.close();
+    return forEachContainer(this, names, async (e, c, name) => {
+      const { refreshContainer } = await import('../../pkg/container/container-exit');
+      const fresh = await refreshContainer(e, c);
+      if (fresh.status !== 'running') await startContainer(e, c.id);
+      return name;
+    });
+  }
+}
+
+export class StopCommand extends TspodCommand {
+  static override paths = [['stop'], ['container', 'stop']];
+  static override usage = Command.Usage({
+    description: 'Stop one or more running containers',
+    details: 'Sends the stop signal (SIGTERM unless --stop-signal said otherwise), then SIGKILL after the timeout.',
+    examples: [['Stop a container', 'tspod stop web'], ['Stop at once', 'tspod stop -t 0 web'], ['Stop everything', 'tspod stop --all']],
+  });
+  time = Option.String('-t,--time,--timeout', { description: 'Seconds to wait before killing the container' });
+  all = Option.Boolean('-a,--all', false, { description: 'Stop all running containers' });
+  ignore = Option.Boolean('-i,--ignore', false, { description: 'Ignore containers that do not exist' });
+  names = Option.Rest();
+
+  async run(): Promise<number> {
+    const timeout = this.time === undefined ? undefined : Number(this.time);
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) throw new InvalidArgumentError(`invalid --time "${this.time}": use a whole number of seconds`);
+    const { stopContainer } = await import('../../pkg/container/container-stop');
+    const engine = await openEngine(this);
+    const names = namesOrAll(this.names, this.all) ?? (await allContainers(engine)).filter((c) => c.status === 'running').map((c) => c.id);
+    engine.close();
+    return forEachContainer(this, names, async (e, c, name) => {
+      await stopContainer(e, c, timeout);
+      return name;
+    });
+  }
+}
+
+export class KillCommand extends TspodCommand {
+  static override paths = [['kill'], ['container', 'kill']];
+  static override usage = Command.Usage({
+    description: 'Send a signal to one or more running containers',
+    examples: [['Kill a container', 'tspod kill web'], ['Send SIGHUP', 'tspod kill -s HUP web']],
+  });
+  signal = Option.String('-s,--signal', 'KILL', { description: 'Signal to send (default KILL)' });
+  all = Option.Boolean('-a,--all', false, { description: 'Signal all running containers' });
+  names = Option.Rest();
+
+  async run(): Promise<number> {
+    const { killContainer } = await import('../../pkg/container/container-stop');
+    const engine = await openEngine(this);
+    const names = namesOrAll(this.names, this.all) ?? (await allContainers(engine)).filter((c) => c.status === 'running').map((c) => c.id);
+    engine.close();
+    return forEachContainer(this, names, async (e, c, name) => {
+      await killContainer(e, c, this.signal);
+      return name;
+    });
+  }
+}
+
+export class RmCommand extends TspodCommand {
+  static override paths = [['rm'], ['container', 'rm']];
+  static override usage = Command.Usage({
+    description: 'Remove one or more containers',
+    examples: [['Remove a stopped container', 'tspod rm web'], ['Remove a running container at once', 'tspod rm -f web'], ['Remove all containers', 'tspod rm -af']],
+  });
+  force = Option.Boolean('-f,--force', false, { description: 'Kill running containers first (SIGKILL)' });
+  volumes = Option.Boolean('-v,--volumes', false, { description: 'Remove the anonymous volumes of the containers' });
+  all = Option.Boolean('-a,--all', false, { description: 'Remove all containers' });
+  ignore = Option.Boolean('-i,--ignore', false, { description: 'Ignore containers that do not exist' });
+  names = Option.Rest();
+
+  async run(): Promise<number> {
+    const { removeContainer } = await import('../../pkg/container/container-remove');
+    const engine = await openEngine(this);
+    let names = namesOrAll(this.names, this.all) ?? (await allContainers(engine)).map((c) => c.id);
+    if (this.ignore || this.force) {
+      const { ContainerStore } = await import('../../pkg/container/container-store');
+      const store = new ContainerStore(engine.db);
+      names = names.filter((n) => store.find(n) !== undefined);
+    }
+    engine.close();
+    return forEachContainer(this, names, async (e, c) => {
+      await removeContainer(e, c, { force: this.force, volumes: this.volumes });
+      return c.id;
+    });
+  }
+}
+
+export class WaitCommand extends TspodCommand {
+  static override paths = [['wait'], ['container', 'wait']];
+  static override usage = Command.Usage({
+    description: 'Wait for containers to stop and print their exit codes',
+    examples: [['Wait for a container', 'tspod wait web']],
+  });
+  names = Option.Rest({ required: 1 });
+
+  async run(): Promise<number> {
+    const { waitForExit } = await import('../../pkg/container/container-stop');
+    return forEachContainer(this, this.names, async (e, c) => String((await waitForExit(e, c.id)).exitCode));
+  }
+}
+
+export class ContainerCleanupCommand extends TspodCommand {
+  static override paths = [['container', 'cleanup']];
+  static override usage = Command.Usage({
+    description: 'Clean up after a container that exited (run by its monitor)',
+    details: "Records the exit code, releases the container's network and mounts, and removes --rm containers.",
+  });
+  names = Option.Rest({ required: 1 });
+
+  async run(): Promise<number> {
+    const { cleanupContainer } = await import('../../pkg/container/container-exit');
+    const { removeContainer } = await import('../../pkg/container/container-remove');
+    return forEachContainer(this, this.names, async (e, c) => {
+      await cleanupContainer(e, c);
+      if (c.config.autoRemove) await removeContainer(e, c, { volumes: true });
+      return undefined;
+    });
+  }
+}

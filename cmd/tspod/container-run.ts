@@ -1,0 +1,126 @@
+import { Command } from 'clipanion';
+import { ContainerCreateCommand } from './container-create-options';
+import type { Engine } from '../../pkg/engine/engine';
+import type { PreparedStart } from '../../pkg/container/container-start';
+
+/** Puts a terminal in raw mode and sends its size to the container, until undone. */
+function terminalSession(prepared: { sendResize(rows: number, cols: number): void }): () => void {
+  const stdin = process.stdin;
+  const out = process.stdout;
+  if (!stdin.isTTY) return () => undefined;
+  stdin.setRawMode(true);
+  const resize = () => prepared.sendResize(out.rows ?? 24, out.columns ?? 80);
+  resize();
+  process.on('SIGWINCH', resize);
+  return () => {
+    process.off('SIGWINCH', resize);
+    stdin.setRawMode(false);
+  };
+}
+
+export class RunCommand extends ContainerCreateCommand {
+  static override paths = [['run'], ['container', 'run']];
+  static override usage = Command.Usage({
+    description: 'Run a command in a new container',
+    details:
+      'Creates a container from the image (pulling it when missing), starts it, and by default attaches to it: its output is shown and its exit code becomes tspod\'s. With -d it runs in the background and its ID is printed.',
+    examples: [
+      ['Run a shell in an interactive container that is removed afterwards', 'tspod run --rm -it alpine sh'],
+      ['Run a command', 'tspod run --rm busybox echo hello'],
+      ['Run a service in the background', 'tspod run -d --name web busybox httpd -f -p 8080'],
+      ['Mount a host directory read-only', 'tspod run --rm -v "$PWD":/src:ro busybox ls /src'],
+    ],
+  });
+
+  async run(): Promise<number> {
+    const { Engine } = await import('../../pkg/engine/engine');
+    const engine = new Engine(this.config());
+    try {
+      await this.replaceExisting(engine);
+      const { createContainer } = await import('../../pkg/container/container-create');
+      const created = await createContainer(engine, await this.createRequest());
+      this.writeCidfile(created.id);
+      return await this.startAndAttach(engine, created.id);
+    } finally {
+      engine.close();
+    }
+  }
+
+  private async startAndAttach(engine: Engine, id: string): Promise<number> {
+    const { prepareStart, releaseStart } = await import('../../pkg/container/container-start');
+    const { removeContainer } = await import('../../pkg/container/container-remove');
+    const { waitForExit } = await import('../../pkg/container/container-stop');
+    let prepared: PreparedStart;
+    try {
+      prepared = await prepareStart(engine, id);
+    } catch (err) {
+      if (this.rm) await this.removeQuietly(engine, id, removeContainer);
+      throw err;
+    }
+    if (this.detach) {
+      await releaseStart(engine, prepared);
+      this.out(`${id}\n`);
+      return 0;
+    }
+    const { connectAttach } = await import('../../pkg/runtime/monitor-client');
+    const session = await connectAttach(prepared.attachSocket, {
+      stdin: this.interactive ? process.stdin : undefined,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      tty: this.tty,
+    });
+    const restore = this.tty ? terminalSession(session) : () => undefined;
+    const forward = (signal: NodeJS.Signals) => void prepared.runtime.kill(id, signal.replace(/^SIG/, '')).catch(() => undefined);
+    if (!this.tty) for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) process.on(s, forward);
+    let code: number;
+    try {
+      await releaseStart(engine, prepared);
+      const result = await session.result;
+      if (result.detached) {
+        restore();
+        return 0;
+      }
+      // The exit frame normally carries the code; the exit file has it if the connection broke.
+      const { readExitCode } = await import('../../pkg/container/container-exit');
+      code = result.exitCode ?? readExitCode(prepared.paths.exitDir, id) ?? (await waitForExit(engine, id)).exitCode;
+    } finally {
+      restore();
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) process.off(s, forward);
+      if (this.interactive) process.stdin.pause();
+    }
+    if (this.rm) {
+      await waitForExit(engine, id, 10_000);
+      await this.removeQuietly(engine, id, removeContainer);
+    }
+    return code;
+  }
+
+  private async removeQuietly(engine: Engine, id: string, remove: typeof import('../../pkg/container/container-remove').removeContainer): Promise<void> {
+    const { ContainerStore } = await import('../../pkg/container/container-store');
+    const rec = new ContainerStore(engine.db).get<never, never>(id);
+    if (rec) await remove(engine, rec as never, { force: true, volumes: true });
+  }
+}
+
+export class CreateCommand extends ContainerCreateCommand {
+  static override paths = [['create'], ['container', 'create']];
+  static override usage = Command.Usage({
+    description: 'Create a container without starting it',
+    examples: [['Create a container, then start it', 'tspod create --name app busybox sleep 1000 && tspod start app']],
+  });
+
+  async run(): Promise<number> {
+    const { Engine } = await import('../../pkg/engine/engine');
+    const engine = new Engine(this.config());
+    try {
+      await this.replaceExisting(engine);
+      const { createContainer } = await import('../../pkg/container/container-create');
+      const created = await createContainer(engine, await this.createRequest());
+      this.writeCidfile(created.id);
+      this.out(`${created.id}\n`);
+      return 0;
+    } finally {
+      engine.close();
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// What `create`/`run` were asked for, stored with the container (the config column) so
+// `start`, `inspect` and restarts use exactly the same settings; and the runtime facts the
+// lifecycle records (the state column).
+
+export interface MountRequest {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** host path (bind) or volume name (volume); absent for tmpfs and anonymous volumes */
+  source?: string;
+  destination: string;
+  readonly: boolean;
+  options: string[];
+}
+
+export interface RestartPolicy {
+  name: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  maxRetries: number;
+}
+
+export interface ContainerConfig {
+  /** the image's ID and the name it was asked for (fully qualified) */
+  imageId: string;
+  imageName: string;
+  /** the process: entrypoint + cmd after --entrypoint and trailing args were applied */
+  entrypoint: string[];
+  cmd: string[];
+  /** -e / --env-file entries, NAME=value */
+  env: string[];
+  workdir?: string;
+  user?: string;
+  groupAdd: string[];
+  hostname?: string;
+  tty: boolean;
+  stdin: boolean;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  mounts: MountRequest[];
+  readOnly: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  securityOpt: string[];
+  ulimits: string[];
+  shmSize?: number;
+  /** slirp4netns (default rootless), none, host, container:ID, ns:PATH */
+  network: string;
+  pid?: string;
+  ipc?: string;
+  uts?: string;
+  userns?: string;
+  stopSignal: string;
+  stopTimeout: number;
+  logDriver: string;
+  logOpts: Record<string, string>;
+  restartPolicy: RestartPolicy;
+  autoRemove: boolean;
+  devices: string[];
+  /** what -m/--cpus/--pids-limit asked for (applied only where the host allows) */
+  resources: Record<string, number | string>;
+}
+
+export interface ContainerRuntimeState {
+  /** where the root filesystem is mounted while the container runs */
+  rootfs?: string;
+  logPath?: string;
+  /** the slirp4netns process giving the container its network */
+  networkPid?: number;
+  /** Docker's OOMKilled */
+  oomKilled?: boolean;
+  /** the error of the last start that failed */
+  error?: string;
+}
+
+import type { ContainerRecord } from './container-store';
+
+export type Container = ContainerRecord<ContainerConfig, ContainerRuntimeState>;

@@ -1,0 +1,115 @@
+// `create`: resolve the image (pulling it per --pull), work out the process from the image's
+// Entrypoint/Cmd and the flags, reserve the name, and record the container. Nothing is
+// mounted or started here: that is `start`.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { Engine } from '../engine/engine';
+import { InvalidArgumentError, NotFoundError } from '../errors';
+import { findImage } from '../image/image-lookup';
+import { formatReference } from '../image/reference';
+import { localCandidates } from '../image/short-names';
+import { ImageRecord } from '../image/image-store';
+import { ImageConfig, parseImageConfig } from '../image/manifest';
+import { PullOptions, pullImage } from '../image/image-pull';
+import { ContainerConfig } from './container-config';
+import { isValidContainerName, randomContainerName } from './container-names';
+import { containerPaths } from './container-paths';
+import { ContainerStore } from './container-store';
+import { VolumeStore } from '../volume/volume-store';
+
+export type PullPolicy = 'always' | 'missing' | 'never' | 'newer';
+
+export interface CreateRequest {
+  image: string;
+  name?: string;
+  /** --entrypoint: undefined keeps the image's; '' clears it */
+  entrypoint?: string;
+  /** the arguments after the image name */
+  args: string[];
+  pull: PullPolicy;
+  pullOptions?: PullOptions;
+  /** everything else, as the flags set it */
+  config: Omit<ContainerConfig, 'imageId' | 'imageName' | 'entrypoint' | 'cmd'>;
+}
+
+export interface CreatedContainer {
+  id: string;
+  name: string;
+  image: ImageRecord;
+  imageConfig: ImageConfig;
+}
+
+export function parsePullPolicy(value: string | undefined): PullPolicy {
+  const v = value ?? 'missing';
+  if (v === 'true') return 'always';
+  if (v === 'false') return 'never';
+  if (v === 'always' || v === 'missing' || v === 'never' || v === 'newer') return v;
+  throw new InvalidArgumentError(`invalid pull policy "${value}": use always, missing, never or newer`);
+}
+
+async function resolveImage(engine: Engine, req: CreateRequest): Promise<ImageRecord> {
+  const local = req.pull === 'always' ? undefined : findImage(engine.images, req.image, engine.config.registries);
+  if (local && req.pull !== 'newer') return local;
+  if (req.pull === 'never') throw new NotFoundError(`${req.image}: image not known`);
+  try {
+    return (await pullImage(engine, req.image, req.pullOptions)).image;
+  } catch (err) {
+    // --pull newer keeps using the local image when the registry cannot be reached.
+    if (local) return local;
+    throw err;
+  }
+}
+
+/** Docker's rule: --entrypoint replaces the image's Entrypoint and drops its Cmd. */
+export function processArgs(image: ImageConfig, entrypoint: string | undefined, args: string[]): { entrypoint: string[]; cmd: string[] } {
+  const imageEntrypoint = image.config?.Entrypoint ?? [];
+  const imageCmd = image.config?.Cmd ?? [];
+  if (entrypoint !== undefined) {
+    return { entrypoint: entrypoint === '' ? [] : [entrypoint], cmd: args };
+  }
+  return { entrypoint: imageEntrypoint, cmd: args.length ? args : imageCmd };
+}
+
+/** The image's name as the user meant it: the candidate name it matched, else the first one. */
+function displayName(engine: Engine, image: ImageRecord, asked: string): string {
+  try {
+    const wanted = localCandidates(asked, engine.config.registries).map(formatReference);
+    return wanted.find((n) => image.names.includes(n)) ?? image.names[0] ?? asked;
+  } catch {
+    return image.names[0] ?? asked;
+  }
+}
+
+export async function createContainer(engine: Engine, req: CreateRequest): Promise<CreatedContainer> {
+  if (req.name !== undefined && !isValidContainerName(req.name)) {
+    throw new InvalidArgumentError(`invalid container name "${req.name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  }
+  const image = await resolveImage(engine, req);
+  const imageConfig = parseImageConfig(image.config);
+  const { entrypoint, cmd } = processArgs(imageConfig, req.entrypoint, req.args);
+  if (entrypoint.length + cmd.length === 0) {
+    throw new InvalidArgumentError(`no command or entrypoint provided, and no CMD or ENTRYPOINT from image ${req.image}`);
+  }
+  const store = new ContainerStore(engine.db);
+  const id = crypto.randomBytes(32).toString('hex');
+  const name = req.name ?? randomContainerName((n) => store.nameTaken(n));
+  // Anonymous volumes (`-v /data`) get their names now, so every start mounts the same one.
+  const volumes = new VolumeStore(engine.db, engine.config.graphRoot);
+  const mounts = req.config.mounts.map((m) => (m.type === 'volume' && m.source === undefined ? { ...m, source: volumes.ensure(undefined).name } : m));
+  const config: ContainerConfig = { ...req.config, mounts, imageId: image.id, imageName: displayName(engine, image, req.image), entrypoint, cmd };
+  store.insert<ContainerConfig, object>({
+    id,
+    name,
+    imageId: image.id,
+    imageName: config.imageName,
+    status: 'created',
+    created: Date.now(),
+    config,
+    state: {},
+  });
+  const paths = containerPaths(engine.config, id);
+  for (const dir of [paths.work, paths.userdata]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The upper dir's root becomes the container's "/": it must look like one.
+  fs.mkdirSync(paths.upper, { mode: 0o755 });
+  return { id, name, image, imageConfig };
+}

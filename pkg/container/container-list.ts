@@ -1,0 +1,111 @@
+// The rows of `ps`: what Docker and Podman show for each container, with the fields their
+// --format templates use.
+import { humanDuration, timeAgo } from '../format/human-units';
+import { Container } from './container-config';
+
+export interface ContainerRow {
+  ID: string;
+  Id: string;
+  Image: string;
+  ImageID: string;
+  Command: string;
+  CreatedAt: string;
+  Created: number;
+  CreatedHuman: string;
+  RunningFor: string;
+  Status: string;
+  State: string;
+  Ports: string;
+  Names: string;
+  Labels: Record<string, string>;
+  ExitCode: number;
+  Pid: number;
+  Mounts: string[];
+  Networks: string[];
+  Size: string;
+}
+
+export function statusText(c: Container, now = Date.now()): string {
+  switch (c.status) {
+    case 'running':
+      return `Up ${humanDuration(now - c.startedAt)}`;
+    case 'paused':
+      return `Up ${humanDuration(now - c.startedAt)} (Paused)`;
+    case 'stopping':
+      return 'Stopping';
+    case 'exited':
+      return `Exited (${c.exitCode}) ${timeAgo(c.finishedAt, now)}`;
+    default:
+      return 'Created';
+  }
+}
+
+/** Docker's State column: created, running, paused, exited. */
+export function stateText(c: Container): string {
+  return c.status === 'stopping' ? 'running' : c.status;
+}
+
+function commandText(c: Container): string {
+  const args = [...c.config.entrypoint, ...c.config.cmd];
+  return args.join(' ');
+}
+
+export function containerRow(c: Container, now = Date.now()): ContainerRow {
+  return {
+    ID: c.id.slice(0, 12),
+    Id: c.id,
+    Image: c.imageName,
+    ImageID: (c.imageId ?? '').replace(/^sha256:/, ''),
+    Command: commandText(c),
+    CreatedAt: new Date(c.created).toISOString(),
+    Created: Math.floor(c.created / 1000),
+    CreatedHuman: timeAgo(c.created, now),
+    RunningFor: timeAgo(c.created, now),
+    Status: statusText(c, now),
+    State: stateText(c),
+    Ports: '',
+    Names: c.name,
+    Labels: c.config.labels,
+    ExitCode: c.exitCode,
+    Pid: c.pid,
+    Mounts: c.config.mounts.map((m) => m.destination),
+    Networks: c.config.network === 'none' || c.config.network === 'host' ? [] : [c.config.network],
+    Size: '',
+  };
+}
+
+/** --filter for ps: status, name (substring/regexp), id (prefix), label, ancestor, exited. */
+export function matchesFilters(c: Container, row: ContainerRow, filters: Map<string, string[]>): boolean {
+  for (const [key, values] of filters) {
+    const ok = values.some((v) => {
+      switch (key) {
+        case 'status':
+          return row.State === v || (v === 'exited' && c.status === 'exited');
+        case 'name':
+          return new RegExp(v).test(c.name);
+        case 'id':
+          return c.id.startsWith(v);
+        case 'label': {
+          const eq = v.indexOf('=');
+          return eq < 0 ? v in c.config.labels : c.config.labels[v.slice(0, eq)] === v.slice(eq + 1);
+        }
+        case 'ancestor':
+          return c.imageName === v || c.imageName.startsWith(`${v}:`) || c.imageName.endsWith(`/${v}`) || c.imageName.includes(`/${v}:`) || (c.imageId ?? '').replace(/^sha256:/, '').startsWith(v);
+        case 'exited':
+          return c.status === 'exited' && String(c.exitCode) === v;
+        case 'volume':
+          return c.config.mounts.some((m) => m.source === v || m.destination === v);
+        case 'network':
+          return c.config.network === v;
+        case 'restart-policy':
+          return c.config.restartPolicy.name === v;
+        default:
+          return false;
+      }
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+export const PS_FILTER_KEYS = ['status', 'name', 'id', 'label', 'ancestor', 'exited', 'volume', 'network', 'restart-policy'];

@@ -1,0 +1,45 @@
+// rm: a stopped container's files, mounts and row go; a running one only with --force
+// (SIGKILL at once, as Docker does).
+import * as fs from 'node:fs';
+import { Engine } from '../engine/engine';
+import { ConflictError } from '../errors';
+import { OciRuntime } from '../runtime/oci-runtime';
+import { VolumeStore } from '../volume/volume-store';
+import { Container } from './container-config';
+import { cleanupContainer, refreshContainer } from './container-exit';
+import { containerPaths } from './container-paths';
+import { waitForExit } from './container-stop';
+import { ContainerStore } from './container-store';
+
+export interface RemoveOptions {
+  force?: boolean;
+  /** -v: anonymous volumes go with the container */
+  volumes?: boolean;
+}
+
+export async function removeContainer(engine: Engine, container: Container, opts: RemoveOptions = {}): Promise<void> {
+  let fresh = await refreshContainer(engine, container);
+  if (fresh.status === 'running' || fresh.status === 'paused' || fresh.status === 'stopping') {
+    if (!opts.force) {
+      throw new ConflictError(
+        `cannot remove container ${container.id} as it is ${fresh.status} - running or paused containers cannot be removed without force: container state improper`,
+      );
+    }
+    await new OciRuntime(engine.config).kill(container.id, 'KILL');
+    fresh = await waitForExit(engine, container.id, 10_000);
+    await cleanupContainer(engine, fresh, fresh.status === 'exited' ? fresh.exitCode : 137);
+  }
+  const paths = containerPaths(engine.config, container.id);
+  await (await engine.driver()).unmount(paths.rootfs);
+  await new OciRuntime(engine.config).delete(container.id);
+  new ContainerStore(engine.db).delete(container.id);
+  fs.rmSync(paths.run, { recursive: true, force: true });
+  fs.rmSync(paths.home, { recursive: true, force: true, maxRetries: 3 });
+  // The exit file stays: an attached `run --rm` may still need the code after the removal.
+  if (opts.volumes) {
+    const volumes = new VolumeStore(engine.db, engine.config.graphRoot);
+    for (const m of container.config.mounts) {
+      if (m.type === 'volume' && m.source && volumes.get(m.source)?.anonymous) volumes.remove(m.source);
+    }
+  }
+}

@@ -1,0 +1,219 @@
+// `start`: mount the root filesystem, write the OCI bundle and the /etc files, hand the
+// container to its monitor (which runs `runtime create`), connect the network, and finally
+// `runtime start`. Split in two (prepare, then release) so that `run` can attach to the
+// monitor before the process runs and no output is lost.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Engine } from '../engine/engine';
+import { CommandNotRunnableError, ConflictError, TspodError } from '../errors';
+import { log } from '../log';
+import { parseImageConfig } from '../image/manifest';
+import { capabilitySet, explicitlyAddedCapabilities } from '../runtime/capabilities';
+import { resolveContainerUser } from '../runtime/container-user';
+import { MonitorStartError, runtimeErrorMessage, startMonitor } from '../runtime/monitor-launch';
+import { MountInput, NamespaceMode, buildSpec, containerEnv, hostFacts, serializeSpec, sourceMountOptions } from '../runtime/oci-spec';
+import { OciRuntime } from '../runtime/oci-runtime';
+import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimits';
+import { seccompProfileForOption } from '../runtime/seccomp-profile';
+import { startSlirp, stopSlirp } from '../network/slirp-network';
+import { VolumeStore } from '../volume/volume-store';
+import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
+import { containerPaths, ContainerPaths } from './container-paths';
+import { ContainerStore } from './container-store';
+import { SLIRP_GUEST_IP, SLIRP_HOST_IP, writeEtcFiles } from './etc-files';
+
+export interface PreparedStart {
+  container: Container;
+  paths: ContainerPaths;
+  runtime: OciRuntime;
+  containerPid: number;
+  monitorPid: number;
+  networkPid?: number;
+  /** the attach socket of the monitor */
+  attachSocket: string;
+}
+
+/** The tspod launcher, for the monitor's exit command (`tspod container cleanup ID`). */
+export function tspodBinary(): string {
+  return path.resolve(__dirname, '../../../native/build/tspod');
+}
+
+function namespaceMode(value: string | undefined): NamespaceMode | undefined {
+  if (value === undefined || value === '' || value === 'private') return undefined;
+  if (value === 'host') return 'host';
+  if (value.startsWith('ns:')) return { path: value.slice(3) };
+  return undefined;
+}
+
+function mountInputs(engine: Engine, config: ContainerConfig): MountInput[] {
+  const volumes = new VolumeStore(engine.db, engine.config.graphRoot);
+  return config.mounts.map((m): MountInput => {
+    if (m.type === 'tmpfs') return { type: 'tmpfs', destination: m.destination, readonly: m.readonly, options: m.options };
+    if (m.type === 'volume') {
+      const vol = volumes.ensure(m.source);
+      return { type: 'volume', source: vol.mountpoint, destination: m.destination, readonly: m.readonly, options: m.options, sourceOptions: sourceMountOptions(vol.mountpoint) };
+    }
+    const source = m.source as string;
+    if (!fs.existsSync(source)) fs.mkdirSync(source, { recursive: true });
+    return { type: 'bind', source, destination: m.destination, readonly: m.readonly, options: m.options, sourceOptions: sourceMountOptions(source) };
+  });
+}
+
+/** 126 when the command cannot be executed, 127 when it does not exist, as Docker reports. */
+function commandError(err: MonitorStartError): TspodError {
+  const msg = runtimeErrorMessage(err.runtimeMessage).replace(/^runc create failed: unable to start container process: /, '');
+  if (/executable file not found|no such file or directory/i.test(msg)) {
+    return new CommandNotRunnableError(`${msg}: OCI runtime attempted to invoke a command that was not found`, true);
+  }
+  if (/permission denied|exec format error|is a directory/i.test(msg)) {
+    return new CommandNotRunnableError(`${msg}: OCI permission denied`, false);
+  }
+  return err;
+}
+
+async function mountRootfs(engine: Engine, container: Container, paths: ContainerPaths): Promise<void> {
+  const driver = await engine.driver();
+  const layers = await engine.layers();
+  const image = engine.images.get(container.config.imageId);
+  if (!image) throw new ConflictError(`the image of container ${container.name} (${container.config.imageId}) is gone; remove the container`);
+  let lowers = image.topLayer ? layers.lowerDirs(image.topLayer) : [];
+  if (lowers.length === 0) {
+    // An image with no layers (FROM scratch) still needs a lower dir for overlay.
+    const empty = path.join(engine.config.graphRoot, 'empty-layer');
+    fs.mkdirSync(empty, { recursive: true, mode: 0o755 });
+    lowers = [empty];
+  }
+  await driver.mount({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs });
+}
+
+function writeBundle(engine: Engine, container: Container, paths: ContainerPaths, networked: boolean): void {
+  const { config } = container;
+  const imageRec = engine.images.get(config.imageId);
+  const image = imageRec ? parseImageConfig(imageRec.config) : undefined;
+  const user = resolveContainerUser(paths.rootfs, config.user ?? (image?.config?.User || undefined), config.groupAdd);
+  const hostname = config.hostname ?? container.id.slice(0, 12);
+  const network = config.network;
+  const hostNetwork = network === 'host';
+  const etc = writeEtcFiles(paths.userdata, {
+    hostname,
+    ip: networked ? SLIRP_GUEST_IP : undefined,
+    hostIp: networked ? SLIRP_HOST_IP : undefined,
+    hostNetwork,
+  });
+  const host = hostFacts();
+  const capOpts = { capAdd: config.capAdd, capDrop: config.capDrop, privileged: config.privileged };
+  const seccompOpt = config.securityOpt.find((o) => o.startsWith('seccomp='))?.slice('seccomp='.length);
+  const spec = buildSpec({
+    rootfs: paths.rootfs,
+    readonlyRootfs: config.readOnly,
+    process: {
+      args: [...config.entrypoint, ...config.cmd],
+      env: containerEnv({ imageEnv: image?.config?.Env, env: config.env, hostname, home: user.home }),
+      cwd: config.workdir || image?.config?.WorkingDir || '/',
+      user,
+      terminal: config.tty,
+      capabilities: capabilitySet(capOpts),
+      userCapabilities: explicitlyAddedCapabilities(capOpts),
+      noNewPrivileges: config.securityOpt.includes('no-new-privileges') || config.securityOpt.includes('no-new-privileges:true'),
+      rlimits: resolveRlimits({ ulimits: config.ulimits, host: hostLimits(), canRaise: canRaiseHardLimits() }),
+    },
+    hostname,
+    mounts: mountInputs(engine, config),
+    etcFiles: hostNetwork ? undefined : etc,
+    namespaces: {
+      network: hostNetwork ? 'host' : namespaceMode(network) ?? 'private',
+      pid: namespaceMode(config.pid),
+      ipc: namespaceMode(config.ipc),
+      uts: namespaceMode(config.uts),
+    },
+    shmSize: config.shmSize,
+    seccomp: config.privileged ? 'unconfined' : seccompProfileForOption(seccompOpt),
+    privileged: config.privileged,
+    annotations: config.annotations,
+    host,
+  });
+  fs.mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(paths.bundle, 'config.json'), serializeSpec(spec));
+}
+
+/** Everything up to a created (not yet running) container held by its monitor. */
+export async function prepareStart(engine: Engine, nameOrId: string): Promise<PreparedStart> {
+  const store = new ContainerStore(engine.db);
+  const container = store.require<ContainerConfig, ContainerRuntimeState>(nameOrId);
+  if (container.status === 'running' || container.status === 'paused') {
+    throw new ConflictError(`container ${container.name} is already running`);
+  }
+  const paths = containerPaths(engine.config, container.id);
+  const runtime = new OciRuntime(engine.config);
+  await runtime.delete(container.id);
+  fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
+  for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await mountRootfs(engine, container, paths);
+  const networked = container.config.network === 'slirp4netns' || container.config.network === '' || container.config.network === 'bridge';
+  let started;
+  try {
+    writeBundle(engine, container, paths, networked);
+    const logDriver = container.config.logDriver === 'json-file' ? 'json-file' : container.config.logDriver === 'none' ? 'none' : 'k8s-file';
+    const maxSize = Number(container.config.logOpts['max-size-bytes'] ?? -1);
+    started = await startMonitor({
+      cid: container.id,
+      bundle: paths.bundle,
+      runtime: runtime.path,
+      runtimeArgs: runtime.globalArgs,
+      exitDir: paths.exitDir,
+      socketDir: paths.socketDir,
+      logDriver,
+      logPath: paths.logPath,
+      logSizeMax: maxSize,
+      logMaxFiles: Number(container.config.logOpts['max-file'] ?? 1),
+      terminal: container.config.tty,
+      stdin: container.config.stdin,
+      exitCommand: [tspodBinary(), '--root', engine.config.graphRoot, '--runroot', engine.config.runRoot, 'container', 'cleanup', container.id],
+    });
+  } catch (err) {
+    await (await engine.driver()).unmount(paths.rootfs);
+    const failure = err instanceof MonitorStartError ? commandError(err) : err;
+    store.update<ContainerRuntimeState>(container.id, { state: { ...container.state, error: (failure as Error).message } });
+    throw failure;
+  }
+  let networkPid: number | undefined;
+  if (networked) {
+    try {
+      networkPid = await startSlirp(started.containerPid);
+    } catch (err) {
+      await runtime.delete(container.id);
+      await (await engine.driver()).unmount(paths.rootfs);
+      throw err;
+    }
+  }
+  return { container, paths, runtime, containerPid: started.containerPid, monitorPid: started.monitorPid, networkPid, attachSocket: path.join(paths.socketDir, 'attach') };
+}
+
+/** Lets the created process run and records the container as running. */
+export async function releaseStart(engine: Engine, prepared: PreparedStart): Promise<void> {
+  const store = new ContainerStore(engine.db);
+  const { container } = prepared;
+  store.update<ContainerRuntimeState>(container.id, {
+    status: 'running',
+    pid: prepared.containerPid,
+    monitorPid: prepared.monitorPid,
+    startedAt: Date.now(),
+    stoppedByUser: false,
+    state: { rootfs: prepared.paths.rootfs, logPath: prepared.paths.logPath, networkPid: prepared.networkPid },
+  });
+  try {
+    await prepared.runtime.start(container.id);
+  } catch (err) {
+    stopSlirp(prepared.networkPid);
+    await prepared.runtime.delete(container.id);
+    store.update(container.id, { status: 'exited', exitCode: 125, finishedAt: Date.now(), pid: 0 });
+    log.debug(`start of ${container.id} failed: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+export async function startContainer(engine: Engine, nameOrId: string): Promise<Container> {
+  const prepared = await prepareStart(engine, nameOrId);
+  await releaseStart(engine, prepared);
+  return prepared.container;
+}

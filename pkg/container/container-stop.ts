@@ -1,0 +1,67 @@
+// stop, kill and wait. The runtime delivers signals; the monitor notices the exit and runs
+// the cleanup. These calls wait for that, and do the cleanup themselves when the monitor is
+// gone, so they never hang on a container whose monitor was killed.
+import { Engine } from '../engine/engine';
+import { ConflictError } from '../errors';
+import { OciRuntime } from '../runtime/oci-runtime';
+import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
+import { processAlive, refreshContainer } from './container-exit';
+import { ContainerStore } from './container-store';
+
+const POLL_MS = 25;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isActive(c: Container): boolean {
+  return c.status === 'running' || c.status === 'paused' || c.status === 'stopping';
+}
+
+/** Waits until the container is no longer active, up to timeoutMs (undefined: for ever). */
+export async function waitForExit(engine: Engine, id: string, timeoutMs?: number): Promise<Container> {
+  const store = new ContainerStore(engine.db);
+  const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+  for (;;) {
+    const current = store.get<ContainerConfig, ContainerRuntimeState>(id);
+    if (!current) throw new ConflictError(`container ${id.slice(0, 12)} was removed while waiting for it`);
+    const fresh = await refreshContainer(engine, current);
+    if (!isActive(fresh)) return fresh;
+    if (Date.now() >= deadline) return fresh;
+    await sleep(POLL_MS);
+  }
+}
+
+/** Normalises `TERM`, `SIGTERM`, `15` to what runc accepts. */
+export function signalName(signal: string): string {
+  const s = signal.trim().toUpperCase();
+  if (/^\d+$/.test(s)) return s;
+  return s.startsWith('SIG') ? s.slice(3) : s;
+}
+
+export async function killContainer(engine: Engine, container: Container, signal = 'KILL'): Promise<void> {
+  const fresh = await refreshContainer(engine, container);
+  if (!isActive(fresh)) throw new ConflictError(`can only kill running containers. ${container.id.slice(0, 12)} is in state ${fresh.status}: container state improper`);
+  new ContainerStore(engine.db).update(container.id, { stoppedByUser: true });
+  await new OciRuntime(engine.config).kill(container.id, signalName(signal));
+}
+
+/** Docker's stop: the stop signal, then SIGKILL after the timeout; a no-op on a stopped container. */
+export async function stopContainer(engine: Engine, container: Container, timeoutSeconds?: number): Promise<Container> {
+  let fresh = await refreshContainer(engine, container);
+  if (!isActive(fresh)) return fresh;
+  const store = new ContainerStore(engine.db);
+  store.update(container.id, { stoppedByUser: true, status: 'stopping' });
+  const runtime = new OciRuntime(engine.config);
+  const timeout = timeoutSeconds ?? container.config.stopTimeout ?? 10;
+  if (timeout > 0) {
+    await runtime.kill(container.id, signalName(container.config.stopSignal || 'TERM'));
+    fresh = await waitForExit(engine, container.id, timeout * 1000);
+    if (!isActive(fresh)) return fresh;
+  }
+  await runtime.kill(container.id, 'KILL');
+  // A killed process can take a moment to be reaped; the monitor then records 137.
+  return waitForExit(engine, container.id, 10_000);
+}
+
+export { processAlive };

@@ -1,0 +1,76 @@
+// The container's /etc/hosts, /etc/hostname and /etc/resolv.conf, written per container and
+// bind-mounted over the image's, as Docker and Podman do.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** slirp4netns's fixed addresses: the guest, its gateway (the host) and its DNS forwarder. */
+export const SLIRP_GUEST_IP = '10.0.2.100';
+export const SLIRP_HOST_IP = '10.0.2.2';
+export const SLIRP_DNS_IP = '10.0.2.3';
+
+export interface EtcFilesInput {
+  hostname: string;
+  /** the container's address, when it has one */
+  ip?: string;
+  /** what host.containers.internal points at */
+  hostIp?: string;
+  /** nameservers for resolv.conf; default: the host's, loopback ones dropped */
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  extraHosts?: string[];
+  /** --network host: the host's own files are used */
+  hostNetwork: boolean;
+}
+
+export function hostsFile(input: EtcFilesInput): string {
+  const lines = ['127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4', '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6'];
+  if (input.ip) lines.push(`${input.ip}\t${input.hostname}`);
+  else lines.push(`127.0.1.1\t${input.hostname}`);
+  if (input.hostIp) lines.push(`${input.hostIp}\thost.containers.internal host.docker.internal`);
+  for (const entry of input.extraHosts ?? []) {
+    const i = entry.lastIndexOf(':');
+    if (i > 0) lines.push(`${entry.slice(i + 1)}\t${entry.slice(0, i)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function readHostResolvConf(): string {
+  try {
+    return fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The host's resolv.conf with loopback resolvers replaced (they mean nothing inside a netns). */
+export function resolvConf(input: EtcFilesInput, hostText = readHostResolvConf()): string {
+  const hostServers: string[] = [];
+  const hostSearch: string[] = [];
+  const hostOptions: string[] = [];
+  for (const line of hostText.split('\n')) {
+    const [key, ...rest] = line.trim().split(/\s+/);
+    if (key === 'nameserver' && rest[0]) hostServers.push(rest[0]);
+    else if (key === 'search' || key === 'domain') hostSearch.push(...rest);
+    else if (key === 'options') hostOptions.push(...rest);
+  }
+  let servers = input.dns?.length ? input.dns : hostServers;
+  if (!input.hostNetwork) servers = servers.filter((s) => !s.startsWith('127.') && s !== '::1');
+  if (!input.hostNetwork && !input.dns?.length) servers = [...(input.ip === SLIRP_GUEST_IP ? [SLIRP_DNS_IP] : []), ...servers];
+  const search = input.dnsSearch?.length ? input.dnsSearch.filter((s) => s !== '.') : hostSearch;
+  const options = input.dnsOptions?.length ? input.dnsOptions : hostOptions;
+  const lines: string[] = [];
+  if (search.length) lines.push(`search ${search.join(' ')}`);
+  for (const s of servers) lines.push(`nameserver ${s}`);
+  if (options.length) lines.push(`options ${options.join(' ')}`);
+  return lines.join('\n') + '\n';
+}
+
+export function writeEtcFiles(dir: string, input: EtcFilesInput): { hosts: string; hostname: string; resolvConf: string } {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = { hosts: path.join(dir, 'hosts'), hostname: path.join(dir, 'hostname'), resolvConf: path.join(dir, 'resolv.conf') };
+  fs.writeFileSync(files.hosts, hostsFile(input), { mode: 0o644 });
+  fs.writeFileSync(files.hostname, `${input.hostname}\n`, { mode: 0o644 });
+  fs.writeFileSync(files.resolvConf, resolvConf(input), { mode: 0o644 });
+  return files;
+}

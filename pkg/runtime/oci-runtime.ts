@@ -1,0 +1,71 @@
+// Calls to the OCI runtime (runc/crun) for one user's containers: all share one state root
+// under the run root, since inside the user namespace the runtime would otherwise pick /run.
+import { execFile } from 'node:child_process';
+import { EngineConfig } from '../config/engine-config';
+import { TspodError } from '../errors';
+import { chooseRuntime } from './runtime-probe';
+import { runtimeErrorMessage as runtimeMessage } from './monitor-launch';
+import * as path from 'node:path';
+
+export interface RuntimeResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class OciRuntime {
+  readonly path: string;
+  readonly root: string;
+
+  constructor(config: EngineConfig) {
+    this.path = chooseRuntime(config.runtime, config.containers.runtimes).path;
+    this.root = path.join(config.runRoot, 'runc');
+  }
+
+  /** Global arguments every invocation needs (the monitor gets them too). */
+  get globalArgs(): string[] {
+    return ['--root', this.root];
+  }
+
+  run(args: string[]): Promise<RuntimeResult> {
+    return new Promise((resolve) => {
+      execFile(this.path, [...this.globalArgs, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+        const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0;
+        resolve({ code, stdout: stdout ?? '', stderr: stderr ?? '' });
+      });
+    });
+  }
+
+  async mustRun(args: string[], what: string): Promise<string> {
+    const r = await this.run(args);
+    if (r.code !== 0) throw new TspodError(`${what}: ${runtimeMessage(r.stderr)}`);
+    return r.stdout;
+  }
+
+  start(id: string): Promise<string> {
+    return this.mustRun(['start', id], `starting container ${id.slice(0, 12)}`);
+  }
+
+  /** Sends a signal; a container that is already gone is not an error. */
+  async kill(id: string, signal: string): Promise<void> {
+    const r = await this.run(['kill', id, signal]);
+    if (r.code !== 0 && !/not running|does not exist|no such process/i.test(r.stderr)) {
+      throw new TspodError(`sending signal ${signal} to container ${id.slice(0, 12)}: ${runtimeMessage(r.stderr)}`);
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.run(['delete', '--force', id]);
+  }
+
+  async state(id: string): Promise<{ status: string; pid: number } | undefined> {
+    const r = await this.run(['state', id]);
+    if (r.code !== 0) return undefined;
+    try {
+      const s = JSON.parse(r.stdout) as { status: string; pid: number };
+      return { status: s.status, pid: s.pid };
+    } catch {
+      return undefined;
+    }
+  }
+}
