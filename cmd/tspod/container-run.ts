@@ -89,8 +89,12 @@ export class RunCommand extends ContainerCreateCommand {
       if (this.interactive) process.stdin.pause();
     }
     if (this.rm) {
-      await waitForExit(engine, id, 10_000);
-      await this.removeQuietly(engine, id, removeContainer);
+      // The monitor's cleanup hook may have removed it already: either of us may do it.
+      const { ContainerStore } = await import('../../pkg/container/container-store');
+      if (new ContainerStore(engine.db).get(id)) {
+        await waitForExit(engine, id, 10_000).catch(() => undefined);
+        await this.removeQuietly(engine, id, removeContainer);
+      }
     }
     return code;
   }

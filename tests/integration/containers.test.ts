@@ -1,0 +1,162 @@
+// The container lifecycle as the unprivileged user: run (attached, detached, --rm), exit
+// codes, ps, logs, stop/start/kill/rm/wait, mounts and ownership, and a killed monitor.
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { asUser, resetUserState, testEnv, tspod, tspodAsync, waitFor } from './harness';
+
+function run(args: string[], opts: { input?: string } = {}) {
+  return tspod(['run', ...args], { timeoutMs: 120_000, ...opts });
+}
+
+function psNames(all = true): string[] {
+  const r = tspod(['ps', ...(all ? ['-a'] : []), '--format', '{{.Names}}']);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+describe('run', () => {
+  before(() => {
+    resetUserState();
+    const r = tspod(['pull', '-q', 'busybox']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('run --rm prints the output and leaves nothing behind', () => {
+    const r = run(['--rm', 'busybox', 'echo', 'hi']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hi\n');
+    assert.deepEqual(psNames(), []);
+  });
+
+  test("the container's exit code is tspod's; 126 and 127 when the command cannot run", () => {
+    assert.equal(run(['--rm', 'busybox', 'sh', '-c', 'exit 3']).code, 3);
+    assert.equal(run(['--rm', 'busybox', 'false']).code, 1);
+    const missing = run(['--rm', 'busybox', 'no-such-command']);
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /^Error: .*no-such-command.*not found/m);
+    const notExec = run(['--rm', 'busybox', '/etc/passwd']);
+    assert.equal(notExec.code, 126);
+    assert.equal(run(['--rm', 'no-such-image-here']).code, 125);
+    assert.equal(run(['--rm', '--bogus-flag', 'busybox']).code, 125);
+    assert.deepEqual(psNames(), []);
+  });
+
+  test('stdout and stderr stay apart, and both reach the log', () => {
+    const r = run(['--name', 'streams', 'busybox', 'sh', '-c', 'echo out; echo err >&2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+    const logs = tspod(['logs', 'streams']);
+    assert.equal(logs.stdout, 'out\n');
+    assert.equal(logs.stderr, 'err\n');
+    assert.equal(tspod(['rm', 'streams']).code, 0);
+  });
+
+  test('-i passes stdin; -u and the image user resolve through /etc/passwd', () => {
+    const cat = run(['--rm', '-i', 'busybox', 'cat'], { input: 'piped\n' });
+    assert.equal(cat.stdout, 'piped\n');
+    assert.equal(run(['--rm', '-u', 'tester', 'busybox', 'id']).stdout, 'uid=1000(tester) gid=1000(tester) groups=1000(tester),2000(extra)\n');
+    assert.equal(run(['--rm', '-u', '1000:2000', 'busybox', 'id', '-g']).stdout, '2000\n');
+    const bad = run(['--rm', '-u', 'nobody-here', 'busybox', 'id']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /unable to find user nobody-here/);
+  });
+
+  test('env, workdir, hostname and entrypoint flags', () => {
+    const r = run(['--rm', '-e', 'A=1', '-w', '/tmp', '-h', 'myhost', 'busybox', 'sh', '-c', 'echo $A $(pwd) $(hostname)']);
+    assert.equal(r.stdout, '1 /tmp myhost\n');
+    assert.equal(run(['--rm', '--entrypoint', 'echo', 'busybox', 'via', 'entrypoint']).stdout, 'via entrypoint\n');
+  });
+
+  test('a file written as uid 1000 in a bind mount is owned by the matching subuid on the host', () => {
+    const dir = path.join(testEnv.home, 'bind-test');
+    asUser(['rm', '-rf', dir]);
+    asUser(['mkdir', '-p', dir]);
+    const r = run(['--rm', '-v', `${dir}:/data`, 'busybox', 'sh', '-c', 'echo root > /data/root.txt && su tester -s /bin/sh -c "echo t > /tmp/x" ; touch /data/t.txt && chown 1000:1000 /data/t.txt']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.statSync(path.join(dir, 'root.txt')).uid, testEnv.uid);
+    assert.equal(fs.statSync(path.join(dir, 't.txt')).uid, testEnv.subuid.start + 999);
+    const ro = run(['--rm', '-v', `${dir}:/data:ro`, 'busybox', 'touch', '/data/nope']);
+    assert.notEqual(ro.code, 0);
+    tspod(['unshare', 'rm', '-rf', dir]);
+  });
+
+  test('a named volume outlives its container', () => {
+    assert.equal(run(['--rm', '-v', 'keep:/v', 'busybox', 'sh', '-c', 'echo kept > /v/f']).code, 0);
+    assert.equal(run(['--rm', '-v', 'keep:/v', 'busybox', 'cat', '/v/f']).stdout, 'kept\n');
+  });
+
+  test('--read-only refuses writes to the root filesystem', () => {
+    const r = run(['--rm', '--read-only', 'busybox', 'touch', '/etc/x']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Read-only file system/);
+  });
+
+  test('containers reach the outside through slirp4netns (a DNS server and a route)', () => {
+    const r = run(['--rm', 'busybox', 'sh', '-c', 'ip route | grep default; grep nameserver /etc/resolv.conf | head -1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /default via 10\.0\.2\.2 dev tap0/);
+    assert.match(r.stdout, /nameserver 10\.0\.2\.3/);
+    assert.equal(run(['--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ip -o link | wc -l']).stdout.trim(), '1');
+  });
+});
+
+describe('lifecycle', () => {
+  before(() => resetUserState());
+
+  test('run -d, ps, logs, stop, start, rm', async () => {
+    const d = run(['-d', '--name', 'svc', 'busybox', 'sh', '-c', 'echo started; trap "exit 0" TERM; while true; do sleep 0.1; done']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /^[0-9a-f]{64}\n$/);
+    assert.deepEqual(psNames(false), ['svc']);
+    await waitFor(() => tspod(['logs', 'svc']).stdout === 'started\n', 10_000, 'the log line');
+    const ps = tspod(['ps']).stdout;
+    assert.match(ps, /^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/m);
+    assert.match(ps, /docker\.io\/library\/busybox:latest .* Up .* svc$/m);
+    assert.equal(tspod(['stop', 'svc']).stdout, 'svc\n');
+    assert.equal(tspod(['ps', '-a', '--format', '{{.Status}}']).stdout.startsWith('Exited (0)'), true);
+    assert.equal(tspod(['start', 'svc']).code, 0);
+    assert.deepEqual(psNames(false), ['svc']);
+    const rm = tspod(['rm', 'svc']);
+    assert.equal(rm.code, 125);
+    assert.match(rm.stderr, /running.*cannot be removed without force/);
+    assert.equal(tspod(['rm', '-f', 'svc']).code, 0);
+    assert.deepEqual(psNames(), []);
+  });
+
+  test('kill gives 137, wait prints the code, and stop/kill/rm report each missing name', () => {
+    assert.equal(run(['-d', '--name', 'victim', 'busybox', 'sleep', '1000']).code, 0);
+    assert.equal(tspod(['kill', 'victim']).code, 0);
+    assert.equal(tspod(['wait', 'victim']).stdout, '137\n');
+    const r = tspod(['rm', 'victim', 'ghost']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /^[0-9a-f]{64}$/m);
+    assert.match(r.stderr, /no container with name or ID "ghost"/);
+  });
+
+  test('20 containers started at once all run', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => tspodAsync(['run', '--rm', 'busybox', 'echo', `n${i}`], { timeoutMs: 180_000 })));
+    results.forEach((r, i) => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `n${i}\n`);
+    });
+    assert.deepEqual(psNames(), []);
+  });
+
+  test('a killed monitor: ps tells the truth and rm -f cleans up', async () => {
+    assert.equal(run(['-d', '--name', 'orphan', 'busybox', 'sleep', '1000']).code, 0);
+    const pidFile = path.join(testEnv.runtimeDir, 'tspod', 'containers');
+    const id = tspod(['ps', '-q', '--no-trunc']).stdout.trim();
+    const monitorPid = Number(fs.readFileSync(path.join(pidFile, id, 'monitor', 'monitor.pid'), 'utf8'));
+    process.kill(monitorPid, 'SIGKILL');
+    // The container itself keeps running without its monitor.
+    assert.deepEqual(psNames(false), ['orphan']);
+    assert.equal(tspod(['rm', '-f', 'orphan']).code, 0);
+    assert.deepEqual(psNames(), []);
+    // No live `sleep` of the test user is left (zombies wait for an init that reaps them).
+    const left = asUser(['sh', '-c', `for p in /proc/[0-9]*; do [ "$(stat -c %u $p)" = ${testEnv.uid} ] && [ "$(cat $p/comm 2>/dev/null)" = sleep ] && ! grep -q "^State:.Z" $p/status && echo $p; done; true`]);
+    assert.equal(left.stdout.trim(), '');
+  });
+});
