@@ -138,6 +138,15 @@ export abstract class ContainerCreateCommand extends TspodCommand {
     if (existing) await removeContainer(engine, existing as never, { force: true });
   }
 
+  /** --replace, create, --cidfile: what run and create both do before they differ. */
+  protected async createFromFlags(engine: import('../../pkg/engine/engine').Engine): Promise<string> {
+    await this.replaceExisting(engine);
+    const { createContainer } = await import('../../pkg/container/container-create');
+    const created = await createContainer(engine, await this.createRequest());
+    this.writeCidfile(created.id);
+    return created.id;
+  }
+
   protected writeCidfile(id: string): void {
     if (!this.cidfile) return;
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -36,11 +36,7 @@ export class RunCommand extends ContainerCreateCommand {
     const { Engine } = await import('../../pkg/engine/engine');
     const engine = new Engine(this.config());
     try {
-      await this.replaceExisting(engine);
-      const { createContainer } = await import('../../pkg/container/container-create');
-      const created = await createContainer(engine, await this.createRequest());
-      this.writeCidfile(created.id);
-      return await this.startAndAttach(engine, created.id);
+      return await this.startAndAttach(engine, await this.createFromFlags(engine));
     } finally {
       engine.close();
     }
@@ -117,11 +113,7 @@ export class CreateCommand extends ContainerCreateCommand {
     const { Engine } = await import('../../pkg/engine/engine');
     const engine = new Engine(this.config());
     try {
-      await this.replaceExisting(engine);
-      const { createContainer } = await import('../../pkg/container/container-create');
-      const created = await createContainer(engine, await this.createRequest());
-      this.writeCidfile(created.id);
-      this.out(`${created.id}\n`);
+      this.out(`${await this.createFromFlags(engine)}\n`);
       return 0;
     } finally {
       engine.close();

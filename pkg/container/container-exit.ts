@@ -5,21 +5,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
+import { processAlive } from '../host/processes';
+
+export { processAlive };
 import { stopSlirp } from '../network/slirp-network';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
 import { containerPaths } from './container-paths';
 import { ContainerStore } from './container-store';
-
-export function processAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
-}
 
 export function readExitCode(exitDir: string, id: string): number | undefined {
   try {

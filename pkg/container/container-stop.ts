@@ -5,7 +5,7 @@ import { Engine } from '../engine/engine';
 import { ConflictError } from '../errors';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
-import { processAlive, refreshContainer } from './container-exit';
+import { refreshContainer } from './container-exit';
 import { ContainerStore } from './container-store';
 
 const POLL_MS = 25;
@@ -64,4 +64,3 @@ export async function stopContainer(engine: Engine, container: Container, timeou
   return waitForExit(engine, container.id, 10_000);
 }
 
-export { processAlive };

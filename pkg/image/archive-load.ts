@@ -11,7 +11,6 @@
 // archive before anything is stored. Layers are verified against their diff IDs (and blob
 // digests) by the store, and the image row is written last with the config's exact bytes, so
 // the image ID is the one the archive was saved with.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -26,6 +25,7 @@ import { MediaType, parseImageConfig } from './manifest';
 import { TransferListener, silentListener } from './transfer-events';
 import { DOCKER_MANIFEST_FILE, isDirTransportManifest, planDirTransport, planDockerArchive } from './archive-docker';
 import { OCI_INDEX_FILE, planOciLayout } from './archive-oci';
+import { ScratchDir, makeScratchDir } from '../storage/scratch-dir';
 
 /** Read access to an archive's files by their names in the archive. */
 export interface ArchiveReader {
@@ -384,33 +384,11 @@ export async function decompressArchive(input: Readable): Promise<{ tar: Readabl
 }
 
 /** A private scratch directory under the graph root, for spooled archives and layers. */
-export interface ScratchDir {
-  dir: string;
-  remove(): Promise<void>;
-}
+export type { ScratchDir };
 
-const SCRATCH_NAME = /^archive-(\d+)-[0-9a-f]+$/;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Makes `<graphRoot>/tmp/archive-<pid>-<hex>`, first removing ones whose process is gone. */
-export async function makeScratchDir(graphRoot: string): Promise<ScratchDir> {
-  const base = path.join(graphRoot, 'tmp');
-  await fs.promises.mkdir(base, { recursive: true, mode: 0o700 });
-  for (const name of await fs.promises.readdir(base).catch(() => [] as string[])) {
-    const m = SCRATCH_NAME.exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await fs.promises.rm(path.join(base, name), { recursive: true, force: true });
-  }
-  const dir = path.join(base, `archive-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
-  await fs.promises.mkdir(dir, { mode: 0o700 });
-  return { dir, remove: () => fs.promises.rm(dir, { recursive: true, force: true }) };
+/** `<graphRoot>/tmp/archive-<pid>-<hex>` for what a load or save must spool. */
+export function makeArchiveScratch(graphRoot: string): Promise<ScratchDir> {
+  return makeScratchDir(path.join(graphRoot, 'tmp'), 'archive');
 }
 
 export interface LoadOptions {
@@ -557,7 +535,7 @@ export interface LoadedImage {
 /** Loads every image of an archive; `onLoaded` hears of each as soon as it is stored. */
 export async function loadArchive(engine: Engine, opts: LoadOptions, onLoaded?: (loaded: LoadedImage) => void): Promise<LoadedImage[]> {
   const listener = opts.listener ?? silentListener;
-  const scratch = await makeScratchDir(engine.config.graphRoot);
+  const scratch = await makeArchiveScratch(engine.config.graphRoot);
   try {
     const reader = await openInput(opts, scratch);
     const plans = await planArchive(reader);

@@ -8,10 +8,9 @@
 // tar entry needs its size up front anyway), checked, and only then copied into the archive.
 // A mismatch fails the save loudly instead of writing an archive that contradicts its config.
 // One layer is on disk at a time; nothing is held in memory but the JSON documents.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Transform, TransformCallback, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar-stream';
@@ -49,7 +48,8 @@ import {
   ociIndex,
   ociManifest,
 } from './archive-oci';
-import { ScratchDir, makeScratchDir } from './archive-load';
+import { ScratchDir, makeArchiveScratch } from './archive-load';
+import { HashTap } from './digest';
 
 export const ARCHIVE_FORMATS = ['docker-archive', 'oci-archive', 'oci-dir', 'docker-dir'] as const;
 export type ArchiveFormat = (typeof ARCHIVE_FORMATS)[number];
@@ -118,21 +118,6 @@ export function resolveSaveTargets(engine: Engine, names: string[]): SaveTarget[
 }
 
 // --- layers ------------------------------------------------------------------------------------
-
-class HashTap extends Transform {
-  private readonly hash = crypto.createHash('sha256');
-  bytes = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    done(null, chunk);
-  }
-
-  digest(): string {
-    return `sha256:${this.hash.digest('hex')}`;
-  }
-}
 
 interface SpooledBlob {
   file: string;
@@ -462,7 +447,7 @@ export async function saveImages(engine: Engine, names: string[], opts: SaveOpti
   if (names.length === 0) throw new InvalidArgumentError('no image to save: name at least one');
   const targets = resolveSaveTargets(engine, names);
   if (opts.compress && !isDirFormat(opts.format)) throw new InvalidArgumentError('--compress can only be used with the oci-dir and docker-dir formats');
-  const scratch = await makeScratchDir(engine.config.graphRoot);
+  const scratch = await makeArchiveScratch(engine.config.graphRoot);
   try {
     if (isDirFormat(opts.format)) {
       if (!opts.output) throw new InvalidArgumentError(`the ${opts.format} format writes a directory: name it with -o`);

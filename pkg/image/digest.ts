@@ -137,3 +137,19 @@ export class DigestVerifier extends Transform {
     done();
   }
 }
+
+/** Passes bytes through unchanged while hashing (sha256) and counting them. */
+export class HashTap extends Transform {
+  private readonly hash = crypto.createHash('sha256');
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+
+  digest(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}

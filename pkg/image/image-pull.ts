@@ -3,7 +3,6 @@
 // config and the layers. Layers stream from the registry through digest verification and
 // decompression straight into the layer store; nothing unverified is ever committed, and the
 // image row is written last, so an interrupted pull leaves only layers the next pull reuses.
-import { Transform, TransformCallback } from 'node:stream';
 import { Engine } from '../engine/engine';
 import { NotFoundError, TspodError, errorMessage } from '../errors';
 import { log } from '../log';
@@ -18,7 +17,7 @@ import { RegistryClient } from './registry-client';
 import { RegistryEndpoint, pullEndpoints } from './registry-endpoints';
 import { UnauthorizedError } from './registry-errors';
 import { resolveShortName } from './short-names';
-import { TransferListener, silentListener } from './transfer-events';
+import { ProgressCounter, TransferListener, silentListener } from './transfer-events';
 import type { AuthStoreOptions, Credentials } from './auth-store';
 
 export interface PullOptions {
@@ -42,18 +41,6 @@ export interface PulledImage {
 
 const DEFAULT_PARALLEL = 4;
 
-/** Counts bytes for progress without changing them. */
-class ProgressCounter extends Transform {
-  private done = 0;
-  constructor(private readonly report: (done: number) => void) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.done += chunk.length;
-    this.report(this.done);
-    cb(null, chunk);
-  }
-}
 
 interface ResolvedManifest {
   client: RegistryClient;
@@ -128,44 +115,77 @@ async function readBlob(client: RegistryClient, repository: string, desc: Descri
   return Buffer.concat(chunks);
 }
 
-async function fetchLayer(
-  resolved: ResolvedManifest,
-  layers: LayerStore,
-  desc: Descriptor,
-  diffId: string,
-  parent: string | undefined,
-  listener: TransferListener,
-): Promise<number> {
-  listener({ kind: 'blob-start', what: 'blob', digest: desc.digest, size: desc.size });
-  const blob = await resolved.client.getBlob(resolved.endpoint.repository, desc.digest, { expectedSize: desc.size });
-  const counter = new ProgressCounter((done) => listener({ kind: 'blob-progress', digest: desc.digest, done }));
-  // Errors anywhere in the chain (network, digest, gzip) must reach the extractor.
-  const counted = blob.stream.pipe(counter);
-  blob.stream.on('error', (err) => counted.destroy(err));
-  const tar = decompressStream(counted, desc.mediaType);
-  counted.on('error', (err) => tar.destroy(err));
-  const record = await layers.putLayer({
-    parent,
-    diffId,
-    compressedDigest: desc.digest,
-    compressedSize: desc.size,
-    mediaType: desc.mediaType,
-    stream: tar,
-  });
-  listener({ kind: 'blob-done', what: 'blob', digest: desc.digest });
-  return record.size;
+interface LayerFetch {
+  desc: Descriptor;
+  diffId: string;
+  /** chain ID of the layer below */
+  parent?: string;
+  /** the parent is being stored by this pull: settles when it is */
+  parentReady?: Promise<unknown>;
 }
 
-/** Runs fn over items with at most `limit` at once, in order of start; fails fast. */
-async function inParallel<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+async function fetchLayer(resolved: ResolvedManifest, layers: LayerStore, fetch: LayerFetch, listener: TransferListener, signal: AbortSignal): Promise<number> {
+  const { desc } = fetch;
+  signal.throwIfAborted();
+  listener({ kind: 'blob-start', what: 'blob', digest: desc.digest, size: desc.size });
+  const blob = await resolved.client.getBlob(resolved.endpoint.repository, desc.digest, { expectedSize: desc.size });
+  // the HTTP response is released only when its stream ends or is destroyed: whatever putLayer
+  // did with ours (read it all, left it unread because the layer is there, failed), end it
+  const release = (): void => {
+    if (!blob.stream.readableEnded) blob.stream.destroy();
+  };
+  const onAbort = (): void => {
+    blob.stream.destroy(signal.reason instanceof Error ? signal.reason : new TspodError('pull aborted'));
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  try {
+    const counter = new ProgressCounter((done) => listener({ kind: 'blob-progress', digest: desc.digest, done }));
+    // Errors anywhere in the chain (network, digest, gzip) must reach the extractor.
+    const counted = blob.stream.pipe(counter);
+    blob.stream.on('error', (err) => counted.destroy(err));
+    const tar = decompressStream(counted, desc.mediaType);
+    counted.on('error', (err) => tar.destroy(err));
+    const record = await layers.putLayer({
+      parent: fetch.parent,
+      parentReady: fetch.parentReady,
+      diffId: fetch.diffId,
+      compressedDigest: desc.digest,
+      compressedSize: desc.size,
+      mediaType: desc.mediaType,
+      stream: tar,
+    });
+    listener({ kind: 'blob-done', what: 'blob', digest: desc.digest });
+    return record.size;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    release();
+  }
+}
+
+/**
+ * Runs fn over items with at most `limit` at once, in order of start. The first failure stops
+ * new starts and aborts the running ones (through the signal); once all have settled, the error
+ * of the earliest item is thrown: a layer's failure makes the layers above it fail too, and
+ * the cause is the one to report.
+ */
+async function inParallel<T>(items: T[], limit: number, fn: (item: T, index: number, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const abort = new AbortController();
+  const errors = new Map<number, unknown>();
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (!abort.signal.aborted && next < items.length) {
       const i = next++;
-      await fn(items[i], i);
+      try {
+        await fn(items[i], i, abort.signal);
+      } catch (err) {
+        errors.set(i, err);
+        if (!abort.signal.aborted) abort.abort(err);
+      }
     }
   });
   await Promise.all(workers);
+  if (errors.size > 0) throw errors.get(Math.min(...errors.keys()));
 }
 
 async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engine: Engine, opts: PullOptions): Promise<{ top: string | null; size: number }> {
@@ -188,16 +208,19 @@ async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engi
       missing.push(i);
     }
   });
-  // A layer is filed on top of its parent, so layers are stored in order; downloads of
-  // different layers still overlap because each waits only for its own parent.
+  // Overlay layers hold their own files only: every missing layer downloads and extracts at
+  // once (up to `parallel`), and each commits once the layer below it is stored (putLayer's
+  // parentReady). Layers start bottom first, so the parent of a running layer is always
+  // running or done. A vfs layer starts as a copy of its parent: one at a time, in order.
+  const copiesParent = (await engine.driver()).copiesParent;
+  const parallel = copiesParent ? 1 : Math.max(1, opts.parallel ?? DEFAULT_PARALLEL);
   const stored = new Map<number, Promise<void>>();
-  const parallel = (await engine.driver()).name === 'vfs' ? 1 : (opts.parallel ?? DEFAULT_PARALLEL);
-  await inParallel(missing, parallel, async (i) => {
-    const work = (async () => {
-      const parentDone = i > 0 ? stored.get(i - 1) : undefined;
-      if (parentDone) await parentDone;
-      sizes[i] = await fetchLayer(resolved, layers, descs[i], diffIds[i], i > 0 ? chains[i - 1] : undefined, listener);
-    })();
+  await inParallel(missing, parallel, async (i, _n, signal) => {
+    const work = fetchLayer(resolved, layers, { desc: descs[i], diffId: diffIds[i], parent: i > 0 ? chains[i - 1] : undefined, parentReady: stored.get(i - 1) }, listener, signal).then(
+      (size) => {
+        sizes[i] = size;
+      },
+    );
     stored.set(i, work);
     await work;
   });

@@ -11,7 +11,7 @@
 // Otherwise a manifest is written for the requested format (manifest-format.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Readable, Transform, TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Engine } from '../engine/engine';
 import { InvalidArgumentError, errorMessage } from '../errors';
 import { log } from '../log';
@@ -27,7 +27,7 @@ import { ImageReference, formatReference, manifestReference, parseReference, rep
 import { RegistryClient } from './registry-client';
 import { RegistryEndpoint, pullEndpoints, pushEndpoint } from './registry-endpoints';
 import { localCandidates } from './short-names';
-import { TransferListener, silentListener } from './transfer-events';
+import { ProgressCounter, TransferListener, silentListener } from './transfer-events';
 import type { AuthStoreOptions, Credentials } from './auth-store';
 
 export interface PushOptions {
@@ -99,18 +99,6 @@ interface LayerOutcome {
   recompressed: boolean;
 }
 
-/** Counts bytes for progress without changing them. */
-class ProgressCounter extends Transform {
-  private done = 0;
-  constructor(private readonly report: (done: number) => void) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.done += chunk.length;
-    this.report(this.done);
-    cb(null, chunk);
-  }
-}
 
 /** Runs fn over items, at most `limit` at once; stops starting new ones after a failure and waits for the running ones. */
 async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -3,12 +3,12 @@
 // the uncompressed one is the diff ID). The blob is streamed to disk, never held in memory,
 // and uploaded from the file afterwards: a monolithic upload must know digest and size
 // before its first byte, and a retried upload needs the same bytes again.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Readable, Transform, TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
+import { makeScratchDir } from '../storage/scratch-dir';
+import { HashTap } from './digest';
 
 export interface LayerBlob {
   /** the gzipped blob on disk */
@@ -19,22 +19,6 @@ export interface LayerBlob {
   /** sha256 of the tar: the layer's diff ID as this tar has it */
   diffId: string;
   tarSize: number;
-}
-
-/** Passes bytes through unchanged while hashing and counting them. */
-class HashTap extends Transform {
-  private readonly hash = crypto.createHash('sha256');
-  bytes = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    done(null, chunk);
-  }
-
-  digest(): string {
-    return `sha256:${this.hash.digest('hex')}`;
-  }
 }
 
 /**
@@ -60,27 +44,10 @@ export interface BlobDir {
   remove(): Promise<void>;
 }
 
-const DIR_NAME = /^push-(\d+)-/;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Makes `<base>/push-<pid>-XXXXXX`, first removing what killed pushes left there (their pid
  * is gone). A reused pid only delays that cleanup to a later push.
  */
-export async function makeBlobDir(base: string): Promise<BlobDir> {
-  await fs.promises.mkdir(base, { recursive: true, mode: 0o700 });
-  for (const name of await fs.promises.readdir(base).catch(() => [] as string[])) {
-    const m = DIR_NAME.exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await fs.promises.rm(path.join(base, name), { recursive: true, force: true });
-  }
-  const dir = await fs.promises.mkdtemp(path.join(base, `push-${process.pid}-`));
-  return { dir, remove: () => fs.promises.rm(dir, { recursive: true, force: true }) };
+export function makeBlobDir(base: string): Promise<BlobDir> {
+  return makeScratchDir(base, 'push');
 }

@@ -1,0 +1,25 @@
+// Is a process still there? Used wherever a pid was recorded by another tspod process (locks,
+// scratch dirs, monitors), since any of them may have been killed.
+import * as fs from 'node:fs';
+
+/** The pid exists (possibly as a zombie, possibly another user's). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid runs: a zombie counts as gone (hosts whose pid 1 never reaps keep those around). */
+export function processAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+}
