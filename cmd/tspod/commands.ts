@@ -54,12 +54,20 @@ async function containerCommands(): Promise<CommandClass[]> {
     life.ContainerCleanupCommand,
     ps.PsCommand,
     logs.LogsCommand,
+    (await import('./container-cp')).CpCommand,
+    (await import('./container-export')).ExportCommand,
+    (await import('./container-diff')).DiffCommand,
+    (await import('./container-commit')).CommitCommand,
   ];
 }
 
 export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   container: { summary: 'Manage containers', management: true, load: containerCommands },
+  commit: { summary: "Create an image from a container's changes", load: async () => [(await import('./container-commit')).CommitCommand] },
+  cp: { summary: 'Copy files between a container and the local filesystem', load: async () => [(await import('./container-cp')).CpCommand] },
   create: { summary: 'Create a container without starting it', load: async () => [(await import('./container-run')).CreateCommand] },
+  diff: { summary: "Show the changes to a container's filesystem", load: async () => [(await import('./container-diff')).DiffCommand] },
+  export: { summary: "Export a container's filesystem as a tar archive", load: async () => [(await import('./container-export')).ExportCommand] },
   kill: { summary: 'Send a signal to running containers', load: async () => [(await import('./container-lifecycle')).KillCommand] },
   logs: { summary: "Show a container's output", load: async () => [(await import('./container-logs')).LogsCommand] },
   ps: { summary: 'List containers', load: async () => [(await import('./container-ps')).PsCommand] },
