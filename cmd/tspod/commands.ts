@@ -54,12 +54,23 @@ async function containerCommands(): Promise<CommandClass[]> {
     life.ContainerCleanupCommand,
     ps.PsCommand,
     logs.LogsCommand,
+    (await import('./container-inspect')).ContainerInspectCommand,
+    ...(await containerMiscCommands()),
+    (await import('./container-prune')).ContainerPruneCommand,
     (await import('./container-cp')).CpCommand,
     (await import('./container-export')).ExportCommand,
     (await import('./container-diff')).DiffCommand,
     (await import('./container-commit')).CommitCommand,
   ];
 }
+
+/** rename, container exists, port, top, pause, unpause, restart. */
+async function containerMiscCommands(): Promise<CommandClass[]> {
+  const misc = await import('./container-misc');
+  return [misc.RenameCommand, misc.ContainerExistsCommand, misc.PortCommand, misc.TopCommand, misc.PauseCommand, misc.UnpauseCommand, misc.RestartCommand];
+}
+
+const miscCommand = (name: 'RenameCommand' | 'PortCommand' | 'TopCommand' | 'PauseCommand' | 'UnpauseCommand' | 'RestartCommand') => async (): Promise<CommandClass[]> => [(await import('./container-misc'))[name]];
 
 export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   container: { summary: 'Manage containers', management: true, load: containerCommands },
@@ -70,7 +81,11 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   export: { summary: "Export a container's filesystem as a tar archive", load: async () => [(await import('./container-export')).ExportCommand] },
   kill: { summary: 'Send a signal to running containers', load: async () => [(await import('./container-lifecycle')).KillCommand] },
   logs: { summary: "Show a container's output", load: async () => [(await import('./container-logs')).LogsCommand] },
+  pause: { summary: 'Pause all the processes in one or more containers', load: miscCommand('PauseCommand') },
+  port: { summary: "List a container's published ports", load: miscCommand('PortCommand') },
   ps: { summary: 'List containers', load: async () => [(await import('./container-ps')).PsCommand] },
+  rename: { summary: 'Rename a container', load: miscCommand('RenameCommand') },
+  restart: { summary: 'Restart one or more containers', load: miscCommand('RestartCommand') },
   rm: { summary: 'Remove containers', load: async () => [(await import('./container-lifecycle')).RmCommand] },
   run: { summary: 'Run a command in a new container', load: async () => [(await import('./container-run')).RunCommand] },
   start: { summary: 'Start containers', load: async () => [(await import('./container-lifecycle')).StartCommand] },
@@ -107,6 +122,8 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
       (await import('./system-migrate')).SystemMigrateCommand,
     ],
   },
+  top: { summary: 'Display the running processes of a container', load: miscCommand('TopCommand') },
+  unpause: { summary: 'Unpause the processes in one or more containers', load: miscCommand('UnpauseCommand') },
   tag: { summary: 'Add names to a local image', load: async () => [(await import('./image-tag')).TagCommand] },
   unshare: { summary: "Run a command in tspod's user namespace", load: async () => [(await import('./unshare')).UnshareCommand] },
   untag: { summary: 'Remove names from a local image', load: async () => [(await import('./image-tag')).UntagCommand] },

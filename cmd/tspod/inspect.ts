@@ -8,16 +8,21 @@ import { formatObject } from './output-format';
 import { InvalidArgumentError } from '../../pkg/errors';
 import type { Engine } from '../../pkg/engine/engine';
 
+export interface InspectOptions {
+  /** -s/--size: containers add SizeRw and SizeRootFs */
+  size?: boolean;
+}
+
 export interface Inspector {
   /** the --type word */
   type: string;
   /** the inspect document of the object `name` finds, or undefined when there is none of this type */
-  lookup(engine: Engine, name: string): Promise<unknown | undefined>;
+  lookup(engine: Engine, name: string, opts?: InspectOptions): Promise<unknown | undefined>;
 }
 
 /** In lookup order. */
 async function inspectors(): Promise<Inspector[]> {
-  return [(await import('./image-inspect')).imageInspector];
+  return [(await import('./container-inspect')).containerInspector, (await import('./image-inspect')).imageInspector];
 }
 
 /**
@@ -46,7 +51,7 @@ export class InspectCommand extends TspodCommand {
     ],
   });
 
-  type = Option.String('-t,--type', 'all', { description: 'Only look for this kind of object (image, or all)' });
+  type = Option.String('-t,--type', 'all', { description: 'Only look for this kind of object (container, image, or all)' });
   format = Option.String('-f,--format', { description: 'Format the output with a Go template, or `json`' });
   size = Option.Boolean('-s,--size', false, { description: 'Display total file size (containers)' });
   names = Option.Rest({ required: 1 });
@@ -66,7 +71,7 @@ export class InspectCommand extends TspodCommand {
       for (const name of this.names) {
         let doc: unknown;
         for (const inspector of chosen) {
-          doc = await inspector.lookup(engine, name);
+          doc = await inspector.lookup(engine, name, { size: this.size });
           if (doc !== undefined) break;
         }
         if (doc !== undefined) found.push(doc);
