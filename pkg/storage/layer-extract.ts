@@ -869,6 +869,8 @@ export async function applyTar(input: Readable, dir: string, driver: WhiteoutDri
       input.on('close', () => {
         if (!ended) fail(new TspodError('layer stream closed before its end'));
       });
+      // it may have failed before we listened (a download that broke while the store prepared)
+      if (input.destroyed) fail(input.errored ?? new TspodError('layer stream closed before its end'));
     });
     await split?.finish(tarSize);
   } catch (err) {

@@ -387,6 +387,8 @@ export class LayerStore {
         return claim.record;
       }
       if (claim.kind === 'mine') break;
+      // the caller gave up meanwhile (a pull aborting after another layer failed)
+      if (opts.stream.destroyed) throw opts.stream.errored ?? new TspodError(`layer ${id}: its stream was closed while waiting for another tspod process`);
       if (Date.now() > deadline) {
         opts.stream.destroy();
         throw new TspodError(`timed out after ${Math.round(this.waitTimeoutMs / 1000)}s waiting for another tspod process to store layer ${id}`);

@@ -354,6 +354,18 @@ describe('applyTar', () => {
     assert.ok(fs.readFileSync(path.join(dir, 'big.bin')).equals(big));
   });
 
+  it('fails with the error of a stream that failed before extraction started', async () => {
+    const failed = new Readable({ read() {} });
+    failed.on('error', () => undefined);
+    failed.destroy(new Error('digest mismatch: sha256:abc'));
+    await new Promise((r) => setImmediate(r));
+    await assert.rejects(applyTar(failed, freshDir(), new FakeDriver()), /digest mismatch: sha256:abc/);
+    const closed = new Readable({ read() {} });
+    closed.destroy();
+    await new Promise((r) => setImmediate(r));
+    await assert.rejects(applyTar(closed, freshDir(), new FakeDriver()), /layer stream closed before its end/);
+  });
+
   it('fails on a truncated or corrupt tar', async () => {
     const buf = await makeTar([{ name: 'a', content: 'x'.repeat(2000) }]);
     await assert.rejects(applyTar(Readable.from([buf.subarray(0, 1000)]), freshDir(), new FakeDriver()), /end of data|invalid layer tar/i);
