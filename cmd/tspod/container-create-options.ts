@@ -49,7 +49,11 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   restart = Option.String('--restart', { description: 'Restart policy: no, on-failure[:N], always, unless-stopped' });
   device = Option.Array('--device', [], { description: 'Add a host device' });
   memory = Option.String('-m,--memory', { description: 'Memory limit' });
+  memorySwap = Option.String('--memory-swap', { description: 'Memory plus swap limit (-1: unlimited)' });
   cpus = Option.String('--cpus', { description: 'Number of CPUs' });
+  cpuShares = Option.String('-c,--cpu-shares', { description: 'CPU shares (relative weight)' });
+  init = Option.Boolean('--init', false, { description: 'Run an init inside the container that forwards signals and reaps processes' });
+  initPath = Option.String('--init-path', { description: 'Path to the container-init binary' });
   pidsLimit = Option.String('--pids-limit', { description: 'Process limit' });
   tlsVerify = Option.String('--tls-verify', { tolerateBoolean: true, description: 'Verify TLS when pulling' });
   quiet = Option.Boolean('-q,--quiet', false, { description: 'Suppress pull progress' });
@@ -80,9 +84,26 @@ export abstract class ContainerCreateCommand extends TspodCommand {
     const shmSize = this.shmSize === undefined ? undefined : parseByteSize(this.shmSize);
     if (this.shmSize !== undefined && shmSize === undefined) throw new InvalidArgumentError(`invalid --shm-size "${this.shmSize}"`);
     const resources: Record<string, number | string> = {};
-    if (this.memory !== undefined) resources.memory = parseByteSize(this.memory) ?? this.memory;
-    if (this.cpus !== undefined) resources.cpus = Number(this.cpus);
-    if (this.pidsLimit !== undefined) resources.pidsLimit = Number(this.pidsLimit);
+    const bytes = (flag: string, value: string): number => {
+      if (value === '-1') return -1;
+      const n = parseByteSize(value);
+      if (n === undefined) throw new InvalidArgumentError(`invalid ${flag} "${value}": use a size such as 512m or 1g`);
+      return n;
+    };
+    const number = (flag: string, value: string, integer: boolean): number => {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`invalid ${flag} "${value}": use a number`);
+      return n;
+    };
+    if (this.memory !== undefined) resources.memory = bytes('--memory', this.memory);
+    if (this.memorySwap !== undefined) resources.memorySwap = bytes('--memory-swap', this.memorySwap);
+    if (this.cpus !== undefined) resources.cpus = number('--cpus', this.cpus, false);
+    if (this.cpuShares !== undefined) resources.cpuShares = number('--cpu-shares', this.cpuShares, true);
+    if (this.pidsLimit !== undefined) resources.pidsLimit = number('--pids-limit', this.pidsLimit, true);
+    if (resources.memorySwap !== undefined && resources.memorySwap !== -1) {
+      if (resources.memory === undefined) throw new InvalidArgumentError('you must provide --memory when using --memory-swap');
+      if ((resources.memorySwap as number) < (resources.memory as number)) throw new InvalidArgumentError('minimum memoryswap limit should be larger than memory limit, see usage');
+    }
     return {
       image: this.image,
       name: this.name,
@@ -125,6 +146,8 @@ export abstract class ContainerCreateCommand extends TspodCommand {
         autoRemove: this.rm,
         devices: this.device,
         resources,
+        init: this.init || undefined,
+        initPath: this.initPath,
       },
     };
   }

@@ -54,7 +54,10 @@ export interface ContainerConfig {
   restartPolicy: RestartPolicy;
   autoRemove: boolean;
   devices: string[];
-  /** what -m/--cpus/--pids-limit asked for (applied only where the host allows) */
+  /** --init: tspod-init runs as pid 1 and the command as its child; --init-path another init binary */
+  init?: boolean;
+  initPath?: string;
+  /** what -m/--memory-swap/--cpus/--cpu-shares/--pids-limit asked for (applied only where the host allows) */
   resources: Record<string, number | string>;
 }
 

@@ -96,6 +96,14 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
   // Anonymous volumes (`-v /data`) get their names now, so every start mounts the same one.
   const volumes = new VolumeStore(engine.db, engine.config.graphRoot);
   const mounts = req.config.mounts.map((m) => (m.type === 'volume' && m.source === undefined ? { ...m, source: volumes.ensure(undefined).name } : m));
+  // Docker gives each VOLUME of the image an anonymous volume, unless something is mounted there.
+  const clean = (p: string): string => p.replace(/\/+$/, '') || '/';
+  const taken = new Set(mounts.map((m) => clean(m.destination)));
+  for (const dest of Object.keys(imageConfig.config?.Volumes ?? {})) {
+    if (!dest.startsWith('/') || taken.has(clean(dest))) continue;
+    taken.add(clean(dest));
+    mounts.push({ type: 'volume', source: volumes.ensure(undefined).name, destination: clean(dest), readonly: false, options: [] });
+  }
   const config: ContainerConfig = { ...req.config, mounts, imageId: image.id, imageName: displayName(engine, image, req.image), entrypoint, cmd };
   store.insert<ContainerConfig, object>({
     id,

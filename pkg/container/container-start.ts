@@ -5,17 +5,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
-import { CommandNotRunnableError, ConflictError, TspodError } from '../errors';
+import { CommandNotRunnableError, ConflictError, HostError, TspodError } from '../errors';
+import { cgroupVersion } from '../host/cgroups';
 import { log } from '../log';
 import { parseImageConfig } from '../image/manifest';
 import { capabilitySet, explicitlyAddedCapabilities } from '../runtime/capabilities';
 import { resolveContainerUser } from '../runtime/container-user';
 import { MonitorStartError, runtimeErrorMessage, startMonitor } from '../runtime/monitor-launch';
-import { MountInput, NamespaceMode, buildSpec, containerEnv, hostFacts, serializeSpec, sourceMountOptions } from '../runtime/oci-spec';
+import { MountInput, NamespaceMode, ResourceInput, buildSpec, containerEnv, hostFacts, serializeSpec, sourceMountOptions } from '../runtime/oci-spec';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimits';
 import { seccompProfileForOption } from '../runtime/seccomp-profile';
 import { startSlirp, stopSlirp } from '../network/slirp-network';
+import { seedVolume } from '../volume/volume-seed';
 import { VolumeStore } from '../volume/volume-store';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
 import { containerPaths, ContainerPaths } from './container-paths';
@@ -45,13 +47,20 @@ function namespaceMode(value: string | undefined): NamespaceMode | undefined {
   return undefined;
 }
 
-function mountInputs(engine: Engine, config: ContainerConfig): MountInput[] {
+function mountInputs(engine: Engine, config: ContainerConfig, rootfs: string): MountInput[] {
   const volumes = new VolumeStore(engine.db, engine.config.graphRoot);
   return config.mounts.map((m): MountInput => {
     if (m.type === 'tmpfs') return { type: 'tmpfs', destination: m.destination, readonly: m.readonly, options: m.options };
     if (m.type === 'volume') {
       const vol = volumes.ensure(m.source);
-      return { type: 'volume', source: vol.mountpoint, destination: m.destination, readonly: m.readonly, options: m.options, sourceOptions: sourceMountOptions(vol.mountpoint) };
+      const options = m.options.filter((o) => o !== 'nocopy');
+      // `volume create -o type=tmpfs`: a fresh tmpfs per container (o=size=... passed on).
+      if (vol.options.type === 'tmpfs') {
+        const tmpfsOpts = [...(vol.options.o ? vol.options.o.split(',') : []), ...(vol.options.size ? [`size=${vol.options.size}`] : [])];
+        return { type: 'tmpfs', destination: m.destination, readonly: m.readonly, options: [...tmpfsOpts, ...options] };
+      }
+      seedVolume(rootfs, m.destination, vol, { nocopy: m.options.includes('nocopy') });
+      return { type: 'volume', source: vol.mountpoint, destination: m.destination, readonly: m.readonly, options, sourceOptions: sourceMountOptions(vol.mountpoint) };
     }
     const source = m.source as string;
     if (!fs.existsSync(source)) fs.mkdirSync(source, { recursive: true });
@@ -86,6 +95,42 @@ async function mountRootfs(engine: Engine, container: Container, paths: Containe
   await driver.mount({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs });
 }
 
+/** tspod-init, which --init bind-mounts at INIT_DESTINATION. */
+export function initBinary(): string {
+  return path.resolve(__dirname, '../../../native/build/tspod-init');
+}
+const INIT_DESTINATION = '/run/tspod-init';
+
+function initMount(config: ContainerConfig): MountInput[] {
+  if (!config.init) return [];
+  const source = config.initPath ?? initBinary();
+  if (!fs.existsSync(source)) throw new HostError(`container init binary ${source} does not exist`);
+  return [{ type: 'bind', source, destination: INIT_DESTINATION, readonly: true, options: [], sourceOptions: sourceMountOptions(source) }];
+}
+
+/**
+ * The resources asked for, when they can be applied: as root. Rootless on cgroup v1 nothing
+ * can set limits; Podman warns once and runs the container without them (inspect keeps them).
+ */
+function resourceInput(config: ContainerConfig, rootless: boolean): ResourceInput | undefined {
+  const r = config.resources ?? {};
+  const num = (key: string): number | undefined => (typeof r[key] === 'number' ? (r[key] as number) : undefined);
+  const input: ResourceInput = {
+    memory: num('memory'),
+    memorySwap: num('memorySwap'),
+    cpus: num('cpus'),
+    cpuShares: num('cpuShares'),
+    pidsLimit: num('pidsLimit'),
+  };
+  const asked = Object.values(input).some((v) => v !== undefined);
+  if (!asked) return undefined;
+  if (rootless) {
+    log.warn(cgroupVersion() === 'v1' ? 'Resource limits are not supported and ignored on cgroups V1 rootless systems' : 'Resource limits are not supported and ignored on rootless systems without a delegated cgroup');
+    return undefined;
+  }
+  return input;
+}
+
 function writeBundle(engine: Engine, container: Container, paths: ContainerPaths, networked: boolean): void {
   const { config } = container;
   const imageRec = engine.images.get(config.imageId);
@@ -107,7 +152,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
     rootfs: paths.rootfs,
     readonlyRootfs: config.readOnly,
     process: {
-      args: [...config.entrypoint, ...config.cmd],
+      args: [...(config.init ? [INIT_DESTINATION, '--'] : []), ...config.entrypoint, ...config.cmd],
       env: containerEnv({ imageEnv: image?.config?.Env, env: config.env, hostname, home: user.home }),
       cwd: config.workdir || image?.config?.WorkingDir || '/',
       user,
@@ -118,7 +163,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
       rlimits: resolveRlimits({ ulimits: config.ulimits, host: hostLimits(), canRaise: canRaiseHardLimits() }),
     },
     hostname,
-    mounts: mountInputs(engine, config),
+    mounts: [...mountInputs(engine, config, paths.rootfs), ...initMount(config)],
     etcFiles: hostNetwork ? undefined : etc,
     namespaces: {
       network: hostNetwork ? 'host' : namespaceMode(network) ?? 'private',
@@ -127,6 +172,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
       uts: namespaceMode(config.uts),
     },
     shmSize: config.shmSize,
+    resources: resourceInput(config, host.rootless),
     seccomp: config.privileged ? 'unconfined' : seccompProfileForOption(seccompOpt),
     privileged: config.privileged,
     annotations: config.annotations,

@@ -1,8 +1,9 @@
 // Named volumes: a directory under the graph root and a row in the database. Containers
-// create them on first use (`-v name:/path`), as Docker does.
+// create them on first use (`-v name:/path`), as Docker does; `volume create` makes them ahead.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
 import { Db, writeTransaction } from '../state/database';
 
 export interface VolumeRecord {
@@ -25,6 +26,12 @@ interface VolumeRow {
   created: number;
 }
 
+export interface VolumeCreateOptions {
+  driver?: string;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+}
+
 const toRecord = (r: VolumeRow): VolumeRecord => ({
   name: r.name,
   driver: r.driver,
@@ -34,6 +41,17 @@ const toRecord = (r: VolumeRow): VolumeRecord => ({
   anonymous: r.anonymous !== 0,
   created: r.created,
 });
+
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** the local driver's options (Podman's): a mount type, its device and its mount options */
+const LOCAL_OPTIONS = ['type', 'device', 'o', 'size', 'uid', 'gid', 'nocopy'];
+
+/** A mount of a container, as far as volumes care (ContainerConfig.mounts). */
+interface VolumeUser {
+  id: string;
+  name: string;
+  mounts: { type: string; source?: string }[];
+}
 
 export class VolumeStore {
   constructor(
@@ -46,8 +64,32 @@ export class VolumeStore {
     return row && toRecord(row);
   }
 
+  require(name: string): VolumeRecord {
+    const rec = this.get(name);
+    if (!rec) throw new NotFoundError(`no volume with name "${name}" found: no such volume`);
+    return rec;
+  }
+
   list(): VolumeRecord[] {
     return (this.db.prepare('SELECT * FROM volumes ORDER BY name').all() as VolumeRow[]).map(toRecord);
+  }
+
+  /** `volume create`: a new volume; an existing name is a conflict. */
+  create(name: string | undefined, opts: VolumeCreateOptions = {}): VolumeRecord {
+    if (name !== undefined && !VOLUME_NAME.test(name)) {
+      throw new InvalidArgumentError(`invalid volume name "${name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+    }
+    const driver = opts.driver ?? 'local';
+    if (driver !== 'local') throw new InvalidArgumentError(`volume driver "${driver}" is not supported: only "local" is`);
+    for (const key of Object.keys(opts.options ?? {})) {
+      if (!LOCAL_OPTIONS.includes(key)) throw new InvalidArgumentError(`invalid mount option ${key} for driver 'local': use ${LOCAL_OPTIONS.join(', ')}`);
+    }
+    const type = opts.options?.type;
+    if (type !== undefined && type !== 'tmpfs' && type !== 'bind' && type !== 'none') {
+      throw new InvalidArgumentError(`volume type "${type}" is not supported rootless: use tmpfs or bind`);
+    }
+    if (name !== undefined && this.get(name)) throw new ConflictError(`volume with name ${name} already exists: volume already exists`);
+    return this.ensure(name, opts);
   }
 
   /** The volume, created when missing; `name` undefined makes an anonymous one. */
@@ -65,10 +107,42 @@ export class VolumeStore {
     return this.get(volName) as VolumeRecord;
   }
 
+  /** The containers (any state) whose mounts name the volume. */
+  users(name: string, containers: readonly VolumeUser[]): VolumeUser[] {
+    return containers.filter((c) => c.mounts.some((m) => m.type === 'volume' && m.source === name));
+  }
+
   remove(name: string): void {
     const rec = this.get(name);
     if (!rec) return;
     writeTransaction(this.db, () => this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name));
-    fs.rmSync(path.dirname(rec.mountpoint), { recursive: true, force: true });
+    fs.rmSync(path.dirname(rec.mountpoint), { recursive: true, force: true, maxRetries: 3 });
   }
+
+  /** Bytes under the volume's directory (du's apparent size). */
+  size(rec: VolumeRecord): number {
+    return treeSize(rec.mountpoint);
+  }
+}
+
+export function treeSize(dir: string): number {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += treeSize(p);
+    else {
+      try {
+        total += fs.lstatSync(p).size;
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return total;
 }
