@@ -215,7 +215,9 @@ export async function copyFromContainerStream(engine: Engine, nameOrId: string, 
   const mounted = await mountContainerRoot(engine, nameOrId);
   try {
     const host = resolveInRoot(mounted.root, srcArg, followsSource(srcArg, opts));
-    if (!fs.lstatSync(host, { throwIfNoEntry: false })) throw new NotFoundError(`could not find "${srcArg}" in container ${mounted.container.name}: no such file or directory`);
+    const st = fs.lstatSync(host, { throwIfNoEntry: false });
+    if (!st) throw new NotFoundError(`could not find "${srcArg}" in container ${mounted.container.name}: no such file or directory`);
+    if (srcArg.endsWith('/') && !st.isDirectory()) throw new InvalidArgumentError(`"${srcArg}" in container ${mounted.container.name}: not a directory`);
     const stream = packPath(host, sourceBase(srcArg) || path.basename(host) || '.');
     const done = new Promise<void>((resolve) => stream.on('close', resolve)).finally(() => mounted.release());
     return { stream, done };
@@ -241,6 +243,7 @@ export async function copyFromContainer(engine: Engine, nameOrId: string, srcArg
     const host = resolveInRoot(mounted.root, srcArg, followsSource(srcArg, opts));
     const st = fs.lstatSync(host, { throwIfNoEntry: false });
     if (!st) throw new NotFoundError(`could not find "${srcArg}" in container ${mounted.container.name}: no such file or directory`);
+    if (srcArg.endsWith('/') && !st.isDirectory()) throw new InvalidArgumentError(`"${srcArg}" in container ${mounted.container.name}: not a directory`);
     const dstHost = path.resolve(dstArg);
     const base = sourceBase(srcArg) || path.basename(host);
     const dest = destinationFor(dstHost, dstArg, st.isDirectory(), srcArg, base);

@@ -21,6 +21,7 @@ export interface Change {
 }
 
 const WHITEOUT_PREFIX = '.wh.';
+const RUNTIME_MOUNT_POINTS = new Set(['etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'run/.containerenv']);
 
 function existsIn(lowers: readonly string[], rel: string): boolean {
   return lowers.some((l) => fs.lstatSync(path.join(l, rel), { throwIfNoEntry: false }) !== undefined);
@@ -48,7 +49,10 @@ export function overlayChanges(upper: string, lowers: readonly string[]): Change
         out.push({ kind: 'D', path: `/${childRel}` });
         continue;
       }
-      out.push({ kind: existsIn(lowers, childRel) ? 'C' : 'A', path: `/${childRel}` });
+      const existed = existsIn(lowers, childRel);
+      // the empty mount points runc leaves for the files tspod bind-mounts are not changes
+      if (!existed && st.isFile() && st.size === 0 && RUNTIME_MOUNT_POINTS.has(childRel)) continue;
+      out.push({ kind: existed ? 'C' : 'A', path: `/${childRel}` });
       if (st.isDirectory()) visit(childRel);
     }
   };
