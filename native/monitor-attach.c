@@ -456,6 +456,46 @@ flush_all (struct attach_server *s, int timeout_ms)
     }
 }
 
+/* Half-close, then read until each client closed its end: a client still writing (a resize, a
+ * keystroke) when we close would get EPIPE and, in Node, lose the frames it had not read yet. */
+static void
+wait_for_client_close (struct attach_server *s, int timeout_ms)
+{
+  int64_t deadline = monitor_now_ms () + timeout_ms;
+  struct pollfd pfds[MAX_CLIENTS];
+  int open[MAX_CLIENTS];
+  char buf[1024];
+  size_t i;
+  size_t n;
+
+  for (i = 0; i < s->n_clients; i++)
+    {
+      shutdown (s->clients[i].fd, SHUT_WR);
+      open[i] = 1;
+    }
+  for (;;)
+    {
+      int64_t left = deadline - monitor_now_ms ();
+      n = 0;
+      for (i = 0; i < s->n_clients; i++)
+        if (open[i])
+          pfds[n++] = (struct pollfd) { s->clients[i].fd, POLLIN, 0 };
+      if (n == 0 || left <= 0)
+        return;
+      if (poll (pfds, n, (int) left) < 0 && errno != EINTR)
+        return;
+      for (i = 0; i < s->n_clients; i++)
+        {
+          ssize_t r;
+          if (! open[i])
+            continue;
+          r = recv (s->clients[i].fd, buf, sizeof (buf), MSG_DONTWAIT);
+          if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            open[i] = 0;
+        }
+    }
+}
+
 int
 attach_server_finish (struct attach_server *s, int exit_code, int timeout_ms,
                       struct tspod_error *err)
@@ -469,6 +509,7 @@ attach_server_finish (struct attach_server *s, int exit_code, int timeout_ms,
       attach_server_broadcast (s, FRAME_EXIT, code, strlen (code));
       flush_all (s, timeout_ms);
     }
+  wait_for_client_close (s, timeout_ms);
   for (i = 0; i < s->n_clients; i++)
     {
       discard_input (s->clients[i].fd);

@@ -163,7 +163,11 @@ static void
 update_hold (struct relay *r)
 {
   if (r->held && (attach_server_clients (r->attach) > 0 || monitor_now_ms () >= r->hold_until))
-    r->held = 0;
+    {
+      r->held = 0;
+      /* Output held for the client was never read: the drain starts now, not at the exit. */
+      r->last_output_at = monitor_now_ms ();
+    }
 }
 
 static int64_t

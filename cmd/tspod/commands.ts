@@ -61,6 +61,8 @@ async function containerCommands(): Promise<CommandClass[]> {
     (await import('./container-export')).ExportCommand,
     (await import('./container-diff')).DiffCommand,
     (await import('./container-commit')).CommitCommand,
+    (await import('./container-exec')).ExecCommand,
+    (await import('./container-attach')).AttachCommand,
   ];
 }
 
@@ -74,9 +76,11 @@ const miscCommand = (name: 'RenameCommand' | 'PortCommand' | 'TopCommand' | 'Pau
 
 export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   container: { summary: 'Manage containers', management: true, load: containerCommands },
+  attach: { summary: 'Attach to a running container', load: async () => [(await import('./container-attach')).AttachCommand] },
   commit: { summary: "Create an image from a container's changes", load: async () => [(await import('./container-commit')).CommitCommand] },
   cp: { summary: 'Copy files between a container and the local filesystem', load: async () => [(await import('./container-cp')).CpCommand] },
   create: { summary: 'Create a container without starting it', load: async () => [(await import('./container-run')).CreateCommand] },
+  exec: { summary: 'Run a process in a running container', load: async () => [(await import('./container-exec')).ExecCommand] },
   diff: { summary: "Show the changes to a container's filesystem", load: async () => [(await import('./container-diff')).DiffCommand] },
   export: { summary: "Export a container's filesystem as a tar archive", load: async () => [(await import('./container-export')).ExportCommand] },
   kill: { summary: 'Send a signal to running containers', load: async () => [(await import('./container-lifecycle')).KillCommand] },

@@ -1,22 +1,8 @@
-import { Command } from 'clipanion';
+import { Command, Option } from 'clipanion';
 import { ContainerCreateCommand } from './container-create-options';
 import type { Engine } from '../../pkg/engine/engine';
 import type { PreparedStart } from '../../pkg/container/container-start';
-
-/** Puts a terminal in raw mode and sends its size to the container, until undone. */
-function terminalSession(prepared: { sendResize(rows: number, cols: number): void }): () => void {
-  const stdin = process.stdin;
-  const out = process.stdout;
-  if (!stdin.isTTY) return () => undefined;
-  stdin.setRawMode(true);
-  const resize = () => prepared.sendResize(out.rows ?? 24, out.columns ?? 80);
-  resize();
-  process.on('SIGWINCH', resize);
-  return () => {
-    process.off('SIGWINCH', resize);
-    stdin.setRawMode(false);
-  };
-}
+import { parseDetachKeys, proxySignals, terminalSession } from './container-attach';
 
 export class RunCommand extends ContainerCreateCommand {
   static override paths = [['run'], ['container', 'run']];
@@ -31,6 +17,9 @@ export class RunCommand extends ContainerCreateCommand {
       ['Mount a host directory read-only', 'tspod run --rm -v "$PWD":/src:ro busybox ls /src'],
     ],
   });
+
+  detachKeys = Option.String('--detach-keys', { description: 'Key sequence for detaching (default ctrl-p,ctrl-q)' });
+  sigProxy = Option.Boolean('--sig-proxy', true, { description: 'Forward received signals to the container (without a tty)' });
 
   async run(): Promise<number> {
     const { Engine } = await import('../../pkg/engine/engine');
@@ -64,10 +53,11 @@ export class RunCommand extends ContainerCreateCommand {
       stdout: process.stdout,
       stderr: process.stderr,
       tty: this.tty,
+      detachKeys: parseDetachKeys(this.detachKeys),
     });
     const restore = this.tty ? terminalSession(session) : () => undefined;
     const forward = (signal: NodeJS.Signals) => void prepared.runtime.kill(id, signal.replace(/^SIG/, '')).catch(() => undefined);
-    if (!this.tty) for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) process.on(s, forward);
+    const unproxy = !this.tty && this.sigProxy ? proxySignals(forward) : () => undefined;
     let code: number;
     try {
       await releaseStart(engine, prepared);
@@ -81,7 +71,7 @@ export class RunCommand extends ContainerCreateCommand {
       code = result.exitCode ?? readExitCode(prepared.paths.exitDir, id) ?? (await waitForExit(engine, id)).exitCode;
     } finally {
       restore();
-      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) process.off(s, forward);
+      unproxy();
       if (this.interactive) process.stdin.pause();
     }
     if (this.rm) {
