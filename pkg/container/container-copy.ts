@@ -177,7 +177,7 @@ interface Destination {
 /** Docker's rules (archive.CopyInfoDestinationPath), for a source that is a directory or not. */
 function destinationFor(dstHost: string, dstArg: string, srcIsDir: boolean, srcArg: string, srcBase: string): Destination {
   const st = statOrUndefined(dstHost);
-  const contentsOnly = /(^|\/)\.$/.test(srcArg);
+  const contentsOnly = /(^|\/)\.$/.test(srcArg) || splitPath(srcArg).length === 0;
   if (st?.isDirectory()) {
     if (srcIsDir && contentsOnly) return { dir: dstHost, name: '' };
     return { dir: dstHost, name: srcBase };
@@ -218,7 +218,7 @@ export async function copyFromContainerStream(engine: Engine, nameOrId: string, 
     const st = fs.lstatSync(host, { throwIfNoEntry: false });
     if (!st) throw new NotFoundError(`could not find "${srcArg}" in container ${mounted.container.name}: no such file or directory`);
     if (srcArg.endsWith('/') && !st.isDirectory()) throw new InvalidArgumentError(`"${srcArg}" in container ${mounted.container.name}: not a directory`);
-    const stream = packPath(host, sourceBase(srcArg) || path.basename(host) || '.');
+    const stream = packPath(host, sourceBase(srcArg) || (host === mounted.root ? '.' : path.basename(host)));
     const done = new Promise<void>((resolve) => stream.on('close', resolve)).finally(() => mounted.release());
     return { stream, done };
   } catch (err) {
@@ -247,6 +247,8 @@ export async function copyFromContainer(engine: Engine, nameOrId: string, srcArg
     const dstHost = path.resolve(dstArg);
     const base = sourceBase(srcArg) || path.basename(host);
     const dest = destinationFor(dstHost, dstArg, st.isDirectory(), srcArg, base);
+    // the host side is the caller's own: a symlinked destination directory is followed
+    dest.dir = fs.realpathSync(dest.dir);
     const caller = { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 };
     const tarFrom = base;
     const packed = packPath(host, tarFrom);
