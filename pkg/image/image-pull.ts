@@ -7,7 +7,7 @@ import { Engine } from '../engine/engine';
 import { NotFoundError, TspodError, errorMessage } from '../errors';
 import { log } from '../log';
 import { LayerStore } from '../storage/layer-store';
-import { decompressStream } from '../storage/layer-extract';
+import { decompressStream } from '../storage/layer-compression';
 import { chainIds } from '../storage/chain-id';
 import { sha256Digest } from './digest';
 import { ImageRecord } from './image-store';

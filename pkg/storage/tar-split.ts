@@ -17,7 +17,7 @@
 // Consecutive raw bytes share one RAW record, so a small file costs a RAW (its header, the
 // previous file's padding) and a FILE record; gzip shrinks the mostly-zero headers about 10x.
 //
-// A path the tar writes twice no longer holds the first content. The extractor notices (the
+// A path the tar writes twice no longer holds the first content. The applier notices (the
 // second entry replaces a file it wrote, a whiteout or a directory replacement removes it) and
 // moves the first file to <layer>/tar-split.overwritten/<k>, k counting FILE records from 0:
 // the rename costs what the unlink would have, and the record stream can stay a stream (the

@@ -13,7 +13,8 @@ import * as zlib from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import * as tar from 'tar-stream';
 import { VfsDriver } from '../../pkg/storage/vfs-driver';
-import { InsufficientIdsError, applyTar, decompressStream, normalizeEntryName, sniffCompression } from '../../pkg/storage/layer-extract';
+import { decompressStream, sniffCompression } from '../../pkg/storage/layer-compression';
+import { InsufficientIdsError, applyTar, normalizeEntryName } from '../../pkg/storage/layer-extract';
 import { encodeHeader, isOverlayWhiteout, tarLayerDir } from '../../pkg/storage/layer-tar';
 
 const UID = process.getuid?.() ?? 0;

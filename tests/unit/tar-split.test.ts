@@ -14,7 +14,7 @@ import { after, describe, it } from 'node:test';
 import * as tar from 'tar-stream';
 import { openDatabase } from '../../pkg/state/database';
 import type { GraphDriver } from '../../pkg/storage/graph-driver';
-import { decompressStream } from '../../pkg/storage/layer-extract';
+import { decompressStream } from '../../pkg/storage/layer-compression';
 import { LayerStore } from '../../pkg/storage/layer-store';
 import { OverlayDriver } from '../../pkg/storage/overlay-driver';
 import { LayerModifiedError, OVERWRITTEN_DIR, TAR_SPLIT_FILE, TarSplitParser, TarSplitRecord, TarSplitWriter } from '../../pkg/storage/tar-split';
