@@ -190,13 +190,15 @@ export class ContainerCleanupCommand extends TspodCommand {
     description: 'Clean up after a container that exited (run by its monitor)',
     details: "Records the exit code, releases the container's network and mounts, and removes --rm containers.",
   });
+  runToken = Option.String('--run-token', { hidden: true });
   names = Option.Rest({ required: 1 });
 
   async run(): Promise<number> {
     const { cleanupContainer } = await import('../../pkg/container/container-exit');
     const { removeContainer } = await import('../../pkg/container/container-remove');
     return forEachContainer(this, this.names, async (e, c) => {
-      await cleanupContainer(e, c);
+      if (this.runToken !== undefined && c.state.runToken !== this.runToken) return undefined;
+      await cleanupContainer(e, c, undefined, this.runToken);
       if (c.config.autoRemove) await removeContainer(e, c, { volumes: true });
       return undefined;
     });

@@ -69,6 +69,11 @@ export interface ContainerRuntimeState {
   networkPid?: number;
   /** Docker's OOMKilled */
   oomKilled?: boolean;
+  /**
+   * Names one run of the container. The monitor's exit hook carries it, so a hook that comes
+   * late (after the container was started again) leaves the new run alone.
+   */
+  runToken?: string;
   /** the error of the last start that failed */
   error?: string;
 }

@@ -27,8 +27,10 @@ export function readExitCode(exitDir: string, id: string): number | undefined {
  * Records the end of a container and frees what it held. Safe to run more than once and from
  * several processes (the monitor's exit command, `rm -f`, a refresh).
  */
-export async function cleanupContainer(engine: Engine, container: Container, exitCode?: number): Promise<void> {
+export async function cleanupContainer(engine: Engine, container: Container, exitCode?: number, runToken?: string): Promise<void> {
   const store = new ContainerStore(engine.db);
+  // A late hook of an earlier run must not tear down the run that started since.
+  if (runToken !== undefined && container.state.runToken !== runToken) return;
   const paths = containerPaths(engine.config, container.id);
   const code = exitCode ?? readExitCode(paths.exitDir, container.id);
   stopSlirp(container.state.networkPid);

@@ -2,6 +2,7 @@
 // container to its monitor (which runs `runtime create`), connect the network, and finally
 // `runtime start`. Split in two (prepare, then release) so that `run` can attach to the
 // monitor before the process runs and no output is lost.
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
@@ -190,6 +191,9 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
     throw new ConflictError(`container ${container.name} is already running`);
   }
   const paths = containerPaths(engine.config, container.id);
+  const runToken = crypto.randomBytes(8).toString('hex');
+  container.state = { ...container.state, runToken };
+  store.update<ContainerRuntimeState>(container.id, { state: container.state });
   const runtime = new OciRuntime(engine.config);
   await runtime.delete(container.id);
   fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
@@ -214,7 +218,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       logMaxFiles: Number(container.config.logOpts['max-file'] ?? 1),
       terminal: container.config.tty,
       stdin: container.config.stdin,
-      exitCommand: [tspodBinary(), '--root', engine.config.graphRoot, '--runroot', engine.config.runRoot, 'container', 'cleanup', container.id],
+      exitCommand: [tspodBinary(), '--root', engine.config.graphRoot, '--runroot', engine.config.runRoot, 'container', 'cleanup', '--run-token', runToken, container.id],
     });
   } catch (err) {
     await (await engine.driver()).unmount(paths.rootfs);
@@ -245,7 +249,7 @@ export async function releaseStart(engine: Engine, prepared: PreparedStart): Pro
     monitorPid: prepared.monitorPid,
     startedAt: Date.now(),
     stoppedByUser: false,
-    state: { rootfs: prepared.paths.rootfs, logPath: prepared.paths.logPath, networkPid: prepared.networkPid },
+    state: { ...container.state, rootfs: prepared.paths.rootfs, logPath: prepared.paths.logPath, networkPid: prepared.networkPid },
   });
   try {
     await prepared.runtime.start(container.id);
