@@ -124,6 +124,8 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
       (await import('./info')).InfoCommand,
       (await import('./system-reset')).SystemResetCommand,
       (await import('./system-migrate')).SystemMigrateCommand,
+      (await import('./system-df')).SystemDfCommand,
+      (await import('./system-prune')).SystemPruneCommand,
     ],
   },
   top: { summary: 'Display the running processes of a container', load: miscCommand('TopCommand') },

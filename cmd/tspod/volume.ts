@@ -204,9 +204,15 @@ export class VolumePruneCommand extends TspodCommand {
   async run(): Promise<number> {
     const { parseVolumeFilters, matchesVolume } = await import('../../pkg/volume/volume-inspect');
     const filters = parseVolumeFilters(this.filter, ['label', 'label!', 'until']);
-    if (!this.force && !(await confirm('WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\nAre you sure you want to continue? [y/N] '))) return 0;
     return withEngine(this, async (engine) => {
-      const { pruneVolumes } = await import('../../pkg/volume/volume-remove');
+      const { pruneVolumes, volumesInUse } = await import('../../pkg/volume/volume-remove');
+      if (!this.force) {
+        const { VolumeStore } = await import('../../pkg/volume/volume-store');
+        const used = volumesInUse(engine);
+        const names = new VolumeStore(engine.db, engine.config.graphRoot).list().filter((v) => !used.has(v.name) && matchesVolume(v, filters, used)).map((v) => `${v.name}\n`);
+        const question = `WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n${names.join('')}Are you sure you want to continue? [y/N] `;
+        if (!(await confirm(question))) return 0;
+      }
       const pruned = pruneVolumes(engine, (v) => !matchesVolume(v, filters, new Set()));
       this.out(pruned.map((p) => `${p.name}\n`).join(''));
       return 0;
