@@ -18,6 +18,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError, TspodError } from '
 import { log } from '../log';
 import { UnsafeLayerError, WhiteoutDriver, applyTar } from '../storage/layer-extract';
 import { tarLayerDir } from '../storage/layer-tar';
+import { VolumeStore } from '../volume/volume-store';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
 import { refreshContainer } from './container-exit';
 import { containerPaths } from './container-paths';
@@ -73,15 +74,58 @@ export function resolveInRoot(root: string, containerPath: string, followLast: b
 export interface MountedRoot {
   container: Container;
   root: string;
+  /** bind mounts and volumes: what the container sees there is on the host, not in root */
+  mounts: PathMount[];
   release(): Promise<void>;
 }
 
+export interface PathMount {
+  /** absolute path in the container */
+  destination: string;
+  /** host directory (or file) mounted there */
+  source: string;
+}
+
+function pathMounts(engine: Engine, container: Container): PathMount[] {
+  const volumes = new VolumeStore(engine.db, engine.config.graphRoot);
+  const out: PathMount[] = [];
+  for (const m of container.config.mounts) {
+    const source = m.type === 'bind' ? m.source : m.type === 'volume' && m.source ? volumes.get(m.source)?.mountpoint : undefined;
+    if (source) out.push({ destination: path.posix.normalize(`/${m.destination}`).replace(/\/+$/, '') || '/', source });
+  }
+  return out;
+}
+
+/**
+ * resolveInRoot for a container: a path under a bind mount or volume resolves in the mount's
+ * source (within it, as in the root), where the container's process sees it.
+ */
+export function resolveInContainer(root: string, mounts: readonly PathMount[], containerPath: string, followLast: boolean): string {
+  const resolved = resolveInRoot(root, containerPath, followLast);
+  const inContainer = `/${path.relative(root, resolved)}`;
+  let best: PathMount | undefined;
+  for (const m of mounts) {
+    if (inContainer === m.destination || inContainer.startsWith(`${m.destination}/`)) {
+      if (!best || m.destination.length > best.destination.length) best = m;
+    }
+  }
+  if (!best) return resolved;
+  return resolveInRoot(best.source, inContainer.slice(best.destination.length), followLast);
+}
+
+/**
+ * A running container's root is its mount. A stopped one gets a mount of its own for the copy,
+ * at a private target: the exit hook of a container that just ended (`container cleanup`, run
+ * by the monitor without waiting) may unmount the usual target at any moment.
+ */
 export async function mountContainerRoot(engine: Engine, nameOrId: string): Promise<MountedRoot> {
   const store = new ContainerStore(engine.db);
   const container = await refreshContainer(engine, store.require<ContainerConfig, ContainerRuntimeState>(nameOrId));
   const paths = containerPaths(engine.config, container.id);
   const driver = await engine.driver();
-  if (driver.isMounted(paths.rootfs)) return { container, root: paths.rootfs, release: async () => undefined };
+  const mounts = pathMounts(engine, container);
+  const running = container.status === 'running' || container.status === 'paused' || container.status === 'stopping';
+  if (running && driver.isMounted(paths.rootfs)) return { container, root: paths.rootfs, mounts, release: async () => undefined };
   const image = engine.images.get(container.config.imageId);
   if (!image) throw new ConflictError(`the image of container ${container.name} (${container.config.imageId}) is gone`);
   const layers = await engine.layers();
@@ -91,15 +135,22 @@ export async function mountContainerRoot(engine: Engine, nameOrId: string): Prom
     fs.mkdirSync(empty, { recursive: true, mode: 0o755 });
     lowers = [empty];
   }
-  await driver.mount({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs });
+  // a stopped container's leftover mount would share the upper dir with ours
+  if (driver.isMounted(paths.rootfs)) await driver.unmount(paths.rootfs);
+  const target = path.join(paths.home, `copy-${process.pid}`);
+  await driver.mount({ lowers, upper: paths.upper, work: paths.work, target });
   return {
     container,
-    root: paths.rootfs,
+    root: target,
+    mounts,
     release: async () => {
-      // started meanwhile: the mount is the running container's now
-      const now = store.get<ContainerConfig, ContainerRuntimeState>(container.id);
-      if (now && (now.status === 'running' || now.status === 'paused')) return;
-      await driver.unmount(paths.rootfs);
+      await driver.unmount(target);
+      // never recursive: were the unmount to fail, that would delete the container's files
+      try {
+        fs.rmdirSync(target);
+      } catch (err) {
+        log.debug(`leaving ${target}: ${(err as Error).message}`);
+      }
     },
   };
 }
@@ -214,7 +265,7 @@ function followsSource(srcArg: string, opts: CopyOptions): boolean {
 export async function copyFromContainerStream(engine: Engine, nameOrId: string, srcArg: string, opts: CopyOptions = {}): Promise<{ stream: Readable; done: Promise<void> }> {
   const mounted = await mountContainerRoot(engine, nameOrId);
   try {
-    const host = resolveInRoot(mounted.root, srcArg, followsSource(srcArg, opts));
+    const host = resolveInContainer(mounted.root, mounted.mounts, srcArg, followsSource(srcArg, opts));
     const st = fs.lstatSync(host, { throwIfNoEntry: false });
     if (!st) throw new NotFoundError(`could not find "${srcArg}" in container ${mounted.container.name}: no such file or directory`);
     if (srcArg.endsWith('/') && !st.isDirectory()) throw new InvalidArgumentError(`"${srcArg}" in container ${mounted.container.name}: not a directory`);
@@ -240,7 +291,7 @@ async function applyCopy(stream: Readable, dir: string, what: string): Promise<v
 export async function copyFromContainer(engine: Engine, nameOrId: string, srcArg: string, dstArg: string, opts: CopyOptions = {}): Promise<void> {
   const mounted = await mountContainerRoot(engine, nameOrId);
   try {
-    const host = resolveInRoot(mounted.root, srcArg, followsSource(srcArg, opts));
+    const host = resolveInContainer(mounted.root, mounted.mounts, srcArg, followsSource(srcArg, opts));
     const st = fs.lstatSync(host, { throwIfNoEntry: false });
     if (!st) throw new NotFoundError(`could not find "${srcArg}" in container ${mounted.container.name}: no such file or directory`);
     if (srcArg.endsWith('/') && !st.isDirectory()) throw new InvalidArgumentError(`"${srcArg}" in container ${mounted.container.name}: not a directory`);
@@ -271,7 +322,7 @@ export async function copyToContainer(engine: Engine, nameOrId: string, srcArg: 
   }
   const mounted = await mountContainerRoot(engine, nameOrId);
   try {
-    const dstHost = resolveInRoot(mounted.root, dstArg, true);
+    const dstHost = resolveInContainer(mounted.root, mounted.mounts, dstArg, true);
     const what = `${mounted.container.name}:${dstArg}`;
     if (srcHost === undefined || srcSt === undefined) {
       const st = statOrUndefined(dstHost);

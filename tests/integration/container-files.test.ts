@@ -135,6 +135,20 @@ describe('container files', () => {
     assert.match(r.stdout, /back\n/);
   });
 
+  test('paths under a volume or bind mount reach the mount, as the container sees it', () => {
+    sh(`mkdir -p ${work}/bind && echo frombind > ${work}/bind/b && echo tovol > ${work}/tovol`);
+    ok(['run', '-d', '--name', 'files-mounts', '-v', 'files-vol:/data', '-v', `${work}/bind:/mnt/b`, 'busybox', 'sleep', '1000']);
+    try {
+      ok(['cp', `${work}/tovol`, 'files-mounts:/data/']);
+      assert.equal(ok(['exec', 'files-mounts', 'cat', '/data/tovol']), 'tovol\n');
+      ok(['cp', 'files-mounts:/mnt/b/b', path.join(work, 'b-copy')]);
+      assert.equal(fs.readFileSync(path.join(work, 'b-copy'), 'utf8'), 'frombind\n');
+    } finally {
+      tspod(['rm', '-f', 'files-mounts']);
+      tspod(['volume', 'rm', 'files-vol']);
+    }
+  });
+
   test('bad input: no container side, a missing container', () => {
     const none = tspod(['cp', '/etc/passwd', 'here']);
     assert.equal(none.code, 125);
