@@ -332,7 +332,8 @@ export async function copyToContainer(engine: Engine, nameOrId: string, srcArg: 
       await applyCopy(rewriteTar(input, (h) => (owner ? { ...h, uid: owner.uid, gid: owner.gid, uname: '', gname: '', pax: undefined } : { ...h, pax: undefined })), dstHost, what);
       return;
     }
-    const base = path.basename(srcHost);
+    // -L copies the target under the name of the link, as Docker does
+    const base = path.basename(path.resolve(srcArg)) || path.basename(srcHost);
     const dest = destinationFor(dstHost, dstArg, srcSt.isDirectory(), srcArg, base);
     const dirSt = fs.lstatSync(dest.dir);
     if (!dirSt.isDirectory()) throw new InvalidArgumentError(`${dstArg}: not a directory`);
