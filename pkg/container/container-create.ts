@@ -93,9 +93,10 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
   const store = new ContainerStore(engine.db);
   const id = crypto.randomBytes(32).toString('hex');
   const name = req.name ?? randomContainerName((n) => store.nameTaken(n));
-  // Anonymous volumes (`-v /data`) get their names now, so every start mounts the same one.
+  // Volumes exist from create on, as Docker's do (`volume rm` then sees them in use); anonymous
+  // ones (`-v /data`) get their names now, so every start mounts the same one.
   const volumes = new VolumeStore(engine.db, engine.config.graphRoot);
-  const mounts = req.config.mounts.map((m) => (m.type === 'volume' && m.source === undefined ? { ...m, source: volumes.ensure(undefined).name } : m));
+  const mounts = req.config.mounts.map((m) => (m.type === 'volume' ? { ...m, source: volumes.ensure(m.source).name } : m));
   // Docker gives each VOLUME of the image an anonymous volume, unless something is mounted there.
   const clean = (p: string): string => p.replace(/\/+$/, '') || '/';
   const taken = new Set(mounts.map((m) => clean(m.destination)));
