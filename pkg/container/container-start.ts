@@ -60,6 +60,10 @@ function mountInputs(engine: Engine, config: ContainerConfig, rootfs: string): M
         const tmpfsOpts = [...(vol.options.o ? vol.options.o.split(',') : []), ...(vol.options.size ? [`size=${vol.options.size}`] : [])];
         return { type: 'tmpfs', destination: m.destination, readonly: m.readonly, options: [...tmpfsOpts, ...options] };
       }
+      // `-o type=none -o o=bind -o device=/path`: the volume is that host directory.
+      if (vol.options.device && vol.options.type !== undefined && vol.options.type !== 'tmpfs') {
+        return { type: 'bind', source: vol.options.device, destination: m.destination, readonly: m.readonly, options, sourceOptions: sourceMountOptions(vol.options.device) };
+      }
       seedVolume(rootfs, m.destination, vol, { nocopy: m.options.includes('nocopy') });
       return { type: 'volume', source: vol.mountpoint, destination: m.destination, readonly: m.readonly, options, sourceOptions: sourceMountOptions(vol.mountpoint) };
     }

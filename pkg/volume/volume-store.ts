@@ -46,6 +46,21 @@ const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** the local driver's options (Podman's): a mount type, its device and its mount options */
 const LOCAL_OPTIONS = ['type', 'device', 'o', 'size', 'uid', 'gid', 'nocopy'];
 
+function ownerOptions(options: Record<string, string>): { uid?: number; gid?: number } {
+  const fields = new Map<string, string>();
+  for (const item of (options.o ?? '').split(',')) {
+    const eq = item.indexOf('=');
+    if (eq > 0) fields.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  const id = (key: 'uid' | 'gid'): number | undefined => {
+    const value = options[key] ?? fields.get(key);
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`invalid volume option ${key}=${value}: use a number`);
+    return Number(value);
+  };
+  return options.type === 'tmpfs' ? {} : { uid: id('uid'), gid: id('gid') };
+}
+
 /** A mount of a container, as far as volumes care (ContainerConfig.mounts). */
 interface VolumeUser {
   id: string;
@@ -88,8 +103,16 @@ export class VolumeStore {
     if (type !== undefined && type !== 'tmpfs' && type !== 'bind' && type !== 'none') {
       throw new InvalidArgumentError(`volume type "${type}" is not supported rootless: use tmpfs or bind`);
     }
+    if ((type === 'bind' || type === 'none') && !opts.options?.device) throw new InvalidArgumentError(`volume type "${type}" needs a device (the host directory)`);
+    if (opts.options?.device && type !== 'tmpfs' && !fs.statSync(opts.options.device, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new InvalidArgumentError(`volume device ${opts.options.device} is not a directory`);
+    }
+    const owner = ownerOptions(opts.options ?? {});
     if (name !== undefined && this.get(name)) throw new ConflictError(`volume with name ${name} already exists: volume already exists`);
-    return this.ensure(name, opts);
+    const vol = this.ensure(name, opts);
+    // o=uid=N,gid=N: the volume's root belongs to them (Podman's local driver option).
+    if (owner.uid !== undefined || owner.gid !== undefined) fs.chownSync(vol.mountpoint, owner.uid ?? -1, owner.gid ?? -1);
+    return vol;
   }
 
   /** The volume, created when missing; `name` undefined makes an anonymous one. */

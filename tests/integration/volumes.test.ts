@@ -5,7 +5,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resetUserState, tspod } from './harness';
+import { asUser, resetUserState, testEnv, tspod } from './harness';
 
 function ok(args: string[], opts: { input?: string } = {}): string {
   const r = tspod(args, { timeoutMs: 120_000, ...opts });
@@ -125,6 +125,20 @@ describe('volume commands', () => {
     assert.match(mounts, /^tmpfs \/scratch tmpfs .*size=2048k/);
     assert.equal(tspod(['volume', 'create', '-o', 'bogus=1', 'bad']).code, 125);
     ok(['volume', 'rm', 'scratch']);
+  });
+
+  test('a bind volume is its device directory; o=uid=,gid= owns the volume root', () => {
+    const dir = path.join(testEnv.home, 'bind-volume');
+    asUser(['rm', '-rf', dir]);
+    asUser(['mkdir', '-p', dir]);
+    ok(['volume', 'create', '-o', 'type=none', '-o', 'o=bind', '-o', `device=${dir}`, 'bindvol']);
+    ok(['run', '--rm', '-v', 'bindvol:/x', 'busybox', 'sh', '-c', 'echo hi > /x/f']);
+    assert.equal(fs.readFileSync(path.join(dir, 'f'), 'utf8'), 'hi\n');
+    assert.equal(tspod(['volume', 'create', '-o', 'type=none', '-o', 'device=/no/such/dir', 'badbind']).code, 125);
+    ok(['volume', 'create', '-o', 'o=uid=1000,gid=1000', 'owned']);
+    assert.equal(ok(['run', '--rm', '-v', 'owned:/x', 'busybox', 'stat', '-c', '%u %g', '/x']), '1000 1000\n');
+    ok(['volume', 'rm', 'bindvol', 'owned']);
+    assert.ok(fs.existsSync(path.join(dir, 'f')), 'removing the volume leaves its device alone');
   });
 });
 
