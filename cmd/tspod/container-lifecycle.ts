@@ -58,6 +58,7 @@ export class StartCommand extends TspodCommand {
   attach = Option.Boolean('-a,--attach', false, { description: "Attach to the container's output" });
   interactive = Option.Boolean('-i,--interactive', false, { description: "Attach the container's stdin" });
   all = Option.Boolean('--all', false, { description: 'Start all containers' });
+  detachKeys = Option.String('--detach-keys', { description: 'Key sequence for detaching (default ctrl-p,ctrl-q)' });
   names = Option.Rest();
 
   async run(): Promise<number> {
@@ -66,17 +67,26 @@ export class StartCommand extends TspodCommand {
       const engine = await openEngine(this);
       try {
         const prepared = await prepareStart(engine, this.names[0]);
-        const { attach } = await import('../../pkg/runtime/monitor-client');
-        const attached = attach(prepared.attachSocket, {
+        const { connectAttach } = await import('../../pkg/runtime/monitor-client');
+        const { parseDetachKeys, terminalSession } = await import('./container-attach');
+        const tty = prepared.container.config.tty;
+        // Connected before the process runs, so none of its output is missed.
+        const session = await connectAttach(prepared.attachSocket, {
           stdin: this.interactive ? process.stdin : undefined,
           stdout: process.stdout,
           stderr: process.stderr,
-          tty: prepared.container.config.tty,
+          tty,
+          detachKeys: parseDetachKeys(this.detachKeys),
         });
-        await releaseStart(engine, prepared);
-        const result = await attached;
-        if (this.interactive) process.stdin.pause();
-        return result.exitCode ?? 0;
+        const restore = tty ? terminalSession(session) : () => undefined;
+        try {
+          await releaseStart(engine, prepared);
+          const result = await session.result;
+          return result.detached ? 0 : result.exitCode ?? 0;
+        } finally {
+          restore();
+          if (this.interactive) process.stdin.pause();
+        }
       } finally {
         engine.close();
       }

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { asUser, resetUserState, testEnv, tspod, waitFor } from './harness';
+import { asUser, resetUserState, spawnTspod, testEnv, tspod, waitFor } from './harness';
 
 /** A command running as the test user on a fresh pty. */
 class PtySession {
@@ -133,6 +133,33 @@ describe('run -it on a terminal', () => {
     assert.equal(await s.exitCode(), 0, s.output);
     assert.ok(psNames(false).includes(name));
     assert.equal(tspod(['rm', '-f', name]).code, 0);
+  });
+});
+
+describe('start -ai and the signal proxy', () => {
+  test('start -ai attaches a terminal of the caller\'s size', async () => {
+    const name = uniqueName('start');
+    assert.equal(tspod(['create', '-it', '--name', name, 'busybox', 'sh']).code, 0);
+    const s = new PtySession(`stty rows 31 cols 90; tspod start -ai ${name}`);
+    await s.expect(PROMPT);
+    s.type('stty size\r');
+    await s.expect(/31 90/);
+    s.type('exit 2\r');
+    assert.equal(await s.exitCode(), 2, s.output);
+    tspod(['rm', '-f', name]);
+  });
+
+  test('without a tty, SIGINT to tspod reaches the container (--sig-proxy)', async () => {
+    const child = spawnTspod(['run', '--rm', 'busybox', 'sh', '-c', 'trap "echo got; exit 9" INT; echo ready; while :; do sleep 0.1; done']);
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await waitFor(() => out.includes('ready'), 30_000, 'the container to start');
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    assert.equal(await closed, 9, out);
+    clearTimeout(timer);
+    assert.match(out, /got/);
   });
 });
 
