@@ -5,7 +5,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asUser, resetUserState, testEnv, tspod } from './harness';
+import { asRoot, asUser, image, resetUserState, testEnv, tspod } from './harness';
 
 function ok(args: string[], opts: { input?: string } = {}): string {
   const r = tspod(args, { timeoutMs: 120_000, ...opts });
@@ -200,5 +200,19 @@ describe('system df and system prune', () => {
     assert.equal(tspod(['run', '--rm', '-m', 'lots', 'busybox', 'true']).code, 125);
     assert.equal(tspod(['run', '--rm', '--memory-swap', '1g', 'busybox', 'true']).code, 125);
     ok(['rm', 'limited']);
+  });
+});
+
+describe('resource flags as root', () => {
+  const ref = image('busybox:latest').ref;
+  const root = (args: string[]) => asRoot(['tspod', ...args], { timeoutMs: 120_000 });
+
+  test('-m, --pids-limit, --cpus and --cpu-shares reach the cgroups, without a warning', () => {
+    assert.equal(root(['pull', '-q', '--tls-verify=false', ref]).code, 0);
+    const r = root(['run', '--rm', '-m', '64m', '--pids-limit', '50', '--cpus', '0.5', '--cpu-shares', '512', ref, 'cat',
+      '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/cpu/cpu.cfs_quota_us', '/sys/fs/cgroup/cpu/cpu.shares']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '67108864\n50\n50000\n512\n');
+    assert.doesNotMatch(r.stderr, /Resource limits/);
   });
 });
