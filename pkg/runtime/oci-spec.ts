@@ -15,17 +15,18 @@
 //     nothing can, and runc then leaves the container in the caller's cgroup without complaint.
 //   - A bind of a host path repeats the flags the kernel locked on its source (lockedOptions).
 //   - Capabilities the caller lacks are dropped (root here has no CAP_SYS_RESOURCE).
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import { InvalidArgumentError, NotFoundError } from '../errors';
-import { IdMap, parseIdMapFile } from '../rootless/id-mappings';
-import { MountInfoEntry, readMountInfo } from '../storage/mounts';
+import { InvalidArgumentError } from '../errors';
+import { IdMap } from '../rootless/id-mappings';
 import { autoMappings, isMapped, keepIdMappings } from './container-user';
-import { boundingSet, limitToAvailable, processCapabilities } from './capabilities';
+import { limitToAvailable, processCapabilities } from './capabilities';
 import { maskedAndReadonlyPaths } from './masked-paths';
-import { Device, DeviceRule, Hooks, IdMapping, Mount, Namespace, NamespaceType, OCI_VERSION, Resources, Rlimit, Spec } from './oci-spec-types';
+import { Device, DeviceRule, Hooks, IdMapping, Namespace, NamespaceType, OCI_VERSION, Resources, Rlimit, Spec } from './oci-spec-types';
 import { RLIM_INFINITY } from './rlimits';
-import { DEFAULT_SECCOMP_PROFILE, SeccompProfile, goArch, seccompForSpec } from './seccomp-profile';
+import { DEFAULT_SECCOMP_PROFILE, SeccompProfile, seccompForSpec } from './seccomp-profile';
+import { MountContext, TTY_GID, deviceMount, etcMounts, orderMounts, systemMounts, userMount } from './spec-mounts';
+
+export { DEFAULT_SHM_SIZE, lockedOptions } from './spec-mounts';
+export { describeDevice, hostFacts, sourceMountOptions } from './host-facts';
 
 export type NamespaceMode = 'private' | 'host' | { path: string };
 
@@ -159,10 +160,8 @@ export interface SpecInput {
   host: HostFacts;
 }
 
-export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_UMASK = 0o022;
-const TTY_GID = 5;
 const CPU_PERIOD = 100000;
 
 /**
@@ -213,136 +212,6 @@ function checkSysctls(sysctls: Record<string, string>, ns: Required<Pick<NonNull
     else if (key === 'kernel.domainname' || key === 'kernel.hostname') needsOwn('uts');
     else throw new InvalidArgumentError(`sysctl "${key}" is not allowed`);
   }
-}
-
-// ------------------------------------------------------------ mounts ---------------------------
-
-/** 64 MiB → "size=65536k" as Podman writes it; other sizes in bytes. */
-function sizeOption(bytes: number): string {
-  return bytes % 1024 === 0 ? `size=${bytes / 1024}k` : `size=${bytes}`;
-}
-
-/** Options that undo a default (exec undoes noexec) replace it. */
-function withOptions(defaults: string[], extra: string[]): string[] {
-  const opposite: Record<string, string> = { exec: 'noexec', suid: 'nosuid', dev: 'nodev', ro: 'rw', rw: 'ro', noexec: 'exec', nosuid: 'suid', nodev: 'dev' };
-  const out = defaults.filter((d) => !extra.some((e) => opposite[e] === d || (e.startsWith('size=') && d.startsWith('size=')) || (e.startsWith('mode=') && d.startsWith('mode='))));
-  for (const e of extra) if (!out.includes(e)) out.push(e);
-  return out;
-}
-
-/**
- * In a user namespace, the nosuid/nodev/noexec/atime flags of mounts inherited from a more
- * privileged namespace are locked: a remount (which runc does for `ro` and for any such flag)
- * that leaves one out fails with EPERM, and runc 1.1 does not add them itself (crun does). So a
- * bind repeats the locked flags of its source's mount; that changes nothing, since a bind mount
- * has those flags anyway.
- */
-export function lockedOptions(sourceOptions: string[]): string[] {
-  return sourceOptions.filter((o) => ['nosuid', 'nodev', 'noexec', 'noatime', 'nodiratime', 'strictatime'].includes(o));
-}
-
-const PROPAGATIONS = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable'];
-
-function userMount(m: MountInput): Mount {
-  if (!m.destination.startsWith('/')) throw new InvalidArgumentError(`mount destination ${m.destination} is not absolute`);
-  const extra = m.options ?? [];
-  const ro = m.readonly ? ['ro'] : [];
-  if (m.type === 'tmpfs') {
-    return { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: withOptions(['rw', 'noexec', 'nosuid', 'nodev'], [...extra, ...ro]) };
-  }
-  if (!m.source.startsWith('/')) throw new InvalidArgumentError(`mount source ${m.source} is not absolute`);
-  const bind = extra.includes('bind') ? 'bind' : 'rbind';
-  const propagation = extra.some((o) => PROPAGATIONS.includes(o)) ? [] : ['rprivate'];
-  const defaults = m.type === 'volume' ? [bind, ...propagation, 'nosuid', 'nodev'] : [bind, ...propagation];
-  const options = withOptions(defaults, [...extra.filter((o) => o !== 'bind' && o !== 'rbind'), ...ro]);
-  for (const o of lockedOptions(m.sourceOptions ?? [])) if (!options.includes(o) && !options.includes(o.replace(/^no/, ''))) options.push(o);
-  return { destination: m.destination, type: 'bind', source: m.source, options };
-}
-
-function bindMount(destination: string, source: string, options: string[]): Mount {
-  return { destination, type: 'bind', source, options: ['rbind', ...options] };
-}
-
-interface MountContext {
-  input: SpecInput;
-  newUserns: boolean;
-  netns: NamespaceMode;
-  pidns: NamespaceMode;
-  ipcns: NamespaceMode;
-  /** gid 5 is mapped in the container's user namespace */
-  ttyGid: boolean;
-}
-
-/** A namespace kind can be mounted (sysfs/proc/mqueue) only if a namespace we own is behind it. */
-function ownsNamespace(ctx: MountContext, mode: NamespaceMode): boolean {
-  if (mode === 'private') return true;
-  if (ctx.newUserns) return false;
-  return mode === 'host' ? !ctx.input.host.rootless : true;
-}
-
-function systemMounts(ctx: MountContext): Mount[] {
-  const { input } = ctx;
-  const privileged = !!input.privileged;
-  const mounts: Mount[] = [];
-  mounts.push(
-    ownsNamespace(ctx, ctx.pidns)
-      ? { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] }
-      : bindMount('/proc', '/proc', ['nosuid', 'noexec', 'nodev']),
-  );
-  mounts.push({ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] });
-  mounts.push({
-    destination: '/dev/pts',
-    type: 'devpts',
-    source: 'devpts',
-    options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(ctx.ttyGid ? [`gid=${TTY_GID}`] : [])],
-  });
-  mounts.push(
-    ctx.ipcns === 'host'
-      ? bindMount('/dev/shm', '/dev/shm', ['rprivate', 'nosuid', 'noexec', 'nodev'])
-      : { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', sizeOption(input.shmSize ?? DEFAULT_SHM_SIZE)] },
-  );
-  if (ownsNamespace(ctx, ctx.ipcns)) {
-    mounts.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
-  } else if (input.host.devMqueue !== false) {
-    mounts.push(bindMount('/dev/mqueue', '/dev/mqueue', ['nosuid', 'noexec', 'nodev']));
-  }
-  const ro = privileged ? [] : ['ro'];
-  // Without sysfs, the host's /sys. In a user namespace its submounts are locked to it, so only
-  // a recursive bind is allowed, and runc 1.1 makes only the top read-only: the cgroup mount
-  // (runc: a tmpfs with each hierarchy bound in, read-only) then covers the host's tree.
-  mounts.push(
-    ownsNamespace(ctx, ctx.netns)
-      ? { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...ro] }
-      : bindMount('/sys', '/sys', ['rprivate', 'nosuid', 'noexec', 'nodev', ...ro]),
-  );
-  mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rprivate', 'nosuid', 'noexec', 'nodev', 'relatime', ...ro] });
-  return mounts;
-}
-
-function etcMounts(files: NonNullable<SpecInput['etcFiles']>): Mount[] {
-  const options = ['rprivate', 'nosuid', 'noexec', 'nodev'];
-  const out: Mount[] = [];
-  if (files.hosts) out.push({ destination: '/etc/hosts', type: 'bind', source: files.hosts, options: ['bind', ...options] });
-  if (files.hostname) out.push({ destination: '/etc/hostname', type: 'bind', source: files.hostname, options: ['bind', ...options] });
-  if (files.resolvConf) out.push({ destination: '/etc/resolv.conf', type: 'bind', source: files.resolvConf, options: ['bind', ...options] });
-  return out;
-}
-
-function deviceMount(d: DeviceInput): Mount {
-  // noexec and nosuid, never nodev: the node must stay usable.
-  return bindMount(d.containerPath, d.hostPath, ['rslave', 'nosuid', 'noexec', d.permissions.includes('w') ? 'rw' : 'ro']);
-}
-
-/** Parents before children (a user's /data/sub after /data); one mount per destination, later wins. */
-function orderMounts(mounts: Mount[]): Mount[] {
-  const byDest = new Map<string, Mount>();
-  for (const m of mounts) {
-    const dest = m.destination.replace(/\/+$/, '') || '/';
-    byDest.delete(dest);
-    byDest.set(dest, { ...m, destination: dest });
-  }
-  const depth = (m: Mount): number => m.destination.split('/').filter(Boolean).length;
-  return [...byDest.values()].map((m, i) => ({ m, i })).sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i).map(({ m }) => m);
 }
 
 // ------------------------------------------------------------ resources ------------------------
@@ -513,74 +382,4 @@ export function buildSpec(input: SpecInput): Spec {
 export function serializeSpec(spec: Spec): string {
   const infinity = JSON.stringify(RLIM_INFINITY);
   return JSON.stringify(spec, null, 2).replace(new RegExp(`(?<=[:\\s])${infinity}(?=[,\\s}])`, 'g'), '18446744073709551615');
-}
-
-// ------------------------------------------------------------ the edges: reading the host -----
-
-const IDENTITY: IdMap[] = [{ container_id: 0, host_id: 0, size: 4294967295 }];
-
-/** HostFacts of this process (run it where the runtime will run: inside tspod's namespace). */
-export function hostFacts(): HostFacts {
-  const read = (kind: 'uid' | 'gid'): IdMap[] => parseIdMapFile(fs.readFileSync(`/proc/self/${kind}_map`, 'utf8'));
-  const uidMap = read('uid');
-  const gidMap = read('gid');
-  const identity = (maps: IdMap[]): boolean => maps.length === 1 && maps[0].container_id === 0 && maps[0].host_id === 0 && maps[0].size === IDENTITY[0].size;
-  const rootless = !identity(uidMap);
-  const hostIdOf = (maps: IdMap[], own: number): number => (rootless ? (maps.find((m) => m.container_id === 0)?.host_id ?? own) : own);
-  return {
-    rootless,
-    uidMap,
-    gidMap,
-    hostUid: hostIdOf(uidMap, process.getuid?.() ?? 0),
-    hostGid: hostIdOf(gidMap, process.getgid?.() ?? 0),
-    capabilities: boundingSet(),
-    arch: goArch(),
-    kernel: os.release(),
-    devMqueue: fs.existsSync('/dev/mqueue'),
-  };
-}
-
-/** The options of the mount `source` lives on (for MountInput.sourceOptions). */
-export function sourceMountOptions(source: string, entries: MountInfoEntry[] = readMountInfo()): string[] {
-  let real: string;
-  try {
-    real = fs.realpathSync(source);
-  } catch {
-    return [];
-  }
-  const under = (mountPoint: string): boolean => real === mountPoint || mountPoint === '/' || real.startsWith(`${mountPoint}/`);
-  // The deepest mount point wins; of several at one place, the last (topmost) one.
-  let best: MountInfoEntry | undefined;
-  for (const e of entries) if (under(e.mountPoint) && (!best || e.mountPoint.length >= best.mountPoint.length)) best = e;
-  return best ? best.mountOptions.split(',') : [];
-}
-
-/** --device HOST[:CONTAINER][:PERMISSIONS], looked up on the host. */
-export function describeDevice(flag: string): DeviceInput {
-  const parts = flag.split(':');
-  const hostPath = parts[0];
-  let containerPath = hostPath;
-  let permissions = 'rwm';
-  if (parts.length === 2) {
-    if (/^[rwm]+$/.test(parts[1])) permissions = parts[1];
-    else containerPath = parts[1];
-  } else if (parts.length === 3) {
-    [, containerPath, permissions] = parts;
-  } else if (parts.length > 3) {
-    throw new InvalidArgumentError(`invalid device specification: ${flag}`);
-  }
-  if (!/^[rwm]+$/.test(permissions)) throw new InvalidArgumentError(`invalid device permissions ${permissions} in ${flag}: use r, w and m`);
-  if (!hostPath.startsWith('/') || !containerPath.startsWith('/')) throw new InvalidArgumentError(`invalid device specification ${flag}: paths must be absolute`);
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(hostPath);
-  } catch {
-    throw new NotFoundError(`device ${hostPath} does not exist`);
-  }
-  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new InvalidArgumentError(`${hostPath} is not a device node`);
-  // glibc's major()/minor() on a 64-bit dev_t.
-  const dev = BigInt(st.rdev);
-  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
-  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
-  return { hostPath, containerPath, permissions, type: st.isCharacterDevice() ? 'c' : 'b', major, minor, fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
 }
