@@ -25,11 +25,7 @@ export function parseDetachKeys(spec: string | undefined): Buffer[] | undefined 
   });
 }
 
-const RESTORE_SIGNALS: [NodeJS.Signals, number][] = [
-  ['SIGTERM', 15],
-  ['SIGHUP', 1],
-  ['SIGQUIT', 3],
-];
+const RESTORE_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 /**
  * Raw mode on our terminal with its size sent to the container's pty, now and on SIGWINCH,
@@ -53,7 +49,7 @@ export function terminalSession(session: { sendResize(rows: number, cols: number
     restored = true;
     process.off('SIGWINCH', resize);
     process.off('exit', restore);
-    for (const [sig] of RESTORE_SIGNALS) process.off(sig, onSignal);
+    for (const sig of RESTORE_SIGNALS) process.off(sig, onSignal);
     if (raw) {
       try {
         stdin.setRawMode(false);
@@ -62,13 +58,13 @@ export function terminalSession(session: { sendResize(rows: number, cols: number
       }
     }
   };
+  // Put the terminal back, then die of the signal as if we had not caught it.
   const onSignal = (signal: NodeJS.Signals): void => {
     restore();
-    const n = RESTORE_SIGNALS.find(([s]) => s === signal)?.[1] ?? 15;
-    process.exit(128 + n);
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   process.on('exit', restore);
-  for (const [sig] of RESTORE_SIGNALS) process.on(sig, onSignal);
+  for (const sig of RESTORE_SIGNALS) process.on(sig, onSignal);
   return restore;
 }
 

@@ -125,6 +125,19 @@ describe('run -it on a terminal', () => {
     assert.equal(tspod(['rm', '-f', name]).code, 0);
   });
 
+  test('the terminal is put back when tspod is killed with SIGTERM', async () => {
+    const name = uniqueName('term');
+    const s = new PtySession(`tspod run -it --rm --name ${name} busybox sh; echo rc=$?; stty -a | grep -o -- '-\\?icanon '`);
+    await s.expect(PROMPT);
+    const pid = spawnSync('pgrep', ['-u', String(testEnv.uid), '-f', `node.*run -it --rm --name ${name}`], { encoding: 'utf8' }).stdout.split('\n')[0];
+    assert.ok(pid, 'the tspod process');
+    process.kill(Number(pid), 'SIGTERM');
+    assert.equal(await s.exitCode(), 0, s.output);
+    assert.match(s.output, /rc=143/);
+    assert.match(s.output, /^icanon /m, 'canonical mode is back on');
+    tspod(['rm', '-f', name]);
+  });
+
   test('--detach-keys picks another sequence', async () => {
     const name = uniqueName('keys');
     const s = new PtySession(`tspod run -it --detach-keys ctrl-x --name ${name} busybox sh`);
