@@ -164,7 +164,17 @@ export class TarReader<Sink extends object> {
     return this.run(chunk, 0);
   }
 
+  /**
+   * The observer sees the chunk's non-content bytes as few ranges as it can: everything from
+   * one file's content to the next (padding, PAX and long-name headers, other entries), cut
+   * only before a regular file's header is handled, as the applier records that file then.
+   */
   private run(chunk: Buffer, off: number): Promise<void> | undefined {
+    let shownTo = off;
+    const show = (end: number): void => {
+      if (this.observer && end > shownTo) this.observer.raw(chunk, shownTo, end - shownTo);
+      shownTo = end;
+    };
     while (off < chunk.length) {
       if (this.state === 'header') {
         let header: Buffer;
@@ -176,34 +186,38 @@ export class TarReader<Sink extends object> {
           chunk.copy(this.block, this.blockFill, off, off + n);
           this.blockFill += n;
           off += n;
-          if (this.blockFill < BLOCK) return undefined;
+          if (this.blockFill < BLOCK) break;
           this.blockFill = 0;
           header = this.block;
         }
-        this.observer?.raw(header, 0, BLOCK);
+        const flag = header[156];
+        if (flag === 0x30 || flag === 0 || flag === 0x37) show(off);
         const pending = this.header(header);
         if (pending) {
+          show(off);
           const resume = off;
           return pending.then(() => this.run(chunk, resume));
         }
       } else if (this.state === 'data') {
         const n = Math.min(this.remaining, chunk.length - off);
-        if (this.sink) this.handler.fileData(this.sink, chunk, off, n);
-        else {
-          if (this.long) this.long.chunks.push(Buffer.from(chunk.subarray(off, off + n)));
-          this.observer?.raw(chunk, off, n);
+        if (this.sink) {
+          show(off);
+          this.handler.fileData(this.sink, chunk, off, n);
+          shownTo = off + n;
+        } else if (this.long) {
+          this.long.chunks.push(Buffer.from(chunk.subarray(off, off + n)));
         }
         off += n;
         this.remaining -= n;
         if (this.remaining === 0) this.endBody();
       } else {
         const n = Math.min(this.pad, chunk.length - off);
-        this.observer?.raw(chunk, off, n);
         off += n;
         this.pad -= n;
         if (this.pad === 0) this.state = 'header';
       }
     }
+    show(off);
     return undefined;
   }
 

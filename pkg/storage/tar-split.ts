@@ -76,7 +76,7 @@ export class TarSplitWriter {
     private readonly diffDir: string,
   ) {
     // level 1: headers compress nearly as well as at 6, at a fraction of the CPU
-    this.gzip = zlib.createGzip({ level: 1 });
+    this.gzip = zlib.createGzip({ level: 1, chunkSize: 1 << 18 });
     const out = fs.createWriteStream(tarSplitPath(layerDir), { mode: 0o600 });
     this.done = new Promise((resolve, reject) => {
       pipeline(this.gzip, out, (err) => {
@@ -136,13 +136,13 @@ export class TarSplitWriter {
   /** The next `size` bytes of the tar are the content of the file just written at rel. */
   file(rel: string, size: number): void {
     this.closeRaw();
-    const name = Buffer.from(rel, 'utf8');
-    this.room(FILE_HEAD + name.length);
+    const length = Buffer.byteLength(rel, 'utf8');
+    this.room(FILE_HEAD + length);
     this.batch[this.fill] = FILE;
     this.batch.writeUIntLE(size, this.fill + 1, 6);
-    this.batch.writeUInt32LE(name.length, this.fill + 7);
+    this.batch.writeUInt32LE(length, this.fill + 7);
     this.fill += FILE_HEAD;
-    this.put(name, 0, name.length);
+    this.fill += this.batch.write(rel, this.fill, length, 'utf8');
     this.live.set(rel, this.files++);
   }
 
