@@ -249,6 +249,13 @@ describe('exec', () => {
     const r = tspod(['exec', name, 'ps', '-o', 'args']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\n').filter((l) => l && !/^(COMMAND|sleep 1000|ps -o args)/.test(l.trim())), []);
+    // Each session's monitor directory goes with it (a detached one's at the next exec).
+    const dirs = asUser(['sh', '-c', `ls -d "$XDG_RUNTIME_DIR"/tspod/containers/*/exec-* 2>/dev/null; true`]);
+    assert.equal(dirs.stdout, '');
+    const db = `${testEnv.home}/.local/share/tspod/tspod.db`;
+    const rows = asUser(['sqlite3', '-cmd', '.timeout 5000', db, 'SELECT count(*) FROM exec_sessions']);
+    assert.equal(rows.code, 0, rows.stderr);
+    assert.equal(rows.stdout.trim(), '0');
   });
 
   test('exec on a stopped container fails with 125', () => {
