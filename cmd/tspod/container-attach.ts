@@ -25,6 +25,13 @@ export function parseDetachKeys(spec: string | undefined): Buffer[] | undefined 
   });
 }
 
+/** --sig-proxy as Docker's pflag takes it: bare (true), =true or =false; default true. */
+export function sigProxyEnabled(value: string | boolean | undefined): boolean {
+  if (value === undefined || value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new InvalidArgumentError(`invalid argument "${value}" for "--sig-proxy" flag: use true or false`);
+}
+
 const RESTORE_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 /**
@@ -98,11 +105,12 @@ export class AttachCommand extends TspodCommand {
   });
   detachKeys = Option.String('--detach-keys', { description: 'Key sequence for detaching (default ctrl-p,ctrl-q)' });
   noStdin = Option.Boolean('--no-stdin', false, { description: 'Do not attach stdin' });
-  sigProxy = Option.Boolean('--sig-proxy', true, { description: 'Forward received signals to the container (without a tty)' });
+  sigProxy = Option.String('--sig-proxy', { tolerateBoolean: true, description: 'Forward received signals to the container (without a tty; default true)' });
   name = Option.String();
 
   async run(): Promise<number> {
     const detachKeys = parseDetachKeys(this.detachKeys);
+    const sigProxy = sigProxyEnabled(this.sigProxy);
     const { Engine } = await import('../../pkg/engine/engine');
     const engine = new Engine(this.config());
     try {
@@ -127,7 +135,7 @@ export class AttachCommand extends TspodCommand {
       });
       const restore = tty ? terminalSession(session) : () => undefined;
       const runtime = new OciRuntime(engine.config);
-      const unproxy = !tty && this.sigProxy ? proxySignals((s) => void runtime.kill(container.id, s.replace(/^SIG/, '')).catch(() => undefined)) : () => undefined;
+      const unproxy = !tty && sigProxy ? proxySignals((s) => void runtime.kill(container.id, s.replace(/^SIG/, '')).catch(() => undefined)) : () => undefined;
       try {
         const result = await session.result;
         if (result.detached) return 0;

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
-import { callerConsoleSize, parseDetachKeys, proxySignals, terminalSession } from './container-attach';
+import { callerConsoleSize, parseDetachKeys, proxySignals, sigProxyEnabled, terminalSession } from './container-attach';
 
 export class ExecCommand extends TspodCommand {
   static override paths = [['exec'], ['container', 'exec']];
@@ -23,12 +23,13 @@ export class ExecCommand extends TspodCommand {
   workdir = Option.String('-w,--workdir', { description: 'Working directory inside the container' });
   privileged = Option.Boolean('--privileged', false, { description: 'Give the process all capabilities' });
   detachKeys = Option.String('--detach-keys', { description: 'Key sequence for detaching (default ctrl-p,ctrl-q)' });
-  sigProxy = Option.Boolean('--sig-proxy', true, { description: 'Forward received signals to the process (without a tty)' });
+  sigProxy = Option.String('--sig-proxy', { tolerateBoolean: true, description: 'Forward received signals to the process (without a tty; default true)' });
   name = Option.String();
   command = Option.Proxy();
 
   async run(): Promise<number> {
     const detachKeys = parseDetachKeys(this.detachKeys);
+    const sigProxy = sigProxyEnabled(this.sigProxy);
     const flags = await import('../../pkg/container/create-flags');
     const env: string[] = [];
     for (const f of this.envFile) env.push(...flags.readEnvFile(f));
@@ -61,7 +62,7 @@ export class ExecCommand extends TspodCommand {
         detachKeys,
       });
       const restore = this.tty ? terminalSession(attached) : () => undefined;
-      const unproxy = !this.tty && this.sigProxy ? proxySignals((s) => signalExec(session, s)) : () => undefined;
+      const unproxy = !this.tty && sigProxy ? proxySignals((s) => signalExec(session, s)) : () => undefined;
       let result;
       try {
         result = await attached.result;

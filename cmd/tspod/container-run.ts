@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import { ContainerCreateCommand } from './container-create-options';
 import type { Engine } from '../../pkg/engine/engine';
 import type { PreparedStart } from '../../pkg/container/container-start';
-import { parseDetachKeys, proxySignals, terminalSession } from './container-attach';
+import { parseDetachKeys, proxySignals, sigProxyEnabled, terminalSession } from './container-attach';
 
 export class RunCommand extends ContainerCreateCommand {
   static override paths = [['run'], ['container', 'run']];
@@ -19,9 +19,12 @@ export class RunCommand extends ContainerCreateCommand {
   });
 
   detachKeys = Option.String('--detach-keys', { description: 'Key sequence for detaching (default ctrl-p,ctrl-q)' });
-  sigProxy = Option.Boolean('--sig-proxy', true, { description: 'Forward received signals to the container (without a tty)' });
+  sigProxy = Option.String('--sig-proxy', { tolerateBoolean: true, description: 'Forward received signals to the container (without a tty; default true)' });
 
   async run(): Promise<number> {
+    // Bad values fail before a container exists.
+    sigProxyEnabled(this.sigProxy);
+    parseDetachKeys(this.detachKeys);
     const { Engine } = await import('../../pkg/engine/engine');
     const engine = new Engine(this.config());
     try {
@@ -57,7 +60,7 @@ export class RunCommand extends ContainerCreateCommand {
     });
     const restore = this.tty ? terminalSession(session) : () => undefined;
     const forward = (signal: NodeJS.Signals) => void prepared.runtime.kill(id, signal.replace(/^SIG/, '')).catch(() => undefined);
-    const unproxy = !this.tty && this.sigProxy ? proxySignals(forward) : () => undefined;
+    const unproxy = !this.tty && sigProxyEnabled(this.sigProxy) ? proxySignals(forward) : () => undefined;
     let code: number;
     try {
       await releaseStart(engine, prepared);
