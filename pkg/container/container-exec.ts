@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
-import { CommandNotRunnableError, ConflictError, TspodError } from '../errors';
+import { CommandNotRunnableError, ConflictError, InvalidArgumentError, TspodError } from '../errors';
 import { parseImageConfig } from '../image/manifest';
 import { ALL_CAPABILITIES, explicitlyAddedCapabilities, limitToAvailable, processCapabilities } from '../runtime/capabilities';
 import { isMapped, resolveContainerUser } from '../runtime/container-user';
@@ -145,7 +145,7 @@ function pruneSessions(engine: Engine, containerId: string): void {
 
 /** Starts the process; for an attached session it waits (its output held) for the client. */
 export async function startExec(engine: Engine, nameOrId: string, req: ExecRequest): Promise<ExecSession> {
-  if (req.cmd.length === 0) throw new ConflictError('must provide a non-empty command to start an exec session');
+  if (req.cmd.length === 0) throw new InvalidArgumentError('must provide a non-empty command to start an exec session');
   const store = new ContainerStore(engine.db);
   const container = await refreshContainer(engine, store.require<ContainerConfig, ContainerRuntimeState>(nameOrId) as Container);
   if (container.status !== 'running') throw new ContainerNotRunningError();
