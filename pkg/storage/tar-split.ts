@@ -363,9 +363,13 @@ async function* assemble(opts: ReassembleOptions): AsyncGenerator<Buffer> {
     }
     hashing = false;
     const digest = await hasher.digest();
-    if (total !== tarSize) throw new TspodError(`corrupt tar-split data of layer ${opts.name}: ${total} bytes reassembled, ${tarSize} recorded`);
+    if (total !== tarSize) throw new TspodError(`${total} bytes reassembled, ${tarSize} recorded`);
     if (digest !== opts.diffId) throw modified(`its files give a tar of digest ${digest}, not its diff ID ${opts.diffId}`);
     if (ready && ready.length > 0) yield ready;
+  } catch (err) {
+    if (err instanceof LayerModifiedError) throw err;
+    // a damaged record (gzip or format): the files may be fine, but the tar cannot be rebuilt
+    throw new TspodError(`cannot reassemble the tar of layer ${opts.name} from ${tarSplitPath(opts.layerDir)}: ${errorMessage(err)}`);
   } finally {
     if (fd >= 0) fs.closeSync(fd);
     if (hashing) hasher.abort();

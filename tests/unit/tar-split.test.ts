@@ -204,6 +204,17 @@ for (const [driverName, makeDriver] of drivers) {
       await assert.rejects(collect(store.tarLayer(layer.id)), /was modified on disk \(cannot read \/plain: ENOENT/);
     });
 
+    it('names the layer and the record when the record itself is damaged', async () => {
+      const store = newStore(makeDriver());
+      const { src, names } = childTree(false);
+      const buf = gnuTar('gnu', src, names);
+      const layer = await store.putLayer({ diffId: sha256(buf), stream: Readable.from([buf]) });
+      const record = path.join(store.layerDir(layer.id), TAR_SPLIT_FILE);
+      const gz = fs.readFileSync(record);
+      fs.writeFileSync(record, gz.subarray(0, gz.length - 100));
+      await assert.rejects(collect(store.tarLayer(layer.id)), new RegExp(`cannot reassemble the tar of layer ${layer.id} from ${record}: `));
+    });
+
     it('falls back to a tar generated from the files when there is no tar-split record', async () => {
       const store = newStore(makeDriver());
       const { src, names } = childTree(false);
