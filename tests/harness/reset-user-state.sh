@@ -97,10 +97,26 @@ remove_state_dir() {
 	rm -rf --one-file-system "$dir"
 }
 
+# Podman (used beside tspod in some tests) keeps runtime state in $XDG_RUNTIME_DIR/libpod/tmp
+# and, unlike tspod, refuses to run once its pause process is gone ("invalid internal status,
+# try resetting the pause process with podman system migrate"). When that process is dead (a
+# zombie counts: these hosts' pid 1 may never reap it) or was never recorded, drop that
+# directory, which is what a reboot does: Podman then starts afresh.
+forget_dead_podman_state() {
+	local dir="/run/user/$uid/libpod/tmp" pid state
+	[ -d "$dir" ] || return 0
+	pid=$(cat "$dir/pause.pid" 2>/dev/null) || pid=''
+	case $pid in '' | *[!0-9]*) rm -rf "$dir"; return 0 ;; esac
+	state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$pid/stat" 2>/dev/null) || state=''
+	if [ -z "$state" ] || [ "$state" = Z ]; then rm -rf "$dir"; fi
+}
+
 if [ "${1:-}" = --all-processes ]; then
 	kill_until_gone all_pids
+	forget_dead_podman_state
 	exit 0
 fi
 kill_until_gone tspod_pids
+forget_dead_podman_state
 remove_state_dir "$home/.local/share/tspod"
 remove_state_dir "/run/user/$uid/tspod"
