@@ -4,7 +4,7 @@ import { Command, Option } from 'clipanion';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TspodCommand } from './tspod-command';
-import { InspectOptions, Inspector, printInspected } from './inspect';
+import { InspectOptions, Inspector, inspectNames } from './inspect';
 import type { Engine } from '../../pkg/engine/engine';
 import type { Container } from '../../pkg/container/container-config';
 import type { ContainerInspect } from '../../pkg/container/container-inspect';
@@ -127,19 +127,6 @@ export class ContainerInspectCommand extends TspodCommand {
   names = Option.Rest({ required: 1 });
 
   async run(): Promise<number> {
-    const { Engine } = await import('../../pkg/engine/engine');
-    const engine = new Engine(this.config());
-    try {
-      const found: unknown[] = [];
-      const missing: string[] = [];
-      for (const name of this.names) {
-        const doc = await containerInspector.lookup(engine, name, { size: this.size });
-        if (doc === undefined) missing.push(name);
-        else found.push(doc);
-      }
-      return printInspected(found, missing.map((n) => `no such container ${n}`), this.format);
-    } finally {
-      engine.close();
-    }
+    return inspectNames(this, [containerInspector], this.names, { format: this.format, size: this.size, notFound: (name) => `no such container ${name}` });
   }
 }

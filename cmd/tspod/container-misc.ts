@@ -8,15 +8,6 @@ import { ConflictError, errorMessage, HostError, InvalidArgumentError, TspodErro
 import type { Engine } from '../../pkg/engine/engine';
 import type { Container } from '../../pkg/container/container-config';
 
-async function withEngine<T>(cmd: TspodCommand, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const { Engine } = await import('../../pkg/engine/engine');
-  const engine = new Engine(cmd.config());
-  try {
-    return await fn(engine);
-  } finally {
-    engine.close();
-  }
-}
 
 /** The container `name` finds, brought in line with its processes. */
 async function findFresh(engine: Engine, name: string): Promise<Container> {
@@ -27,7 +18,7 @@ async function findFresh(engine: Engine, name: string): Promise<Container> {
 
 /** Runs fn for each name; prints what it returns per success and `Error: ...` per failure. */
 async function eachName(cmd: TspodCommand, names: string[], fn: (engine: Engine, c: Container, name: string) => Promise<string>): Promise<number> {
-  return withEngine(cmd, async (engine) => {
+  return cmd.withEngine(async (engine) => {
     let code = 0;
     for (const name of names) {
       try {
@@ -57,7 +48,7 @@ export class RenameCommand extends TspodCommand {
     if (!isValidContainerName(this.newName)) {
       throw new InvalidArgumentError(`names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument`);
     }
-    await withEngine(this, async (engine) => {
+    await this.withEngine(async (engine) => {
       const store = new ContainerStore(engine.db);
       const c = store.require(this.container);
       if (c.name === this.newName) return;
@@ -87,7 +78,7 @@ export class ContainerExistsCommand extends TspodCommand {
 
   async run(): Promise<number> {
     const { ContainerStore } = await import('../../pkg/container/container-store');
-    return withEngine(this, async (engine) => (new ContainerStore(engine.db).find(this.name) ? 0 : 1));
+    return this.withEngine(async (engine) => (new ContainerStore(engine.db).find(this.name) ? 0 : 1));
   }
 }
 
@@ -114,7 +105,7 @@ export class PortCommand extends TspodCommand {
       throw new InvalidArgumentError('--all and a container name cannot be used together');
     }
     if (!this.all && this.container === undefined) throw new InvalidArgumentError('a container name or ID must be given (or --all)');
-    await withEngine(this, async (engine) => {
+    await this.withEngine(async (engine) => {
       if (this.all) return; // no container publishes ports yet
       const c = await findFresh(engine, this.container as string);
       // Port publishing does not exist yet: no container has a published port.
@@ -140,7 +131,7 @@ export class TopCommand extends TspodCommand {
 
   async run(): Promise<void> {
     const { containerTop } = await import('../../pkg/container/container-top');
-    const output = await withEngine(this, async (engine) => {
+    const output = await this.withEngine(async (engine) => {
       const c = await findFresh(engine, this.container);
       if (c.status !== 'running' && c.status !== 'paused' && c.status !== 'stopping') {
         throw new ConflictError(`top can only be used on running containers: container state improper`);
@@ -212,7 +203,7 @@ async function namesOrAll(cmd: TspodCommand, names: string[], all: boolean, stat
   if (!all && !names.length) throw new InvalidArgumentError('at least one container name or ID must be given (or --all)');
   if (!all) return names;
   const { refreshAll } = await import('../../pkg/container/container-exit');
-  return withEngine(cmd, async (engine) => (await refreshAll(engine)).filter((c) => status === undefined || c.status === status).map((c) => c.id));
+  return cmd.withEngine(async (engine) => (await refreshAll(engine)).filter((c) => status === undefined || c.status === status).map((c) => c.id));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -69,9 +69,9 @@ export class RunCommand extends ContainerCreateCommand {
         restore();
         return 0;
       }
-      // The exit frame normally carries the code; the exit file has it if the connection broke.
-      const { readExitCode } = await import('../../pkg/container/container-exit');
-      code = result.exitCode ?? readExitCode(prepared.paths.exitDir, id) ?? (await waitForExit(engine, id)).exitCode;
+      // The exit frame normally carries the code; if the connection broke first, the exit file.
+      const { exitCodeOf } = await import('../../pkg/container/container-stop');
+      code = result.exitCode ?? (await exitCodeOf(engine, id));
     } finally {
       restore();
       unproxy();

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
-import { Inspector, printInspected } from './inspect';
+import { Inspector, inspectNames } from './inspect';
 import type { Engine } from '../../pkg/engine/engine';
 
 /** Images for `inspect`: the Docker-compatible document of the image a name finds. */
@@ -47,19 +47,6 @@ export class ImageInspectCommand extends TspodCommand {
   names = Option.Rest({ required: 1 });
 
   async run(): Promise<number> {
-    const { Engine } = await import('../../pkg/engine/engine');
-    const engine = new Engine(this.config());
-    try {
-      const found: unknown[] = [];
-      const missing: string[] = [];
-      for (const name of this.names) {
-        const doc = await imageInspector.lookup(engine, name);
-        if (doc === undefined) missing.push(name);
-        else found.push(doc);
-      }
-      return printInspected(found, missing.map((n) => `no such image: ${n}`), this.format);
-    } finally {
-      engine.close();
-    }
+    return inspectNames(this, [imageInspector], this.names, { format: this.format, notFound: (name) => `no such image: ${name}` });
   }
 }

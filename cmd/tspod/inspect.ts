@@ -39,6 +39,32 @@ export function printInspected(found: unknown[], problems: string[], format: str
   return problems.length > 0 ? 125 : 0;
 }
 
+/**
+ * Looks each name up with the inspectors, in order, and prints what was found, then one error
+ * line per name that nothing found. Returns the exit code.
+ */
+export function inspectNames(
+  cmd: TspodCommand,
+  chosen: Inspector[],
+  names: string[],
+  opts: { format?: string; size?: boolean; notFound: (name: string) => string },
+): Promise<number> {
+  return cmd.withEngine(async (engine) => {
+    const found: unknown[] = [];
+    const problems: string[] = [];
+    for (const name of names) {
+      let doc: unknown;
+      for (const inspector of chosen) {
+        doc = await inspector.lookup(engine, name, { size: opts.size });
+        if (doc !== undefined) break;
+      }
+      if (doc !== undefined) found.push(doc);
+      else problems.push(opts.notFound(name));
+    }
+    return printInspected(found, problems, opts.format);
+  });
+}
+
 export class InspectCommand extends TspodCommand {
   static override paths = [['inspect']];
   static override usage = Command.Usage({
@@ -63,23 +89,7 @@ export class InspectCommand extends TspodCommand {
       throw new InvalidArgumentError(`invalid type "${this.type}": must be ${[...types, 'all'].map((t) => `"${t}"`).join(' or ')}`);
     }
     const chosen = this.type === 'all' ? all : all.filter((i) => i.type === this.type);
-    const { Engine } = await import('../../pkg/engine/engine');
-    const engine = new Engine(this.config());
-    try {
-      const found: unknown[] = [];
-      const problems: string[] = [];
-      for (const name of this.names) {
-        let doc: unknown;
-        for (const inspector of chosen) {
-          doc = await inspector.lookup(engine, name, { size: this.size });
-          if (doc !== undefined) break;
-        }
-        if (doc !== undefined) found.push(doc);
-        else problems.push(`no such ${this.type === 'all' ? 'object' : this.type}: ${name}`);
-      }
-      return printInspected(found, problems, this.format);
-    } finally {
-      engine.close();
-    }
+    const kind = this.type === 'all' ? 'object' : this.type;
+    return inspectNames(this, chosen, this.names, { format: this.format, size: this.size, notFound: (name) => `no such ${kind}: ${name}` });
   }
 }

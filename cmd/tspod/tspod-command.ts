@@ -50,6 +50,17 @@ export abstract class TspodCommand extends Command {
     return this.engineConfig;
   }
 
+  /** Runs fn with an engine opened on this command's configuration, closing it afterwards. */
+  async withEngine<T>(fn: (engine: import('../../pkg/engine/engine').Engine) => Promise<T>): Promise<T> {
+    const { Engine } = await import('../../pkg/engine/engine');
+    const engine = new Engine(this.config());
+    try {
+      return await fn(engine);
+    } finally {
+      engine.close();
+    }
+  }
+
   out(text: string): void {
     process.stdout.write(text);
   }

@@ -21,15 +21,6 @@ function keyValues(items: readonly string[], flag: string): Record<string, strin
   return out;
 }
 
-async function withEngine<T>(cmd: TspodCommand, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const { Engine } = await import('../../pkg/engine/engine');
-  const engine = new Engine(cmd.config());
-  try {
-    return await fn(engine);
-  } finally {
-    engine.close();
-  }
-}
 
 /** The inspect documents of the volumes `names` finds, and a message per missing one. */
 export async function inspectVolumes(engine: Engine, names: readonly string[]): Promise<{ found: unknown[]; problems: string[] }> {
@@ -76,7 +67,7 @@ export class VolumeCreateCommand extends TspodCommand {
   async run(): Promise<number> {
     const labels = keyValues(this.label, '--label');
     const options = keyValues(this.opt, '--opt');
-    return withEngine(this, async (engine) => {
+    return this.withEngine(async (engine) => {
       const { VolumeStore } = await import('../../pkg/volume/volume-store');
       const store = new VolumeStore(engine.db, engine.config.graphRoot);
       const existing = this.name !== undefined && this.ignore ? store.get(this.name) : undefined;
@@ -107,7 +98,7 @@ export class VolumeLsCommand extends TspodCommand {
   async run(): Promise<number> {
     const { parseVolumeFilters, matchesVolume, localRfc3339 } = await import('../../pkg/volume/volume-inspect');
     const filters = parseVolumeFilters(this.filter);
-    const rows = await withEngine(this, async (engine) => {
+    const rows = await this.withEngine(async (engine) => {
       const { VolumeStore } = await import('../../pkg/volume/volume-store');
       const { volumesInUse } = await import('../../pkg/volume/volume-remove');
       const inUse = filters.has('dangling') ? volumesInUse(engine) : new Set<string>();
@@ -146,7 +137,7 @@ export class VolumeInspectCommand extends TspodCommand {
 
   async run(): Promise<number> {
     if (!this.all && this.names.length === 0) throw new InvalidArgumentError('provide one or more volume names or use --all');
-    return withEngine(this, async (engine) => {
+    return this.withEngine(async (engine) => {
       let names = this.names;
       if (this.all) {
         const { VolumeStore } = await import('../../pkg/volume/volume-store');
@@ -177,7 +168,7 @@ export class VolumeRmCommand extends TspodCommand {
   async run(): Promise<number> {
     if (this.all && this.names.length > 0) throw new InvalidArgumentError('when using the --all switch, you may not pass any volume names');
     if (!this.all && this.names.length === 0) throw new InvalidArgumentError('provide one or more volume names or use --all');
-    return withEngine(this, async (engine) => {
+    return this.withEngine(async (engine) => {
       const { removeVolumes, volumeRemoveExitCode } = await import('../../pkg/volume/volume-remove');
       const report = await removeVolumes(engine, this.names, { force: this.force, all: this.all });
       this.out(report.removed.map((n) => `${n}\n`).join(''));
@@ -204,7 +195,7 @@ export class VolumePruneCommand extends TspodCommand {
   async run(): Promise<number> {
     const { parseVolumeFilters, matchesVolume } = await import('../../pkg/volume/volume-inspect');
     const filters = parseVolumeFilters(this.filter, ['label', 'label!', 'until']);
-    return withEngine(this, async (engine) => {
+    return this.withEngine(async (engine) => {
       const { pruneVolumes, volumesInUse } = await import('../../pkg/volume/volume-remove');
       if (!this.force) {
         const { VolumeStore } = await import('../../pkg/volume/volume-store');
@@ -231,7 +222,7 @@ export class VolumeExistsCommand extends TspodCommand {
   name = Option.String();
 
   async run(): Promise<number> {
-    return withEngine(this, async (engine) => {
+    return this.withEngine(async (engine) => {
       const { VolumeStore } = await import('../../pkg/volume/volume-store');
       return new VolumeStore(engine.db, engine.config.graphRoot).get(this.name) ? 0 : 1;
     });

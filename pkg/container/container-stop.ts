@@ -5,7 +5,8 @@ import { Engine } from '../engine/engine';
 import { ConflictError } from '../errors';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
-import { refreshContainer } from './container-exit';
+import { readExitCode, refreshContainer } from './container-exit';
+import { containerPaths } from './container-paths';
 import { ContainerStore } from './container-store';
 
 const POLL_MS = 25;
@@ -28,6 +29,24 @@ export async function waitForExit(engine: Engine, id: string, timeoutMs?: number
     const fresh = await refreshContainer(engine, current);
     if (!isActive(fresh)) return fresh;
     if (Date.now() >= deadline) return fresh;
+    await sleep(POLL_MS);
+  }
+}
+
+/**
+ * The exit code of a container that is ending: from its exit file, which outlives the row
+ * (a --rm container may be removed by its exit hook before the caller asks), else the row.
+ */
+export async function exitCodeOf(engine: Engine, id: string): Promise<number> {
+  const paths = containerPaths(engine.config, id);
+  const store = new ContainerStore(engine.db);
+  for (;;) {
+    const code = readExitCode(paths.exitDir, id);
+    if (code !== undefined) return code;
+    const current = store.get<ContainerConfig, ContainerRuntimeState>(id);
+    if (!current) return readExitCode(paths.exitDir, id) ?? 125;
+    const fresh = await refreshContainer(engine, current);
+    if (!isActive(fresh)) return readExitCode(paths.exitDir, id) ?? fresh.exitCode;
     await sleep(POLL_MS);
   }
 }
