@@ -55,3 +55,39 @@ operations.push({
   setup: { tspod: hundredNames('tspod'), podman: hundredNames(['podman', ...PODMAN_GLOBAL_FLAGS].join(' ')) },
   target: { kind: 'ratio', max: 1 },
 });
+
+// Containers (issue targets: run --rm at most 0.5x Podman's; ps -a with 200 containers at most
+// 0.5x). The image is pulled, and the 200 containers created, untimed and only when missing.
+function withBusybox(cli: string, extra = ''): string[] {
+  return ['sh', '-c', `${cli} image exists busybox || ${cli} pull -q busybox >/dev/null; ${extra}`];
+}
+function twoHundredContainers(cli: string): string[] {
+  return withBusybox(cli, `n=$(${cli} ps -aq | wc -l); while [ "$n" -lt 200 ]; do ${cli} create busybox true >/dev/null || exit 1; n=$((n + 1)); done`);
+}
+function runningSleeper(cli: string): string[] {
+  return withBusybox(cli, `[ "$(${cli} inspect --format '{{.State.Status}}' bench-exec 2>/dev/null)" = running ] || { ${cli} rm -f bench-exec >/dev/null 2>&1; ${cli} run -d --name bench-exec busybox sleep 100000 >/dev/null; }`);
+}
+const podmanCli = ['podman', ...PODMAN_GLOBAL_FLAGS].join(' ');
+operations.push(
+  {
+    name: 'run --rm busybox true',
+    tspod: ['run', '--rm', 'busybox', 'true'],
+    podman: ['run', '--rm', 'busybox', 'true'],
+    setup: { tspod: withBusybox('tspod'), podman: withBusybox(podmanCli) },
+    target: { kind: 'ratio', max: 0.5 },
+  },
+  {
+    name: 'ps -a (200 containers)',
+    tspod: ['ps', '-a'],
+    podman: ['ps', '-a'],
+    setup: { tspod: twoHundredContainers('tspod'), podman: twoHundredContainers(podmanCli) },
+    target: { kind: 'ratio', max: 0.5 },
+  },
+  {
+    name: 'exec true',
+    tspod: ['exec', 'bench-exec', 'true'],
+    podman: ['exec', 'bench-exec', 'true'],
+    setup: { tspod: runningSleeper('tspod'), podman: runningSleeper(podmanCli) },
+    target: { kind: 'ratio', max: 1 },
+  },
+);
