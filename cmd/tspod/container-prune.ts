@@ -2,7 +2,7 @@
 // asking unless -f, and prints the IDs removed. Filters as Docker: until=, label=, label!=.
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
-import { confirm } from './image-prune';
+import { confirm } from './confirm-prompt';
 import { errorMessage, InvalidArgumentError } from '../../pkg/errors';
 import type { Container } from '../../pkg/container/container-config';
 

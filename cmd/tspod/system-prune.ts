@@ -2,7 +2,7 @@
 // unused volumes, after Podman's warning.
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
-import { confirm } from './image-prune';
+import { confirm } from './confirm-prompt';
 
 export class SystemPruneCommand extends TspodCommand {
   static override paths = [['system', 'prune']];

@@ -1,16 +1,6 @@
 import { Command, Option } from 'clipanion';
-import * as readline from 'node:readline';
 import { TspodCommand } from './tspod-command';
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await new Promise<string>((resolve) => {
-    rl.question(question, resolve);
-    rl.on('close', () => resolve(''));
-  });
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
+import { confirm } from './confirm-prompt';
 
 export class SystemResetCommand extends TspodCommand {
   static override paths = [['system', 'reset']];

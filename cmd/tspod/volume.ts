@@ -2,7 +2,7 @@
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
 import { formatRows, plainTable } from './list-output';
-import { confirm } from './image-prune';
+import { confirm } from './confirm-prompt';
 import { errorsText } from './image-remove';
 import { printInspected } from './inspect';
 import { InvalidArgumentError } from '../../pkg/errors';
