@@ -136,7 +136,15 @@ const MAX_STACKED_MOUNTS = 16;
 export async function unmountAll(target: string): Promise<boolean> {
   let detached = false;
   for (let i = 0; i < MAX_STACKED_MOUNTS && isMountPoint(target); i++) {
-    const out = await runMountHelper(['umount', canonicalPath(target)], `cannot unmount ${target}`);
+    let out: string;
+    try {
+      out = await runMountHelper(['umount', canonicalPath(target)], `cannot unmount ${target}`);
+    } catch (err) {
+      // Another tspod process (a container's exit hook, say) may have unmounted it between our
+      // check and our umount: that is the outcome we wanted.
+      if (!isMountPoint(target)) break;
+      throw err;
+    }
     detached = detached || out.includes('detached');
   }
   return detached;
