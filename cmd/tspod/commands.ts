@@ -63,6 +63,7 @@ async function containerCommands(): Promise<CommandClass[]> {
     (await import('./container-commit')).CommitCommand,
     (await import('./container-exec')).ExecCommand,
     (await import('./container-attach')).AttachCommand,
+    (await import('./container-stats')).StatsCommand,
   ];
 }
 
@@ -93,6 +94,7 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   rm: { summary: 'Remove containers', load: async () => [(await import('./container-lifecycle')).RmCommand] },
   run: { summary: 'Run a command in a new container', load: async () => [(await import('./container-run')).RunCommand] },
   start: { summary: 'Start containers', load: async () => [(await import('./container-lifecycle')).StartCommand] },
+  stats: { summary: 'Display a live stream of resource usage statistics of containers', load: async () => [(await import('./container-stats')).StatsCommand] },
   stop: { summary: 'Stop running containers', load: async () => [(await import('./container-lifecycle')).StopCommand] },
   wait: { summary: 'Wait for containers to stop and print their exit codes', load: async () => [(await import('./container-lifecycle')).WaitCommand] },
   image: {

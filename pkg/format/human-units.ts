@@ -14,6 +14,19 @@ export function humanSize(bytes: number, sep = ' '): string {
   return `${formatG(size, 3)}${sep}${DECIMAL_UNITS[i]}`;
 }
 
+const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
+
+/** go-units BytesSize: `1.672MiB` (4 significant digits, powers of 1024), as `docker stats` shows memory. */
+export function binarySize(bytes: number): string {
+  let size = bytes;
+  let i = 0;
+  while (size >= 1024 && i < BINARY_UNITS.length - 1) {
+    size /= 1024;
+    i++;
+  }
+  return `${formatG(size, 4)}${BINARY_UNITS[i]}`;
+}
+
 /** Go's %.*g: `prec` significant digits, trailing zeros dropped. */
 function formatG(value: number, prec: number): string {
   if (value === 0) return '0';
