@@ -48,22 +48,16 @@ export function checkChecksum(value: string): void {
   if (!m || m[2].length !== lengths[m[1]]) throw new FlagError(`invalid --checksum "${value}": use sha256:<64 hex digits>`);
 }
 
-function mountCheck(value: string): void {
-  try {
-    parseRunMount(value);
-  } catch (err) {
-    if (err instanceof MountError) throw new FlagError(err.message);
-    throw err;
-  }
-}
-
-function networkCheck(value: string): void {
-  try {
-    parseRunNetwork(value);
-  } catch (err) {
-    if (err instanceof MountError) throw new FlagError(err.message);
-    throw err;
-  }
+/** Turns a parser's MountError into a FlagError, so the instruction's name is added to it. */
+function asFlagCheck(parse: (value: string) => unknown): (value: string) => void {
+  return (value) => {
+    try {
+      parse(value);
+    } catch (err) {
+      if (err instanceof MountError) throw new FlagError(err.message);
+      throw err;
+    }
+  };
 }
 
 function securityCheck(value: string): void {
@@ -81,7 +75,7 @@ const COPY_FLAGS: Record<string, FlagSpec> = {
 
 const FLAGS: Record<string, Record<string, FlagSpec>> = {
   FROM: { platform: {} },
-  RUN: { mount: { repeatable: true, check: mountCheck }, network: { check: networkCheck }, security: { check: securityCheck } },
+  RUN: { mount: { repeatable: true, check: asFlagCheck(parseRunMount) }, network: { check: asFlagCheck(parseRunNetwork) }, security: { check: securityCheck } },
   COPY: COPY_FLAGS,
   ADD: {
     chown: {},

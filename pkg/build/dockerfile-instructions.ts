@@ -3,6 +3,7 @@
 // shape. Problems throw InstructionError (the caller adds file and line).
 
 import type { Heredoc, Instruction } from './dockerfile-types';
+import { editDistance } from '../format/edit-distance';
 import { FlagError, parseFlags } from './dockerfile-flags';
 import { heredocMarkers } from './dockerfile-lines';
 import { NotStringArrayError, extractFlags, parseJsonArray, splitKeyword, splitQuotedWords, splitWhitespace } from './dockerfile-words';
@@ -21,20 +22,6 @@ export class InstructionError extends Error {
   ) {
     super(message);
   }
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
 }
 
 /** The known instruction closest to a misspelt one, when it is close enough to be a typo. */

@@ -4,7 +4,7 @@
 // RUN/COPY/ADD lines. Produces one logical line per instruction.
 
 import type { Heredoc } from './dockerfile-types';
-import { splitRawShellWords } from './dockerfile-words';
+import { splitWords } from '../image/config-changes';
 import { unquoteWord } from './variable-expansion';
 
 export interface LogicalLine {
@@ -73,7 +73,13 @@ function continuationPattern(escape: string): RegExp {
 /** The here-document markers of an instruction line (`<<EOF`, `<<-EOF`, `<<'EOF'`, `2<<EOF`). */
 export function heredocMarkers(text: string): Omit<Heredoc, 'content'>[] {
   const markers: Omit<Heredoc, 'content'>[] = [];
-  for (const word of splitRawShellWords(text)) {
+  let words: string[];
+  try {
+    words = splitWords(text); // quotes kept, so "<<EOF" in quotes is no marker
+  } catch {
+    return []; // an unbalanced quote: the shell will complain, not the parser
+  }
+  for (const word of words) {
     const m = HEREDOC_MARKER.exec(word);
     if (!m || m[3] === '') continue;
     const name = unquoteWord(m[3], '\\');

@@ -130,35 +130,3 @@ export function parseJsonArray(rest: string): string[] | undefined {
   if (!parsed.every((v) => typeof v === 'string')) throw new NotStringArrayError();
   return parsed as string[];
 }
-
-/**
- * Shell-like words with quotes kept: how the here-document markers (`<<EOF`, `<<-"EOF"`)
- * are found in a RUN/COPY/ADD line.
- */
-export function splitRawShellWords(line: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let quote = '';
-  let inWord = false;
-  for (let pos = 0; pos < line.length; pos++) {
-    const ch = line[pos];
-    if (quote) {
-      word += ch;
-      if (ch === quote) quote = '';
-      else if (ch === '\\' && quote === '"' && pos + 1 < line.length) word += line[++pos];
-      continue;
-    }
-    if (SPACE.test(ch)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-      continue;
-    }
-    inWord = true;
-    word += ch;
-    if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === '\\' && pos + 1 < line.length) word += line[++pos];
-  }
-  if (inWord) words.push(word);
-  return words;
-}

@@ -13,8 +13,6 @@ export type VariableLookup = (name: string) => string | undefined;
 export class ExpansionError extends Error {}
 
 interface ScanOptions {
-  /** Keep quote characters in the result (still honouring what they quote). */
-  rawQuotes?: boolean;
   /** Quotes are ordinary characters (here-document bodies). */
   literalQuotes?: boolean;
 }
@@ -86,25 +84,25 @@ class WordScanner {
 
   private singleQuoted(): string {
     // Nothing is special between single quotes, not even the escape character.
-    const raw = this.options.rawQuotes;
-    let out = raw ? (this.next() as string) : (this.next(), '');
+    this.pos++;
+    let out = '';
     for (;;) {
       const ch = this.next();
       if (ch === undefined) throw new ExpansionError('unexpected end of statement while looking for matching single-quote');
-      if (ch === "'") return raw ? out + ch : out;
+      if (ch === "'") return out;
       out += ch;
     }
   }
 
   private doubleQuoted(): string {
-    const raw = this.options.rawQuotes;
-    let out = raw ? (this.next() as string) : (this.next(), '');
+    this.pos++;
+    let out = '';
     for (;;) {
       const ch = this.peek();
       if (ch === undefined) throw new ExpansionError('unexpected end of statement while looking for matching double-quote');
       if (ch === '"') {
         this.pos++;
-        return raw ? out + ch : out;
+        return out;
       }
       if (ch === '$') {
         out += this.dollar();
