@@ -107,6 +107,7 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
       ...(await archiveCommands()),
     ],
   },
+  generate: { summary: 'Generate structured data (systemd units)', management: true, load: async () => [(await import('./generate-systemd')).GenerateSystemdCommand] },
   history: { summary: 'Show the history of an image', load: async () => [(await import('./image-history')).HistoryCommand] },
   images: { summary: 'List images in local storage', load: async () => [(await import('./image-list')).ImagesCommand] },
   import: { summary: 'Create an image from a root filesystem tarball', load: async () => [(await import('./image-import')).ImportCommand] },

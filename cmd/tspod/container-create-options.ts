@@ -9,6 +9,20 @@ import { parseByteSize } from '../../pkg/format/human-units';
 import type { CreateRequest } from '../../pkg/container/container-create';
 import type { MountRequest } from '../../pkg/container/container-config';
 
+/**
+ * A container created by a systemd unit (whose Environment= sets PODMAN_SYSTEMD_UNIT=%n) is
+ * labelled with the unit's name, as Podman does: `auto-update` restarts that unit.
+ */
+function withSystemdUnit(labels: Record<string, string>): Record<string, string> {
+  const unit = process.env.PODMAN_SYSTEMD_UNIT;
+  return unit && labels.PODMAN_SYSTEMD_UNIT === undefined ? { ...labels, PODMAN_SYSTEMD_UNIT: unit } : labels;
+}
+
+function absolutePath(file: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:path') as typeof import('node:path')).resolve(file);
+}
+
 export abstract class ContainerCreateCommand extends TspodCommand {
   detach = Option.Boolean('-d,--detach', false, { description: 'Run in the background and print the container ID' });
   interactive = Option.Boolean('-i,--interactive', false, { description: 'Keep stdin open' });
@@ -35,6 +49,8 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   stopSignal = Option.String('--stop-signal', { description: 'Signal to stop the container (default SIGTERM)' });
   stopTimeout = Option.String('--stop-timeout', { description: 'Seconds to wait before killing the container' });
   cidfile = Option.String('--cidfile', { description: 'Write the container ID to a file' });
+  cgroups = Option.String('--cgroups', { description: 'cgroup mode: enabled, disabled, no-conmon, split (the monitor stays in the caller\'s cgroup either way)' });
+  conmonPidfile = Option.String('--conmon-pidfile', { description: "Write the pid of the container's monitor to a file (a systemd unit's PIDFile)" });
   replace = Option.Boolean('--replace', false, { description: 'Replace a container with the same name' });
   pull = Option.String('--pull', { description: 'Pull policy: always, missing, never, newer' });
   logDriver = Option.String('--log-driver', { description: 'Log driver: k8s-file, json-file, none' });
@@ -77,6 +93,9 @@ export abstract class ContainerCreateCommand extends TspodCommand {
       ...this.mount.map((m) => flags.parseMountFlag(m)),
       ...this.tmpfs.map((t) => flags.parseTmpfsFlag(t)),
     ];
+    if (this.cgroups !== undefined && !['enabled', 'disabled', 'no-conmon', 'split'].includes(this.cgroups)) {
+      throw new InvalidArgumentError(`invalid --cgroups "${this.cgroups}": use enabled, disabled, no-conmon or split`);
+    }
     const logDriver = this.logDriver ?? this.config().containers.logDriver;
     if (!flags.LOG_DRIVERS.includes(logDriver)) throw new InvalidArgumentError(`unknown log driver "${logDriver}": use ${flags.LOG_DRIVERS.join(', ')}`);
     const stopTimeout = this.stopTimeout === undefined ? 10 : Number(this.stopTimeout);
@@ -124,7 +143,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
         hostname: this.hostname,
         tty: this.tty,
         stdin: this.interactive,
-        labels: flags.parseLabels(this.label, this.labelFile),
+        labels: withSystemdUnit(flags.parseLabels(this.label, this.labelFile)),
         annotations: {},
         mounts,
         readOnly: this.readOnly,
@@ -148,8 +167,17 @@ export abstract class ContainerCreateCommand extends TspodCommand {
         resources,
         init: this.init || undefined,
         initPath: this.initPath,
+        createCommand: this.createCommand(),
+        conmonPidfile: this.conmonPidfile === undefined ? undefined : absolutePath(this.conmonPidfile),
       },
     };
+  }
+
+  /** The command line as typed (Podman's CreateCommand), for `generate systemd --new`. */
+  private createCommand(): { argv: string[]; imageIndex: number } | undefined {
+    const argv = ['tspod', ...process.argv.slice(2)];
+    const imageIndex = argv.length - 1 - this.args.length;
+    return argv[imageIndex] === this.image ? { argv, imageIndex } : undefined;
   }
 
   /** --replace: a container holding the name goes first, whatever its state. */

@@ -43,10 +43,46 @@ async function forEachContainer(cmd: TspodCommand, names: string[], fn: (engine:
   return code;
 }
 
-function namesOrAll(names: string[], all: boolean): string[] | undefined {
-  if (all && names.length) throw new InvalidArgumentError('--all and container names cannot be used together');
-  if (!all && !names.length) throw new InvalidArgumentError('at least one container name or ID must be given (or --all)');
-  return all ? undefined : names;
+function namesOrAll(names: string[], all: boolean, cidfiles: string[] = []): string[] | undefined {
+  const given = [...names, ...readCidfiles(cidfiles)];
+  if (all && given.length) throw new InvalidArgumentError('--all and container names cannot be used together');
+  // A systemd unit's ExecStop may find its --cidfile gone already: with --ignore that is fine.
+  if (!all && !given.length && !cidfiles.length) throw new InvalidArgumentError('at least one container name or ID must be given (or --all)');
+  return all ? undefined : given;
+}
+
+/** The IDs in --cidfile files (written by run/create --cidfile); missing files are skipped by --ignore's caller. */
+function readCidfiles(files: string[]): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('node:fs') as typeof import('node:fs');
+  return files.flatMap((f) => {
+    try {
+      return [fs.readFileSync(f, 'utf8').trim()].filter(Boolean);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new InvalidArgumentError(`reading container id file ${f}: ${(err as Error).message}`);
+    }
+  });
+}
+
+/** With --ignore, the names that are no container are dropped instead of reported. */
+async function existing(engine: Engine, names: string[]): Promise<string[]> {
+  const { ContainerStore } = await import('../../pkg/container/container-store');
+  const store = new ContainerStore(engine.db);
+  return names.filter((n) => store.find(n) !== undefined);
+}
+
+function checkCidfiles(files: string[], ignore: boolean): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('node:fs') as typeof import('node:fs');
+  const missing = files.find((f) => !fs.existsSync(f));
+  if (missing !== undefined && !ignore) throw new InvalidArgumentError(`reading container id file ${missing}: no such file (use --ignore to skip it)`);
+}
+
+function parseTime(value: string | undefined): number | undefined {
+  const timeout = value === undefined ? undefined : Number(value);
+  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) throw new InvalidArgumentError(`invalid --time "${value}": use a whole number of seconds`);
+  return timeout;
 }
 
 export class StartCommand extends TspodCommand {
@@ -113,14 +149,16 @@ export class StopCommand extends TspodCommand {
   time = Option.String('-t,--time,--timeout', { description: 'Seconds to wait before killing the container' });
   all = Option.Boolean('-a,--all', false, { description: 'Stop all running containers' });
   ignore = Option.Boolean('-i,--ignore', false, { description: 'Ignore containers that do not exist' });
+  cidfile = Option.Array('--cidfile', [], { description: 'Read the container ID from this file' });
   names = Option.Rest();
 
   async run(): Promise<number> {
-    const timeout = this.time === undefined ? undefined : Number(this.time);
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) throw new InvalidArgumentError(`invalid --time "${this.time}": use a whole number of seconds`);
+    const timeout = parseTime(this.time);
+    checkCidfiles(this.cidfile, this.ignore);
     const { stopContainer } = await import('../../pkg/container/container-stop');
     const engine = await openEngine(this);
-    const names = namesOrAll(this.names, this.all) ?? (await allContainers(engine)).filter((c) => c.status === 'running').map((c) => c.id);
+    let names = namesOrAll(this.names, this.all, this.cidfile) ?? (await allContainers(engine)).filter((c) => c.status === 'running').map((c) => c.id);
+    if (this.ignore) names = await existing(engine, names);
     engine.close();
     return forEachContainer(this, names, async (e, c, name) => {
       await stopContainer(e, c, timeout);
@@ -161,19 +199,22 @@ export class RmCommand extends TspodCommand {
   volumes = Option.Boolean('-v,--volumes', false, { description: 'Remove the anonymous volumes of the containers' });
   all = Option.Boolean('-a,--all', false, { description: 'Remove all containers' });
   ignore = Option.Boolean('-i,--ignore', false, { description: 'Ignore containers that do not exist' });
+  time = Option.String('-t,--time', { description: 'Seconds to wait for a running container to stop before killing it (with --force)' });
+  cidfile = Option.Array('--cidfile', [], { description: 'Read the container ID from this file' });
   names = Option.Rest();
 
   async run(): Promise<number> {
+    const timeout = parseTime(this.time);
+    checkCidfiles(this.cidfile, this.ignore);
     const { removeContainer } = await import('../../pkg/container/container-remove');
+    const { stopContainer } = await import('../../pkg/container/container-stop');
     const engine = await openEngine(this);
-    let names = namesOrAll(this.names, this.all) ?? (await allContainers(engine)).map((c) => c.id);
-    if (this.ignore || this.force) {
-      const { ContainerStore } = await import('../../pkg/container/container-store');
-      const store = new ContainerStore(engine.db);
-      names = names.filter((n) => store.find(n) !== undefined);
-    }
+    let names = namesOrAll(this.names, this.all, this.cidfile) ?? (await allContainers(engine)).map((c) => c.id);
+    if (this.ignore || this.force) names = await existing(engine, names);
     engine.close();
     return forEachContainer(this, names, async (e, c) => {
+      // -t: a graceful stop first, as Podman's `rm -f -t N` does.
+      if (this.force && timeout !== undefined && c.status === 'running') await stopContainer(e, c, timeout);
       await removeContainer(e, c, { force: this.force, volumes: this.volumes });
       return c.id;
     });

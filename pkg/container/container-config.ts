@@ -59,6 +59,13 @@ export interface ContainerConfig {
   initPath?: string;
   /** what -m/--memory-swap/--cpus/--cpu-shares/--pids-limit asked for (applied only where the host allows) */
   resources: Record<string, number | string>;
+  /**
+   * The command line that created the container (Podman's CreateCommand): `generate systemd
+   * --new` replays it. imageIndex: where the image stands in it (flags before, command after).
+   */
+  createCommand?: { argv: string[]; imageIndex: number };
+  /** --conmon-pidfile: where the monitor also writes its pid (a systemd unit's PIDFile=) */
+  conmonPidfile?: string;
 }
 
 export interface ContainerRuntimeState {

@@ -303,6 +303,7 @@ export function inspectConfig(c: Container, facts: InspectFacts): Record<string,
     Annotations: config.annotations,
     StopSignal: signalText(config.stopSignal || 'SIGTERM'),
     StopTimeout: config.stopTimeout,
+    CreateCommand: config.createCommand?.argv ?? null,
   };
 }
 

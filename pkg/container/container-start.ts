@@ -222,6 +222,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       logMaxFiles: Number(container.config.logOpts['max-file'] ?? 1),
       terminal: container.config.tty,
       stdin: container.config.stdin,
+      pidFile: container.config.conmonPidfile,
       exitCommand: [tspodBinary(), '--root', engine.config.graphRoot, '--runroot', engine.config.runRoot, 'container', 'cleanup', '--run-token', runToken, container.id],
     });
   } catch (err) {
