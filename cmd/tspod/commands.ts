@@ -131,6 +131,7 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
       (await import('./system-prune')).SystemPruneCommand,
     ],
   },
+  systemd: { summary: 'Generate systemd units from Quadlet files', management: true, load: async () => [(await import('./systemd-units')).SystemdGenerateUnitsCommand] },
   top: { summary: 'Display the running processes of a container', load: miscCommand('TopCommand') },
   unpause: { summary: 'Unpause the processes in one or more containers', load: miscCommand('UnpauseCommand') },
   tag: { summary: 'Add names to a local image', load: async () => [(await import('./image-tag')).TagCommand] },

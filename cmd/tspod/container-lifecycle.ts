@@ -212,12 +212,15 @@ export class RmCommand extends TspodCommand {
     let names = namesOrAll(this.names, this.all, this.cidfile) ?? (await allContainers(engine)).map((c) => c.id);
     if (this.ignore || this.force) names = await existing(engine, names);
     engine.close();
-    return forEachContainer(this, names, async (e, c) => {
+    const code = await forEachContainer(this, names, async (e, c) => {
       // -t: a graceful stop first, as Podman's `rm -f -t N` does.
       if (this.force && timeout !== undefined && c.status === 'running') await stopContainer(e, c, timeout);
       await removeContainer(e, c, { force: this.force, volumes: this.volumes });
       return c.id;
     });
+    // As Podman's: the ID file goes with its container, so the next `run --cidfile` can write it.
+    if (code === 0) for (const f of this.cidfile) (await import('node:fs')).rmSync(f, { force: true });
+    return code;
   }
 }
 

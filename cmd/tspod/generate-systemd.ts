@@ -14,7 +14,7 @@ function uint(flag: string, value: string | undefined): number | undefined {
 
 /** The run root as a unit names it: under the runtime dir it is %t/..., so one unit fits all logins. */
 export function runRootSpecifier(config: EngineConfig): string {
-  const runtimeDir = config.host.rootless ? config.runtimeDir : '/run';
+  const runtimeDir = config.host.runtimeDir;
   return config.runRoot.startsWith(`${runtimeDir}/`) ? `%t${config.runRoot.slice(runtimeDir.length)}` : config.runRoot;
 }
 

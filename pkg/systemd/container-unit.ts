@@ -70,7 +70,7 @@ function restartPolicy(opts: SystemdOptions, input: ContainerUnitInput): string 
 }
 
 /** Groups argv as Podman prints it: each flag with the words that follow it on one line. */
-function groupArgs(words: string[]): string[][] {
+export function groupArgs(words: string[]): string[][] {
   const groups: string[][] = [];
   for (const w of words) {
     if (w.startsWith('-') || groups.length === 0) groups.push([w]);
