@@ -164,7 +164,7 @@ class WordScanner {
       if (op === undefined) throw new ExpansionError("syntax error: missing '}'");
       opText += op;
     }
-    if (!['+', '-', '?', '#', '%'].includes(op) || (nullIsUnset && (op === '#' || op === '%'))) {
+    if (!['+', '-', '?', '#', '%'].includes(op)) {
       throw new ExpansionError(`unsupported modifier (${opText}) in substitution`);
     }
     const word = this.substitutionWord('}', op === '#' || op === '%');
@@ -209,23 +209,22 @@ class WordScanner {
   }
 }
 
-/** Translates a shell pattern (*, ?, [...], escapes) to a regular expression source. */
+/**
+ * Translates a ${VAR#pattern} / ${VAR/pattern/...} pattern to a regular expression source:
+ * `*` and `?` are wildcards; `\*`, `\?`, `\\` are literal; `\}` and `\/` are the plain
+ * characters; brackets are literal (Docker has no bracket expressions here).
+ */
 function globToRegex(pattern: string): string {
   let out = '';
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i];
     if (ch === '*') out += '.*';
     else if (ch === '?') out += '.';
-    else if (ch === '\\' && i + 1 < pattern.length) out += escapeRegex(pattern[++i]);
-    else if (ch === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) out += '\\[';
-      else {
-        let body = pattern.slice(i + 1, end);
-        if (body.startsWith('!')) body = '^' + body.slice(1);
-        out += '[' + body.replace(/\\/g, '\\\\') + ']';
-        i = end;
-      }
+    else if (ch === '\\') {
+      const n = pattern[++i];
+      if (n === '}' || n === '/') out += escapeRegex(n);
+      else if (n === '*' || n === '?' || n === '\\') out += escapeRegex(n);
+      else throw new ExpansionError(`invalid pattern (${pattern}) in substitution: invalid escape '\\${n ?? ''}'`);
     } else out += escapeRegex(ch);
   }
   return out;
