@@ -23,6 +23,7 @@ enum
   OPT_LOG_PATH,
   OPT_LOG_SIZE_MAX,
   OPT_LOG_MAX_FILES,
+  OPT_LOG_COMPRESS,
   OPT_TERMINAL,
   OPT_STDIN,
   OPT_PASSTHROUGH_FDS,
@@ -51,6 +52,7 @@ static const struct option long_options[] = {
   { "log-path", required_argument, NULL, OPT_LOG_PATH },
   { "log-size-max", required_argument, NULL, OPT_LOG_SIZE_MAX },
   { "log-max-files", required_argument, NULL, OPT_LOG_MAX_FILES },
+  { "log-compress", no_argument, NULL, OPT_LOG_COMPRESS },
   { "terminal", no_argument, NULL, OPT_TERMINAL },
   { "stdin", no_argument, NULL, OPT_STDIN },
   { "passthrough-fds", no_argument, NULL, OPT_PASSTHROUGH_FDS },
@@ -117,6 +119,8 @@ parse_log_driver (const char *value, struct monitor_opts *o, struct tspod_error 
     o->log_driver = MONITOR_LOG_NONE;
   else if (strcmp (value, "passthrough") == 0)
     o->log_driver = MONITOR_LOG_PASSTHROUGH;
+  else if (strcmp (value, "local") == 0)
+    o->log_driver = MONITOR_LOG_LOCAL;
   else
     return tspod_fail (err, 0, NULL, "unknown --log-driver %s", value);
   return 0;
@@ -180,10 +184,11 @@ check_required (const struct monitor_opts *o, struct tspod_error *err)
     return tspod_fail (err, 0, NULL, "--bundle is required (or --exec)");
   if (o->exec && (o->exec_process == NULL || o->exec_id == NULL))
     return tspod_fail (err, 0, NULL, "--exec needs --exec-process and --exec-id");
-  if ((o->log_driver == MONITOR_LOG_K8S_FILE || o->log_driver == MONITOR_LOG_JSON_FILE)
+  if ((o->log_driver == MONITOR_LOG_K8S_FILE || o->log_driver == MONITOR_LOG_JSON_FILE
+       || o->log_driver == MONITOR_LOG_LOCAL)
       && o->log_path == NULL)
     return tspod_fail (err, 0, NULL,
-                       "--log-path is required with the k8s-file and json-file drivers");
+                       "--log-path is required with the k8s-file, json-file and local drivers");
   if (o->passthrough && o->terminal)
     return tspod_fail (err, 0, NULL, "--terminal cannot pass the caller's stdio through");
   return 0;
@@ -212,6 +217,7 @@ parse_option (int opt, struct monitor_opts *o, size_t *n_runtime, size_t *n_exit
         return tspod_fail (err, 0, NULL, "invalid --log-max-files: %s", optarg);
       o->log_max_files = (int) n;
       return 0;
+    case OPT_LOG_COMPRESS: o->log_compress = 1; return 0;
     case OPT_TERMINAL: o->terminal = 1; return 0;
     case OPT_STDIN: o->stdin_open = 1; return 0;
     case OPT_PASSTHROUGH_FDS: o->passthrough = 1; return 0;

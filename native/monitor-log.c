@@ -7,9 +7,11 @@
  *              \ufffd), time in RFC 3339 with trailing zeros of the fraction dropped.
  * A line is buffered until its newline (or LINE_MAX bytes), as Docker's log copier does;
  * attach clients get output immediately, not through here.
- * Rotation (both formats, as Docker's max-size/max-file): before a record, when FILE has
+ *   local      (Docker): binary records, see monitor-log-local.c.
+ * Rotation (all formats, as Docker's max-size/max-file): before a record, when FILE has
  * reached --log-size-max, FILE.N-2 .. FILE.1 move up one, FILE becomes FILE.1 and a new FILE is
- * started; with --log-max-files <= 1, FILE is truncated instead. */
+ * started; with --log-max-files <= 1, FILE is truncated instead. With --log-compress the
+ * rotated files are FILE.1.gz .. FILE.N-1.gz (monitor-log-gzip.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,16 +42,19 @@ struct log_writer
   long long size;
   long long max_size;
   int max_files;
+  int compress;
   struct partial_line partial[2]; /* stdout, stderr */
   char *out;                      /* records waiting for one write(); OUT_CAP */
   size_t out_len;
   char stamp[40];                 /* of the current write */
+  long long stamp_ns;             /* the same, in nanoseconds since the epoch (local) */
 };
 
 static int
 log_enabled (const struct log_writer *w)
 {
-  return w->driver == MONITOR_LOG_K8S_FILE || w->driver == MONITOR_LOG_JSON_FILE;
+  return w->driver == MONITOR_LOG_K8S_FILE || w->driver == MONITOR_LOG_JSON_FILE
+         || w->driver == MONITOR_LOG_LOCAL;
 }
 
 static int
@@ -81,6 +86,7 @@ log_writer_new (const struct monitor_opts *o, struct tspod_error *err)
   w->fd = -1;
   w->max_size = o->log_size_max;
   w->max_files = o->log_max_files;
+  w->compress = o->log_compress;
   if (log_enabled (w) && ((w->out = malloc (OUT_CAP)) == NULL || open_log (w, err) < 0))
     {
       if (w->out == NULL)
@@ -135,6 +141,7 @@ rename_if_exists (const char *from, const char *to, struct tspod_error *err)
 static int
 rotate (struct log_writer *w, struct tspod_error *err)
 {
+  const char *ext = w->compress ? ".gz" : "";
   char from[PATH_MAX];
   char to[PATH_MAX];
   int i;
@@ -148,20 +155,23 @@ rotate (struct log_writer *w, struct tspod_error *err)
     }
   for (i = w->max_files - 1; i >= 2; i--)
     {
-      snprintf (from, sizeof (from), "%s.%d", w->path, i - 1);
-      snprintf (to, sizeof (to), "%s.%d", w->path, i);
+      snprintf (from, sizeof (from), "%s.%d%s", w->path, i - 1, ext);
+      snprintf (to, sizeof (to), "%s.%d%s", w->path, i, ext);
       if (rename_if_exists (from, to, err) < 0)
         return -1;
     }
-  snprintf (to, sizeof (to), "%s.1", w->path);
-  if (rename_if_exists (w->path, to, err) < 0)
+  snprintf (from, sizeof (from), "%s.1", w->path);
+  if (rename_if_exists (w->path, from, err) < 0)
     return -1;
   if (close (w->fd) < 0)
     {
       w->fd = -1;
       return tspod_fail (err, errno, NULL, "cannot close %s", w->path);
     }
-  return open_log (w, err);
+  if (open_log (w, err) < 0)
+    return -1;
+  snprintf (to, sizeof (to), "%s.1.gz", w->path);
+  return w->compress ? log_gzip_file (from, to, err) : 0;
 }
 
 static int
@@ -185,6 +195,7 @@ make_stamp (struct log_writer *w)
   size_t len;
 
   clock_gettime (CLOCK_REALTIME, &ts);
+  w->stamp_ns = (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
   gmtime_r (&ts.tv_sec, &tm);
   len = (size_t) snprintf (w->stamp, sizeof (w->stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ld",
                            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
@@ -316,6 +327,16 @@ emit (struct log_writer *w, int stream, const char *data, size_t len, int comple
       if (append (w, head, (size_t) n, err) < 0 || append (w, data, len, err) < 0)
         return -1;
       return append (w, "\n", 1, err);
+    }
+  if (w->driver == MONITOR_LOG_LOCAL)
+    {
+      char tail[LOCAL_TAIL_MAX];
+      size_t line = complete ? len - 1 : len;
+      size_t head_len = local_record_head (head, stream, w->stamp_ns, line, ! complete);
+      size_t tail_len = local_record_tail (tail, line, ! complete, stream, w->stamp_ns);
+      if (append (w, head, head_len, err) < 0 || append (w, data, line, err) < 0)
+        return -1;
+      return append (w, tail, tail_len, err);
     }
   if (append (w, "{\"log\":\"", 8, err) < 0 || append_json_string (w, data, len, err) < 0)
     return -1;

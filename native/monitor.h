@@ -23,6 +23,7 @@ enum monitor_log_driver
   MONITOR_LOG_K8S_FILE,
   MONITOR_LOG_JSON_FILE,
   MONITOR_LOG_PASSTHROUGH,
+  MONITOR_LOG_LOCAL,
 };
 
 struct monitor_opts
@@ -37,6 +38,7 @@ struct monitor_opts
   const char *log_path;
   long long log_size_max; /* <= 0: unlimited */
   int log_max_files;
+  int log_compress; /* rotated files become FILE.N.gz */
   int terminal;
   int stdin_open;
   int passthrough; /* the container's stdio is the monitor's inherited 0/1/2 */
@@ -99,6 +101,18 @@ int log_writer_write (struct log_writer *w, int stream, const char *data, size_t
                       struct tspod_error *err);
 /* Writes partial lines still buffered (as P records), closes, frees. */
 int log_writer_close (struct log_writer *w, struct tspod_error *err);
+
+/* ---- monitor-log-local.c */
+/* Docker's local driver record: [size u32 BE][protobuf LogEntry][size u32 BE]. Writes the bytes
+ * before the line into HEAD (LOCAL_HEAD_MAX) and those after it into TAIL (LOCAL_TAIL_MAX). */
+#define LOCAL_HEAD_MAX 48
+#define LOCAL_TAIL_MAX 6
+size_t local_record_head (char *head, int stream, long long time_ns, size_t line_len, int partial);
+size_t local_record_tail (char *tail, size_t line_len, int partial, int stream, long long time_ns);
+
+/* ---- monitor-log-gzip.c */
+/* Compresses FROM into TO (through TO.tmp, then rename) and removes FROM. */
+int log_gzip_file (const char *from, const char *to, struct tspod_error *err);
 
 /* ---- monitor-socket.c */
 /* Binds a listening SOCK_STREAM socket DIR/NAME, mode 0600; a long DIR goes through

@@ -53,8 +53,8 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   conmonPidfile = Option.String('--conmon-pidfile', { description: "Write the pid of the container's monitor to a file (a systemd unit's PIDFile)" });
   replace = Option.Boolean('--replace', false, { description: 'Replace a container with the same name' });
   pull = Option.String('--pull', { description: 'Pull policy: always, missing, never, newer' });
-  logDriver = Option.String('--log-driver', { description: 'Log driver: k8s-file, json-file, none' });
-  logOpt = Option.Array('--log-opt', [], { description: 'Log driver options: max-size=, max-file=' });
+  logDriver = Option.String('--log-driver', { description: 'Log driver: k8s-file, json-file, local, journald, none, passthrough' });
+  logOpt = Option.Array('--log-opt', [], { description: 'Log driver options: max-size=, max-file=, compress=, tag=, path=' });
   ulimit = Option.Array('--ulimit', [], { description: 'Resource limit (nofile=1024:2048)' });
   shmSize = Option.String('--shm-size', { description: 'Size of /dev/shm' });
   network = Option.String('--network,--net', { description: 'Network: slirp4netns (default), none, host, ns:PATH' });
@@ -96,8 +96,12 @@ export abstract class ContainerCreateCommand extends TspodCommand {
     if (this.cgroups !== undefined && !['enabled', 'disabled', 'no-conmon', 'split'].includes(this.cgroups)) {
       throw new InvalidArgumentError(`invalid --cgroups "${this.cgroups}": use enabled, disabled, no-conmon or split`);
     }
+    const logConfig = await import('../../pkg/container/log-config');
     const logDriver = this.logDriver ?? this.config().containers.logDriver;
-    if (!flags.LOG_DRIVERS.includes(logDriver)) throw new InvalidArgumentError(`unknown log driver "${logDriver}": use ${flags.LOG_DRIVERS.join(', ')}`);
+    logConfig.checkLogDriverUsable(logDriver);
+    const logOpts = logConfig.parseLogOpts(this.logOpt, logDriver);
+    // A pty would let the container push input into the caller's terminal (TIOCSTI): Podman refuses it too.
+    if (logDriver === 'passthrough' && this.tty) throw new InvalidArgumentError('the passthrough log driver cannot be used with a terminal (-t)');
     const stopTimeout = this.stopTimeout === undefined ? 10 : Number(this.stopTimeout);
     if (!Number.isInteger(stopTimeout)) throw new InvalidArgumentError(`invalid --stop-timeout "${this.stopTimeout}": use a number of seconds`);
     const shmSize = this.shmSize === undefined ? undefined : parseByteSize(this.shmSize);
@@ -160,7 +164,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
         stopSignal: this.stopSignal ?? 'SIGTERM',
         stopTimeout,
         logDriver,
-        logOpts: flags.parseLogOpts(this.logOpt),
+        logOpts,
         restartPolicy: flags.parseRestartPolicy(this.restart),
         autoRemove: this.rm,
         devices: this.device,

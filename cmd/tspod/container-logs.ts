@@ -44,36 +44,31 @@ export class LogsCommand extends TspodCommand {
     try {
       const store = new ContainerStore(engine.db);
       const container = store.require(this.name) as import('../../pkg/container/container-config').Container;
-      if (container.config.logDriver === 'none' || container.config.logDriver === 'passthrough') {
-        throw new InvalidArgumentError(`this container uses the "${container.config.logDriver}" log driver, which keeps no logs`);
+      const { isFileDriver, logPathOf } = await import('../../pkg/container/log-config');
+      const driver = container.config.logDriver;
+      if (!isFileDriver(driver)) {
+        throw new InvalidArgumentError(`container ${container.name} uses the "${driver}" log driver, which keeps no logs: logs need k8s-file, json-file or local`);
       }
-      const format = container.config.logDriver === 'json-file' ? 'json-file' : 'k8s-file';
-      const logPath = containerPaths(engine.config, container.id).logPath;
+      const reader = new logs.LogReader(logPathOf(container.config.logOpts, containerPaths(engine.config, container.id).logPath), driver);
       const emit = (lines: import('../../pkg/container/container-logs').LogLine[]) => {
         for (const l of lines) {
           const text = this.timestamps ? `${l.time} ${l.text}` : l.text;
           (l.stream === 'stderr' ? process.stderr : process.stdout).write(text);
         }
       };
-      let text = logs.readLogFiles(logPath);
-      emit(logs.filterLog(logs.parseLog(text, format), { tail, since, until }));
-      if (!this.follow) return 0;
-      // Follow: poll the file for growth until the container is no longer running.
-      let offset = Buffer.byteLength(text);
-      for (;;) {
-        const fresh = await refreshContainer(engine, store.require(container.id) as typeof container);
-        text = logs.readLogFiles(logPath);
-        const size = Buffer.byteLength(text);
-        if (size > offset) {
-          const added = Buffer.from(text).subarray(offset).toString();
-          const complete = added.slice(0, added.lastIndexOf('\n') + 1);
-          emit(logs.filterLog(logs.parseLog(complete, format), { since, until }));
-          offset += Buffer.byteLength(complete);
-        } else if (size < offset) {
-          offset = 0; // rotated
+      try {
+        emit(logs.filterLog(reader.read(), { tail, since, until }));
+        if (!this.follow) return 0;
+        // Follow: poll the live file until the container is no longer running, then a last read.
+        for (;;) {
+          const fresh = await refreshContainer(engine, store.require(container.id) as typeof container);
+          const running = fresh.status === 'running' || fresh.status === 'paused' || fresh.status === 'stopping';
+          emit(logs.filterLog(reader.poll(), { since, until }));
+          if (!running) return 0;
+          await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        if (fresh.status !== 'running' && fresh.status !== 'paused' && fresh.status !== 'stopping' && size === offset) return 0;
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        reader.close();
       }
     } finally {
       engine.close();

@@ -1,4 +1,5 @@
 import { Command, Option } from 'clipanion';
+import { InvalidArgumentError } from '../../pkg/errors';
 import { ContainerCreateCommand } from './container-create-options';
 import type { Engine } from '../../pkg/engine/engine';
 import type { PreparedStart } from '../../pkg/container/container-start';
@@ -25,6 +26,9 @@ export class RunCommand extends ContainerCreateCommand {
     // Bad values fail before a container exists.
     sigProxyEnabled(this.sigProxy);
     parseDetachKeys(this.detachKeys);
+    if (this.detach && this.logDriver === 'passthrough') {
+      throw new InvalidArgumentError('the passthrough log driver cannot be used with -d: the container would write to a terminal tspod has left');
+    }
     const { Engine } = await import('../../pkg/engine/engine');
     const engine = new Engine(this.config());
     try {
@@ -37,7 +41,6 @@ export class RunCommand extends ContainerCreateCommand {
   private async startAndAttach(engine: Engine, id: string): Promise<number> {
     const { prepareStart, releaseStart } = await import('../../pkg/container/container-start');
     const { removeContainer } = await import('../../pkg/container/container-remove');
-    const { waitForExit } = await import('../../pkg/container/container-stop');
     let prepared: PreparedStart;
     try {
       prepared = await prepareStart(engine, id);
@@ -50,6 +53,7 @@ export class RunCommand extends ContainerCreateCommand {
       this.out(`${id}\n`);
       return 0;
     }
+    if (prepared.container.config.logDriver === 'passthrough') return this.passthroughRun(engine, prepared);
     const { connectAttach } = await import('../../pkg/runtime/monitor-client');
     const session = await connectAttach(prepared.attachSocket, {
       stdin: this.interactive ? process.stdin : undefined,
@@ -77,15 +81,38 @@ export class RunCommand extends ContainerCreateCommand {
       unproxy();
       if (this.interactive) process.stdin.pause();
     }
-    if (this.rm) {
-      // The monitor's cleanup hook may have removed it already: either of us may do it.
-      const { ContainerStore } = await import('../../pkg/container/container-store');
-      if (new ContainerStore(engine.db).get(id)) {
-        await waitForExit(engine, id, 10_000).catch(() => undefined);
-        await this.removeQuietly(engine, id, removeContainer);
-      }
-    }
+    await this.removeIfAsked(engine, id);
     return code;
+  }
+
+  /** --log-driver passthrough: the container has our stdio already; wait for its exit code. */
+  private async passthroughRun(engine: Engine, prepared: PreparedStart): Promise<number> {
+    const { releaseStart } = await import('../../pkg/container/container-start');
+    const { exitCodeOf } = await import('../../pkg/container/container-stop');
+    const id = prepared.container.id;
+    const forward = (signal: NodeJS.Signals) => void prepared.runtime.kill(id, signal.replace(/^SIG/, '')).catch(() => undefined);
+    const unproxy = sigProxyEnabled(this.sigProxy) ? proxySignals(forward) : () => undefined;
+    let code: number;
+    try {
+      await releaseStart(engine, prepared);
+      code = await exitCodeOf(engine, id);
+    } finally {
+      unproxy();
+    }
+    await this.removeIfAsked(engine, id);
+    return code;
+  }
+
+  private async removeIfAsked(engine: Engine, id: string): Promise<void> {
+    if (!this.rm) return;
+    const { removeContainer } = await import('../../pkg/container/container-remove');
+    const { waitForExit } = await import('../../pkg/container/container-stop');
+    // The monitor's cleanup hook may have removed it already: either of us may do it.
+    const { ContainerStore } = await import('../../pkg/container/container-store');
+    if (new ContainerStore(engine.db).get(id)) {
+      await waitForExit(engine, id, 10_000).catch(() => undefined);
+      await this.removeQuietly(engine, id, removeContainer);
+    }
   }
 
   private async removeQuietly(engine: Engine, id: string, remove: typeof import('../../pkg/container/container-remove').removeContainer): Promise<void> {

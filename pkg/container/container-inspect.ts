@@ -3,6 +3,7 @@
 // plus the few fields Podman adds (ImageName, ConmonPid, StaticDir, ...). Where Docker and
 // Podman differ we follow Podman: Name has no leading slash, NetworkMode is slirp4netns.
 // Pure: the caller gathers where things live on disk and what the image says.
+import { logPathOf } from './log-config';
 import { containerEnv } from '../runtime/oci-spec';
 import { Container, MountRequest } from './container-config';
 import { ContainerPaths } from './container-paths';
@@ -316,7 +317,7 @@ export function inspectHostConfig(c: Container, facts: InspectFacts): Record<str
   return {
     Binds: binds(c),
     ContainerIDFile: '',
-    LogConfig: { Type: config.logDriver, Config: logOpts, Path: facts.paths.logPath },
+    LogConfig: { Type: config.logDriver, Config: logOpts, Path: logPathOf(config.logOpts, facts.paths.logPath), Tag: config.logOpts.tag ?? '' },
     NetworkMode: config.network,
     PortBindings: {},
     RestartPolicy: { Name: config.restartPolicy.name, MaximumRetryCount: config.restartPolicy.maxRetries },
@@ -371,7 +372,7 @@ export function inspectContainer(c: Container, facts: InspectFacts): ContainerIn
     ResolvConfPath: `${userdata}/resolv.conf`,
     HostnamePath: `${userdata}/hostname`,
     HostsPath: `${userdata}/hosts`,
-    LogPath: facts.paths.logPath,
+    LogPath: logPathOf(c.config.logOpts, facts.paths.logPath),
     StaticDir: userdata,
     OCIRuntime: facts.ociRuntime ?? 'runc',
     Name: c.name,

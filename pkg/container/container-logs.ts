@@ -1,6 +1,12 @@
-// Reading a container's log (the monitor writes k8s-file or json-file lines) for `logs`:
-// --tail, --since/--until, -t, and -f following until the container exits.
+// Reading a container's log (the monitor writes k8s-file or json-file lines, or local records)
+// for `logs`: the rotated files (FILE.N ... FILE.1, gzipped as FILE.N.gz where compress is on)
+// then the live one, --tail, --since/--until, -t, and -f following the live file across
+// rotations until the container exits.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import type { FileLogFormat } from './log-config';
+import { parseLocalRecords } from './log-local-format';
 
 export interface LogLine {
   time: string;
@@ -31,15 +37,24 @@ export interface LogFilter {
   until?: number;
 }
 
-export function parseLog(text: string, format: 'k8s-file' | 'json-file'): LogLine[] {
+/** The complete lines (or local records) in buf; `consumed` is where an unfinished one starts. */
+export function parseLogChunk(buf: Buffer, format: FileLogFormat): { lines: LogLine[]; consumed: number } {
+  if (format === 'local') return parseLocalRecords(buf);
+  const end = buf.lastIndexOf(0x0a) + 1;
   const parse = format === 'json-file' ? parseJsonLine : parseK8sLine;
   const out: LogLine[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of buf.subarray(0, end).toString().split('\n')) {
     if (!line) continue;
     const l = parse(line);
     if (l) out.push(l);
   }
-  return out;
+  return { lines: out, consumed: end };
+}
+
+export function parseLog(text: string | Buffer, format: FileLogFormat): LogLine[] {
+  const buf = typeof text === 'string' ? Buffer.from(text) : text;
+  // text formats: a last line without its newline still counts when reading a finished file
+  return parseLogChunk(format === 'local' || buf[buf.length - 1] === 0x0a ? buf : Buffer.concat([buf, Buffer.from('\n')]), format).lines;
 }
 
 /** Nanosecond timestamps compare as Date only to the millisecond: enough for --since/--until. */
@@ -65,22 +80,116 @@ export function filterLog(lines: LogLine[], f: LogFilter): LogLine[] {
   return out;
 }
 
-/** The rotated files first (oldest, highest number), then the live one. */
-export function readLogFiles(logPath: string): string {
-  const parts: string[] = [];
-  for (let n = 9; n >= 1; n--) {
+/** The rotated files of logPath, oldest (highest number) first; FILE.N.gz wins over a leftover FILE.N. */
+export function rotatedLogFiles(logPath: string): string[] {
+  const dir = path.dirname(logPath);
+  const base = path.basename(logPath);
+  const found = new Map<number, string>();
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  for (const name of names) {
+    if (!name.startsWith(`${base}.`)) continue;
+    const m = /^(\d+)(\.gz)?$/.exec(name.slice(base.length + 1));
+    if (!m) continue;
+    const n = Number(m[1]);
+    if (m[2] || !found.has(n)) found.set(n, path.join(dir, name));
+  }
+  return [...found.entries()].sort((a, b) => b[0] - a[0]).map(([, file]) => file);
+}
+
+function readMaybeCompressed(file: string): Buffer {
+  try {
+    const data = fs.readFileSync(file);
+    return file.endsWith('.gz') ? zlib.gunzipSync(data) : data;
+  } catch {
+    return Buffer.alloc(0); // rotated away or compressed meanwhile
+  }
+}
+
+/**
+ * Reads a container's log: first everything there is (read()), then what is added (poll()).
+ * It keeps the live file open, so a rotation between two polls loses nothing: the rest of the
+ * old file is read through the open descriptor (even once it was compressed and removed), then
+ * the new file from its start.
+ */
+export class LogReader {
+  private fd = -1;
+  private ino = -1;
+  private offset = 0;
+  private pending = Buffer.alloc(0);
+
+  constructor(
+    private readonly logPath: string,
+    private readonly format: FileLogFormat,
+  ) {}
+
+  /** The rotated files and the live one, as lines. */
+  read(): LogLine[] {
+    this.open();
+    const rotated = rotatedLogFiles(this.logPath).map(readMaybeCompressed);
+    return [...rotated.flatMap((b) => parseLog(b, this.format)), ...this.poll()];
+  }
+
+  /** What was written since the last call (complete lines only). */
+  poll(): LogLine[] {
+    if (this.fd < 0) this.open();
+    if (this.fd < 0) return [];
+    const out = this.drain();
+    let current: fs.Stats | undefined;
     try {
-      parts.push(fs.readFileSync(`${logPath}.${n}`, 'utf8'));
+      current = fs.statSync(this.logPath);
     } catch {
-      /* no such rotation */
+      current = undefined;
+    }
+    if (current && current.ino !== this.ino) {
+      // rotated: what the old file still held was drained above; continue in the new one
+      fs.closeSync(this.fd);
+      this.fd = -1;
+      this.pending = Buffer.alloc(0);
+      this.open();
+      out.push(...this.drain());
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private open(): void {
+    try {
+      this.fd = fs.openSync(this.logPath, 'r');
+      this.ino = fs.fstatSync(this.fd).ino;
+      this.offset = 0;
+    } catch {
+      this.fd = -1; // nothing logged yet
     }
   }
-  try {
-    parts.push(fs.readFileSync(logPath, 'utf8'));
-  } catch {
-    /* nothing logged yet */
+
+  private drain(): LogLine[] {
+    if (fs.fstatSync(this.fd).size < this.offset) {
+      // truncated in place (max-file 1)
+      this.offset = 0;
+      this.pending = Buffer.alloc(0);
+    }
+    const chunks: Buffer[] = [this.pending];
+    const buf = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const n = fs.readSync(this.fd, buf, 0, buf.length, this.offset);
+      if (n <= 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+      this.offset += n;
+    }
+    const data = Buffer.concat(chunks);
+    const { lines, consumed } = parseLogChunk(data, this.format);
+    this.pending = data.subarray(consumed);
+    return lines;
   }
-  return parts.join('');
 }
 
 /** Docker's --since/--until values: RFC 3339 times, Unix seconds, or durations like 10m. */

@@ -22,6 +22,7 @@ import { seedVolume } from '../volume/volume-seed';
 import { VolumeStore } from '../volume/volume-store';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
 import { containerPaths, ContainerPaths } from './container-paths';
+import { logPathOf, monitorLogSettings } from './log-config';
 import { ContainerStore } from './container-store';
 import { SLIRP_GUEST_IP, SLIRP_HOST_IP, writeEtcFiles } from './etc-files';
 
@@ -207,8 +208,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   let started;
   try {
     writeBundle(engine, container, paths, networked);
-    const logDriver = container.config.logDriver === 'json-file' ? 'json-file' : container.config.logDriver === 'none' ? 'none' : 'k8s-file';
-    const maxSize = Number(container.config.logOpts['max-size-bytes'] ?? -1);
+    const logSettings = monitorLogSettings(container.config.logDriver, container.config.logOpts, paths.logPath);
     started = await startMonitor({
       cid: container.id,
       bundle: paths.bundle,
@@ -216,10 +216,11 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       runtimeArgs: runtime.globalArgs,
       exitDir: paths.exitDir,
       socketDir: paths.socketDir,
-      logDriver,
-      logPath: paths.logPath,
-      logSizeMax: maxSize,
-      logMaxFiles: Number(container.config.logOpts['max-file'] ?? 1),
+      logDriver: logSettings.driver,
+      logPath: logSettings.path,
+      logSizeMax: logSettings.maxSize,
+      logMaxFiles: logSettings.maxFiles,
+      logCompress: logSettings.compress,
       terminal: container.config.tty,
       stdin: container.config.stdin,
       pidFile: container.config.conmonPidfile,
@@ -254,7 +255,7 @@ export async function releaseStart(engine: Engine, prepared: PreparedStart): Pro
     monitorPid: prepared.monitorPid,
     startedAt: Date.now(),
     stoppedByUser: false,
-    state: { ...container.state, rootfs: prepared.paths.rootfs, logPath: prepared.paths.logPath, networkPid: prepared.networkPid },
+    state: { ...container.state, rootfs: prepared.paths.rootfs, logPath: logPathOf(container.config.logOpts, prepared.paths.logPath), networkPid: prepared.networkPid },
   });
   try {
     await prepared.runtime.start(container.id);

@@ -1,5 +1,5 @@
 // Parsing of run/create flag values that have a syntax of their own (-v, --mount, --tmpfs,
-// -e, --env-file, --label, --restart, --log-opt), as pure functions the CLI calls.
+// -e, --env-file, --label, --restart), as pure functions the CLI calls (--log-opt: log-config.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors';
@@ -142,23 +142,4 @@ export function parseRestartPolicy(value: string | undefined): RestartPolicy {
   }
   if ((name === 'always' || name === 'unless-stopped') && count === undefined) return { name, maxRetries: 0 };
   throw new InvalidArgumentError(`invalid restart policy "${value}": use no, on-failure[:N], always or unless-stopped`);
-}
-
-export const LOG_DRIVERS = ['k8s-file', 'json-file', 'local', 'journald', 'none', 'passthrough'];
-
-export function parseLogOpts(opts: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const o of opts) {
-    const eq = o.indexOf('=');
-    if (eq <= 0) throw new InvalidArgumentError(`invalid --log-opt "${o}": use KEY=VALUE`);
-    const key = o.slice(0, eq);
-    const value = o.slice(eq + 1);
-    out[key] = value;
-    if (key === 'max-size') {
-      const bytes = parseByteSize(value);
-      if (bytes === undefined) throw new InvalidArgumentError(`invalid --log-opt max-size "${value}": use a size such as 10m`);
-      out['max-size-bytes'] = String(bytes);
-    }
-  }
-  return out;
 }

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { HostError, TspodError } from '../errors';
 
-export type MonitorLogDriver = 'k8s-file' | 'json-file' | 'none' | 'passthrough';
+export type MonitorLogDriver = 'k8s-file' | 'json-file' | 'local' | 'none' | 'passthrough';
 
 export interface MonitorExecOptions {
   /** The OCI process JSON passed to `runtime exec --process`. */
@@ -45,6 +45,8 @@ export interface MonitorOptions {
   logSizeMax?: number;
   /** Rotation keeps logPath.1 .. logPath.(N-1). */
   logMaxFiles?: number;
+  /** Rotated files are gzipped (logPath.1.gz ...). */
+  logCompress?: boolean;
   terminal?: boolean;
   /** Keep the container's stdin open for attach clients (-i). */
   stdin?: boolean;
@@ -103,6 +105,7 @@ export function monitorArgs(opts: MonitorOptions, syncFd = 3): string[] {
   if (opts.logPath !== undefined) args.push('--log-path', opts.logPath);
   if (opts.logSizeMax !== undefined) args.push('--log-size-max', String(opts.logSizeMax));
   if (opts.logMaxFiles !== undefined) args.push('--log-max-files', String(opts.logMaxFiles));
+  if (opts.logCompress) args.push('--log-compress');
   if (opts.terminal) args.push('--terminal');
   if (opts.stdin) args.push('--stdin');
   args.push('--sync-fd', String(syncFd), '--pidfile', opts.pidFile ?? defaultMonitorPidFile(opts.socketDir));

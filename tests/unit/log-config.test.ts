@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkLogDriverUsable, monitorLogSettings, parseLogOpts } from '../../pkg/container/log-config';
+import { nanoTime, parseLocalRecords } from '../../pkg/container/log-local-format';
+import { LogReader, parseLogChunk, rotatedLogFiles } from '../../pkg/container/container-logs';
+import { InvalidArgumentError, HostError } from '../../pkg/errors';
+
+test('log opts: sizes, counts, booleans and paths are checked per driver', () => {
+  assert.deepEqual(parseLogOpts(['max-size=10m', 'max-file=3', 'compress=true', 'tag=web'], 'json-file'), {
+    'max-size': '10m',
+    'max-size-bytes': String(10 * 1024 * 1024),
+    'max-file': '3',
+    compress: 'true',
+    tag: 'web',
+  });
+  assert.equal(parseLogOpts(['path=logs/x.log'], 'k8s-file', '/home/u').path, '/home/u/logs/x.log');
+  for (const bad of [['max-size=lots'], ['max-file=0'], ['max-file=1.5'], ['compress=yes'], ['mode=blocking'], ['x']]) {
+    assert.throws(() => parseLogOpts(bad, 'json-file'), InvalidArgumentError, bad.join());
+  }
+  assert.throws(() => parseLogOpts(['max-size=1m'], 'none'), /unknown log opt "max-size" for the none log driver/);
+  assert.deepEqual(parseLogOpts(['tag=x'], 'passthrough'), { tag: 'x' });
+});
+
+test('drivers: unknown ones are bad input; journald needs its socket', () => {
+  assert.throws(() => checkLogDriverUsable('syslog'), InvalidArgumentError);
+  assert.throws(() => checkLogDriverUsable('journald', '/nonexistent/socket'), (err: Error) => err instanceof HostError && /does not exist here/.test(err.message));
+  for (const d of ['k8s-file', 'json-file', 'local', 'none', 'passthrough']) checkLogDriverUsable(d);
+});
+
+test('monitor settings: Docker\'s local defaults, the user\'s options over them, path=', () => {
+  assert.deepEqual(monitorLogSettings('local', {}, '/c/ctr.log'), { driver: 'local', path: '/c/ctr.log', maxSize: 20 * 1024 * 1024, maxFiles: 5, compress: true });
+  assert.deepEqual(monitorLogSettings('local', parseLogOpts(['max-size=1k', 'compress=false'], 'local'), '/c/ctr.log'), { driver: 'local', path: '/c/ctr.log', maxSize: 1024, maxFiles: 5, compress: false });
+  assert.deepEqual(monitorLogSettings('json-file', { path: '/x.log' }, '/c/ctr.log'), { driver: 'json-file', path: '/x.log', maxSize: -1, maxFiles: 1, compress: false });
+});
+
+/** One record as native/monitor-log-local.c writes it. */
+function localRecord(source: string, timeNs: bigint, line: string, partial = false): Buffer {
+  const varint = (v: bigint): number[] => {
+    const out: number[] = [];
+    do {
+      const b = Number(v & 0x7fn);
+      v >>= 7n;
+      out.push(v ? b | 0x80 : b);
+    } while (v);
+    return out;
+  };
+  const text = Buffer.from(line);
+  const msg = Buffer.from([0x0a, source.length, ...Buffer.from(source), 0x10, ...varint(timeNs), 0x1a, ...varint(BigInt(text.length)), ...text, ...(partial ? [0x20, 1] : [])]);
+  const size = Buffer.alloc(4);
+  size.writeUInt32BE(msg.length);
+  return Buffer.concat([size, msg, size]);
+}
+
+test('local records decode to lines; an unfinished record waits', () => {
+  const t = 1_764_300_000_123_456_789n;
+  const data = Buffer.concat([localRecord('stdout', t, 'hello'), localRecord('stderr', t + 1n, 'part', true), localRecord('stdout', t, 'x'.repeat(300))]);
+  const { lines, consumed } = parseLocalRecords(data.subarray(0, data.length - 10));
+  assert.deepEqual(lines, [
+    { time: '2025-11-28T03:20:00.123456789Z', stream: 'stdout', text: 'hello\n' },
+    { time: '2025-11-28T03:20:00.123456790Z', stream: 'stderr', text: 'part' },
+  ]);
+  assert.equal(consumed, data.length - localRecord('stdout', t, 'x'.repeat(300)).length);
+  assert.equal(nanoTime(0n), '1970-01-01T00:00:00.000000000Z');
+});
+
+test('text chunks stop at the last newline', () => {
+  const { lines, consumed } = parseLogChunk(Buffer.from('2024-01-02T03:04:05.000000001Z stdout F a\n2024-01-02T03:04:05.0'), 'k8s-file');
+  assert.equal(lines.length, 1);
+  assert.equal(consumed, 42);
+});
+
+test('rotated files: oldest first, a finished .gz over a leftover plain file; the reader follows a rotation', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-logs-'));
+  const log = path.join(dir, 'ctr.log');
+  for (const f of ['ctr.log', 'ctr.log.1', 'ctr.log.1.gz', 'ctr.log.2.gz', 'ctr.log.10', 'ctr.log.x', 'other.1']) fs.writeFileSync(path.join(dir, f), '');
+  assert.deepEqual(rotatedLogFiles(log).map((f) => path.basename(f)), ['ctr.log.10', 'ctr.log.2.gz', 'ctr.log.1.gz']);
+  for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f));
+  const rec = (n: number) => `2024-01-02T03:04:05.000000001Z stdout F ${n}\n`;
+  fs.writeFileSync(log, rec(1));
+  const reader = new LogReader(log, 'k8s-file');
+  assert.deepEqual(reader.read().map((l) => l.text), ['1\n']);
+  fs.appendFileSync(log, rec(2));
+  fs.renameSync(log, `${log}.1`);
+  fs.writeFileSync(log, rec(3));
+  assert.deepEqual(reader.poll().map((l) => l.text), ['2\n', '3\n']);
+  reader.close();
+  fs.rmSync(dir, { recursive: true });
+});
