@@ -143,7 +143,7 @@ describe('container inspect document', () => {
     const hc = doc.HostConfig;
     assert.deepEqual(hc.Binds, ['/srv/data:/data:ro', 'vol1:/vol']);
     assert.deepEqual(hc.Tmpfs, { '/scratch': 'size=1m' });
-    assert.deepEqual(hc.LogConfig, { Type: 'k8s-file', Config: { 'max-size': '1m' }, Path: paths.logPath });
+    assert.deepEqual(hc.LogConfig, { Type: 'k8s-file', Config: { 'max-size': '1m' }, Path: paths.logPath, Tag: '' });
     assert.deepEqual(hc.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
     assert.equal(hc.Memory, 1048576);
     assert.equal(hc.NanoCpus, 1500000000);
