@@ -77,6 +77,7 @@ const miscCommand = (name: 'RenameCommand' | 'PortCommand' | 'TopCommand' | 'Pau
 
 export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   container: { summary: 'Manage containers', management: true, load: containerCommands },
+  'auto-update': { summary: 'Update containers in systemd units to newer images', load: async () => [(await import('./auto-update')).AutoUpdateCommand] },
   attach: { summary: 'Attach to a running container', load: async () => [(await import('./container-attach')).AttachCommand] },
   commit: { summary: "Create an image from a container's changes", load: async () => [(await import('./container-commit')).CommitCommand] },
   cp: { summary: 'Copy files between a container and the local filesystem', load: async () => [(await import('./container-cp')).CpCommand] },
