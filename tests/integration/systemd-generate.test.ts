@@ -1,11 +1,11 @@
 // `generate systemd` as the unprivileged user: each unit passes `systemd-analyze --user verify`,
 // and its Exec lines, run in systemd's order, start the container (PIDFile naming a live
 // monitor) and stop it (--new: remove it). The flags Podman has, and its errors.
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asUser, resetUserState, testEnv, tspod } from './harness';
+import { asRoot, asUser, image, resetUserState, testEnv, tspod } from './harness';
 import { installUnit, loadUnit, startUnit, stopUnit, verifyUnit } from './systemd-unit-runner';
 
 function ok(args: string[], opts: { cwd?: string } = {}): string {
@@ -136,5 +136,35 @@ describe('generate systemd', () => {
       assert.equal(r.stdout, '');
     }
     ok(['rm', 'sd-bad']);
+  });
+});
+
+describe('generate systemd and Quadlet as root', () => {
+  const ref = image('busybox:latest').ref;
+  const root = (args: string[], env: Record<string, string> = {}) => asRoot(['tspod', ...args], { timeoutMs: 120_000, env });
+  const dir = fs.mkdtempSync('/tmp/sysd-units-root-');
+  after(() => {
+    root(['rm', '-f', 'sysd-units-root']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('system units: %t/tspod is /run/tspod, the create flags are replayed, systemd-analyze verify passes', () => {
+    root(['rm', '-f', 'sysd-units-root']);
+    const c = root(['create', '--name', 'sysd-units-root', '--tls-verify=false', ref, 'sleep', '100']);
+    assert.equal(c.code, 0, c.stderr);
+    const g = root(['generate', 'systemd', '--new', '--name', 'sysd-units-root']);
+    assert.equal(g.code, 0, g.stderr);
+    assert.match(g.stdout, /\nRequiresMountsFor=%t\/tspod\n/);
+    assert.match(g.stdout, new RegExp(`\\t--tls-verify=false ${ref.replace(/[.]/g, '\\.')} sleep 100\\n`));
+    const file = path.join(dir, 'container-sysd-units-root.service');
+    fs.writeFileSync(file, g.stdout);
+    const v = asRoot(['systemd-analyze', 'verify', file]);
+    assert.equal(v.code, 0, v.stderr);
+
+    fs.writeFileSync(path.join(dir, 'sysd-units-q.container'), `[Container]\nImage=${ref}\nExec=sleep 100\n`);
+    const q = root(['systemd', 'generate-units', '--dry-run'], { QUADLET_UNIT_DIRS: dir });
+    assert.equal(q.code, 0, q.stderr);
+    assert.match(q.stdout, /^---sysd-units-q\.service---\n/);
+    assert.match(q.stdout, /\nRequiresMountsFor=%t\/tspod\n/);
   });
 });
