@@ -25,12 +25,6 @@ export function globalArgs(cmd: TspodCommand): string[] {
   return pairs.flatMap(([flag, value]) => (value === undefined ? [] : [flag, value]));
 }
 
-/** True once `run` has --sdnotify (tspod then relays READY=1 and MAINPID to systemd). */
-export async function runRelaysSdNotify(): Promise<boolean> {
-  const { RunCommand } = await import('./container-run');
-  return 'sdnotify' in new RunCommand();
-}
-
 export class GenerateSystemdCommand extends TspodCommand {
   static override paths = [['generate', 'systemd']];
   static override usage = Command.Usage({
@@ -117,7 +111,7 @@ export class GenerateSystemdCommand extends TspodCommand {
         restartPolicy: c.config.restartPolicy?.name ?? 'no',
         createCommand: c.config.createCommand,
         pidFile: c.config.conmonPidfile ?? defaultMonitorPidFile(containerPaths(config, c.id).socketDir),
-        notify: await runRelaysSdNotify(),
+        notify: await (await import('./command-flags')).runRelaysSdNotify(),
         version: TSPOD_VERSION,
         now: new Date(),
       },

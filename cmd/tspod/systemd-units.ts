@@ -1,23 +1,12 @@
 // `systemd generate-units`: Quadlet files (.container, .volume, .network) to .service units,
 // for people (--dry-run prints them) and for the systemd generators in contrib/systemd/, which
 // call it with the directory systemd gives them.
-import { Cli, Command, CommandClass, Option } from 'clipanion';
+import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
-import { COMMAND_GROUPS } from './commands';
-import { runRelaysSdNotify, runRootSpecifier } from './generate-systemd';
+import { commandFlags, runRelaysSdNotify } from './command-flags';
+import { runRootSpecifier } from './generate-systemd';
 import { InvalidArgumentError } from '../../pkg/errors';
 import type { QuadletCommand } from '../../pkg/systemd/quadlet';
-
-/** The flags a command has in this build, from its clipanion definition (undefined: no such command). */
-async function commandFlags(group: string, words: string[]): Promise<Set<string> | undefined> {
-  const classes: CommandClass[] = COMMAND_GROUPS[group] ? await COMMAND_GROUPS[group].load() : [];
-  const cls = classes.find((c) => c.paths?.some((p) => p.join(' ') === words.join(' ')));
-  if (!cls) return undefined;
-  const cli = new Cli({ binaryName: 'tspod' });
-  cli.register(cls);
-  const names = cli.definitions()[0]?.options.flatMap((o) => o.definition.split(' ')[0].split(',')) ?? [];
-  return new Set(names);
-}
 
 export class SystemdGenerateUnitsCommand extends TspodCommand {
   static override paths = [['systemd', 'generate-units']];
