@@ -9,6 +9,9 @@
 #                                   (names like image-pull or dist/tests/integration/x.test.js)
 #   tests/dev.sh install            build and install this checkout for the test user
 #   tests/dev.sh as CMD...          run CMD as the test user (e.g. tests/dev.sh as tspod ps -a)
+#   tests/dev.sh bench [WORD...]
+#                                   build, install, run the benchmarks whose name contains a WORD (all
+#                                   without names) against Podman; BENCH_RUNS=N (default 15)
 #   tests/dev.sh reset              wipe the test user's tspod state
 #   tests/dev.sh down               stop the registries and the test user's processes
 set -euo pipefail
@@ -85,7 +88,15 @@ up) up ;;
 install) install_build ;;
 test) shift; run_tests "$@" ;;
 as) shift; keeper_alive || up >/dev/null; as_test_user "$@" ;;
+bench)
+	shift
+	install_build
+	# shellcheck source=bench/podman-setup.sh
+	. tests/bench/podman-setup.sh
+	ensure_podman_overlay
+	run_bench "$ENV_FILE" "$@"
+	;;
 reset) bash tests/harness/reset-user-state.sh ;;
 down) down ;;
-*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

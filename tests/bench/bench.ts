@@ -2,7 +2,7 @@
 // times each operation of operations.ts for tspod and Podman, alternating the two so that
 // drifting machine load hits both alike, and prints medians against each operation's target.
 // It reports; it never fails the run for a missed target.
-//   node dist/tests/bench/bench.js [OPERATION_NAME...]     BENCH_RUNS=N (default 15)
+//   node dist/tests/bench/bench.js [WORD...]   (operations whose name contains a word; all without)     BENCH_RUNS=N (default 15)
 import { spawnSync } from 'node:child_process';
 import { Operation, operations, PODMAN_GLOBAL_FLAGS, Target } from './operations';
 
@@ -68,8 +68,8 @@ function sample(side: SideResult, argv: string[], setup?: string[]): void {
 function measure(op: Operation): Row {
   const tspod: SideResult = { samples: [] };
   const podman: SideResult = { samples: [] };
-  const tspodArgv = ['tspod', ...op.tspod];
-  const podmanArgvs = podmanArgv(op.podman);
+  const tspodArgv = op.wholeArgv ? op.tspod : ['tspod', ...op.tspod];
+  const podmanArgvs = op.wholeArgv ? op.podman : podmanArgv(op.podman);
   // One untimed round first: the first call of each creates its user namespace and warms caches.
   sample({ samples: [] }, tspodArgv, op.setup?.tspod);
   sample({ samples: [] }, podmanArgvs, op.setup?.podman);
@@ -150,14 +150,19 @@ function printTable(rows: Row[]): void {
   }
 }
 
-function main(): void {
-  const wanted = process.argv.slice(2);
-  const unknown = wanted.filter((name) => !operations.some((op) => op.name === name));
+/** Operations whose name contains one of the words (`pull`, `ps -a`), all of them without words. */
+function selectOperations(words: string[]): Operation[] {
+  if (!words.length) return operations;
+  const unknown = words.filter((word) => !operations.some((op) => op.name.includes(word)));
   if (unknown.length) {
-    console.error(`unknown operation(s): ${unknown.join(', ')} (have: ${operations.map((op) => op.name).join(', ')})`);
+    console.error(`no operation matches ${unknown.join(', ')} (have: ${operations.map((op) => op.name).join(', ')})`);
     process.exit(2);
   }
-  const selected = wanted.length ? operations.filter((op) => wanted.includes(op.name)) : operations;
+  return operations.filter((op) => words.some((word) => op.name.includes(word)));
+}
+
+function main(): void {
+  const selected = selectOperations(process.argv.slice(2));
   const node = process.env.TSPOD_BENCH_NODE || process.execPath;
   console.log(`bench: ${RUNS} runs per side, alternating tspod and podman; medians in ms`);
   const rows = [measureBaseline(node)];

@@ -18,6 +18,8 @@ export interface Operation {
   tspod: string[];
   /** Arguments after `podman` (the runner adds the global flags in PODMAN_GLOBAL_FLAGS). */
   podman: string[];
+  /** tspod and podman hold whole argvs (e.g. a shell timing two commands), taken as they are. */
+  wholeArgv?: boolean;
   /** A command (full argv) run untimed before each timed run of that side, e.g. emptying the
    * image store. An argv starting with "podman" gets the global flags too. */
   setup?: { tspod?: string[]; podman?: string[] };
@@ -91,3 +93,17 @@ operations.push(
     target: { kind: 'ratio', max: 1 },
   },
 );
+
+// `run -d` then `rm -f` of a container that ignores SIGTERM (issue #4): the stop must not wait
+// out a grace period, since rm -f kills at once. One shell per side times both commands.
+function runThenRemove(cli: string): string[] {
+  return ['sh', '-c', `id=$(${cli} run -d busybox sh -c 'trap "" TERM; while :; do sleep 1; done') && ${cli} rm -f "$id" >/dev/null`];
+}
+operations.push({
+  name: 'run -d + rm -f (ignores SIGTERM)',
+  tspod: runThenRemove('tspod'),
+  podman: runThenRemove(podmanCli),
+  wholeArgv: true,
+  setup: { tspod: withBusybox('tspod'), podman: withBusybox(podmanCli) },
+  target: { kind: 'ratio', max: 1 },
+});
