@@ -1,6 +1,8 @@
 /* tspod: the binary users run. Node is multi-threaded and cannot enter a user namespace, so
  * this launcher does it first (join the pause process's namespaces, or create them) and then
- * execs `node <pkgroot>/dist/cmd/tspod/main.js ARGS...`.
+ * execs `node --snapshot-blob <pkgroot>/dist/tspod.blob -- ARGS...` (the CLI with every module
+ * already loaded, see cmd/tspod/snapshot-entry.ts), or `node <pkgroot>/dist/cmd/tspod/main.js
+ * ARGS...` when there is no snapshot for this node binary or TSPOD_NO_SNAPSHOT=1.
  *
  * What the CLI gets in its environment:
  *   _TSPOD_ROOTLESS      0 for root (no namespace), 1 otherwise
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -35,6 +38,7 @@ extern char **environ;
 struct launch
 {
   char cli[PATH_MAX];  /* <pkgroot>/dist/cmd/tspod/main.js */
+  char blob[PATH_MAX]; /* <pkgroot>/dist/tspod.blob, or "" when it cannot be used */
   char node[PATH_MAX];
 };
 
@@ -59,7 +63,8 @@ locate_cli (struct launch *l, struct tspod_error *err)
                            "cannot find the tspod package around %s", exe);
       *slash = '\0';
     }
-  if (tspod_path_format (err, l->cli, sizeof (l->cli), "%s/dist/cmd/tspod/main.js", exe) < 0)
+  if (tspod_path_format (err, l->cli, sizeof (l->cli), "%s/dist/cmd/tspod/main.js", exe) < 0
+      || tspod_path_format (err, l->blob, sizeof (l->blob), "%s/dist/tspod.blob", exe) < 0)
     return -1;
   if (access (l->cli, R_OK) < 0)
     return tspod_fail (err, errno, "build it with \"npm run build\"", "cannot read the tspod CLI %s",
@@ -88,6 +93,32 @@ locate_node (struct launch *l, struct tspod_error *err)
     return 0;
   return tspod_fail (err, ENOENT, hint, "cannot find node (built for %s, not on PATH either)",
                      TSPOD_NODE);
+}
+
+/* A snapshot loads only in the node binary that built it: tools/build-snapshot.js records that
+ * binary's "SIZE MTIME" beside the blob. Anything unexpected means main.js, never an error. */
+static void
+choose_snapshot (struct launch *l)
+{
+  struct tspod_error ignored;
+  char stamp_path[PATH_MAX + 8];
+  char stamp[64];
+  char expected[64];
+  const char *off = getenv ("TSPOD_NO_SNAPSHOT");
+  struct stat node;
+
+  if ((off != NULL && strcmp (off, "1") == 0) || stat (l->node, &node) < 0
+      || snprintf (stamp_path, sizeof (stamp_path), "%s.node", l->blob) >= (int) sizeof (stamp_path)
+      || tspod_read_small_at (AT_FDCWD, stamp_path, stamp, sizeof (stamp), &ignored) < 0
+      || access (l->blob, R_OK) < 0)
+    {
+      l->blob[0] = '\0';
+      return;
+    }
+  snprintf (expected, sizeof (expected), "%lld %lld\n", (long long) node.st_size,
+            (long long) node.st_mtim.tv_sec);
+  if (strcmp (stamp, expected) != 0)
+    l->blob[0] = '\0';
 }
 
 static int
@@ -122,17 +153,26 @@ exec_node (const struct launch *l, int argc, char **argv)
   char **node_argv;
   int i;
 
-  node_argv = calloc ((size_t) argc + 2, sizeof (char *));
+  int n = 0;
+
+  node_argv = calloc ((size_t) argc + 4, sizeof (char *));
   if (node_argv == NULL)
     {
       tspod_fail (&err, errno, NULL, "cannot allocate the node command line");
       tspod_error_exit (&err);
     }
-  node_argv[0] = (char *) "node";
-  node_argv[1] = (char *) l->cli;
+  node_argv[n++] = (char *) "node";
+  if (l->blob[0] != '\0')
+    {
+      node_argv[n++] = (char *) "--snapshot-blob";
+      node_argv[n++] = (char *) l->blob;
+      node_argv[n++] = (char *) "--";
+    }
+  else
+    node_argv[n++] = (char *) l->cli;
   for (i = 1; i < argc; i++)
-    node_argv[i + 1] = argv[i];
-  node_argv[argc + 1] = NULL;
+    node_argv[n++] = argv[i];
+  node_argv[n] = NULL;
   execve (l->node, node_argv, environ);
   tspod_fail (&err, errno, "install Node.js 20 or set TSPOD_NODE to the node binary",
               "cannot execute %s", l->node);
@@ -215,6 +255,7 @@ main (int argc, char **argv)
 
   if (locate_cli (&l, &err) < 0 || locate_node (&l, &err) < 0)
     tspod_error_exit (&err);
+  choose_snapshot (&l);
   if (already_in_userns ())
     exec_node (&l, argc, argv);
   if (uid == 0)

@@ -6,7 +6,6 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
 const ORDER: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, panic: 6 };
 export const LOG_LEVELS = Object.keys(ORDER) as LogLevel[];
 
-const started = Date.now();
 let threshold: number = ORDER.warn;
 
 export function setLogLevel(level: LogLevel): void {
@@ -23,7 +22,8 @@ export function logEnabled(level: LogLevel): boolean {
 
 function emit(level: LogLevel, message: string): void {
   if (!logEnabled(level)) return;
-  const secs = String(Math.floor((Date.now() - started) / 1000)).padStart(4, '0');
+  // process.uptime, not a time taken at module load: the start-up snapshot loads modules at build time.
+  const secs = String(Math.floor(process.uptime())).padStart(4, '0');
   process.stderr.write(`${level.toUpperCase().slice(0, 4)}[${secs}] ${message}\n`);
 }
 

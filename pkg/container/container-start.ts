@@ -25,6 +25,7 @@ import { containerPaths, ContainerPaths } from './container-paths';
 import { logPathOf, monitorLogSettings } from './log-config';
 import { ContainerStore } from './container-store';
 import { SLIRP_GUEST_IP, SLIRP_HOST_IP, writeEtcFiles } from './etc-files';
+import { nativeBinary } from '../package-root';
 
 export interface PreparedStart {
   container: Container;
@@ -39,7 +40,7 @@ export interface PreparedStart {
 
 /** The tspod launcher, for the monitor's exit command (`tspod container cleanup ID`). */
 export function tspodBinary(): string {
-  return path.resolve(__dirname, '../../../native/build/tspod');
+  return nativeBinary('tspod');
 }
 
 function namespaceMode(value: string | undefined): NamespaceMode | undefined {
@@ -103,7 +104,7 @@ async function mountRootfs(engine: Engine, container: Container, paths: Containe
 
 /** tspod-init, which --init bind-mounts at INIT_DESTINATION. */
 export function initBinary(): string {
-  return path.resolve(__dirname, '../../../native/build/tspod-init');
+  return nativeBinary('tspod-init');
 }
 const INIT_DESTINATION = '/run/tspod-init';
 

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { HostError, TspodError } from '../errors';
+import { nativeBinary } from '../package-root';
 
 export type MonitorLogDriver = 'k8s-file' | 'json-file' | 'local' | 'none' | 'passthrough';
 
@@ -87,9 +88,8 @@ export class MonitorStartError extends TspodError {
 const DEFAULT_TIMEOUT_MS = 120_000;
 const STDERR_KEEP = 4096;
 
-/** This file is <pkgroot>/dist/pkg/runtime/monitor-launch.js; the binary is in <pkgroot>/native/build. */
 export function monitorBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TSPOD_MONITOR || path.resolve(__dirname, '../../../native/build/tspod-monitor');
+  return env.TSPOD_MONITOR || nativeBinary('tspod-monitor');
 }
 
 export function defaultMonitorPidFile(socketDir: string): string {

@@ -6,11 +6,21 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostError, TspodError } from '../errors';
+import { requireInstalled } from '../package-root';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema';
 
 export type Db = Database.Database;
 
 const BUSY_TIMEOUT_MS = 60_000;
+
+let sqliteAddon: object | undefined;
+
+/** better-sqlite3's compiled addon, loaded by path: its own lookup (the bindings package) tries
+ * a dozen directories, and its require() inside the start-up snapshot could not load it. */
+function loadSqliteAddon(): object {
+  sqliteAddon ??= requireInstalled<object>('better-sqlite3/build/Release/better_sqlite3.node');
+  return sqliteAddon;
+}
 
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
@@ -30,7 +40,9 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
   let db: Db;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    db = new Database(file, { timeout: BUSY_TIMEOUT_MS, readonly: options.readonly === true });
+    // The typings allow only a path for nativeBinding; better-sqlite3 takes the loaded addon too.
+    const nativeBinding = loadSqliteAddon() as unknown as string;
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS, readonly: options.readonly === true, nativeBinding });
   } catch (err) {
     throw new HostError(`opening the database ${file}: ${(err as Error).message}; check that the directory is writable`);
   }

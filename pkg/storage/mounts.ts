@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostError } from '../errors';
+import { nativeBinary } from '../package-root';
 
 export interface MountInfoEntry {
   id: number;
@@ -73,9 +74,9 @@ export function isMountPoint(target: string, entries?: MountInfoEntry[]): boolea
   return mountsAt(target, entries).length > 0;
 }
 
-/** The helper sits beside the launcher: <pkgroot>/native/build, this file is <pkgroot>/dist/pkg/storage. */
+/** The helper sits beside the launcher in <pkgroot>/native/build. */
 export function mountHelperPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TSPOD_MOUNT_HELPER || path.resolve(__dirname, '../../../native/build/tspod-mount-helper');
+  return env.TSPOD_MOUNT_HELPER || nativeBinary('tspod-mount-helper');
 }
 
 export interface RunOptions {

@@ -58,7 +58,16 @@ interface FakeOutput {
   userns: number;
   mntns: number;
   nested?: { status: number; stderr: string; out: FakeOutput | null };
+  /** set by the fake start-up snapshot's main function */
+  snapshot?: boolean;
 }
+
+// A start-up snapshot for the fake package: its main function reports like FAKE_MAIN does.
+const FAKE_SNAPSHOT_ENTRY = `
+require('v8').startupSnapshot.setDeserializeMainFunction(() => {
+  process.stdout.write(JSON.stringify({ snapshot: true, uid: process.getuid(), argv: process.argv.slice(1), execArgv: process.execArgv }));
+});
+`;
 
 interface RunResult {
   code: number | null;
@@ -569,5 +578,54 @@ describe('launcher cost', () => {
     const report = `${n} launches each: ${stats.join('; ')}; join cost (median) ${joinOverhead.toFixed(2)} ms over /bin/true, ${nodeOverhead.toFixed(2)} ms over node`;
     process.stdout.write(`# ${report}\n`);
     assert.ok(joinOverhead < 5, report);
+  });
+});
+
+describe('launcher start-up snapshot', () => {
+  let blob = '';
+  let stamp = '';
+
+  before(() => {
+    const entry = path.join(work, 'snapshot-entry.js');
+    fs.writeFileSync(entry, FAKE_SNAPSHOT_ENTRY);
+    blob = path.join(work, 'pkg', 'dist', 'tspod.blob');
+    stamp = `${blob}.node`;
+    sh(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', entry]);
+    const node = fs.statSync(process.execPath);
+    fs.writeFileSync(stamp, `${node.size} ${Math.floor(node.mtimeMs / 1000)}\n`);
+  });
+
+  after(() => {
+    fs.rmSync(blob, { force: true });
+    fs.rmSync(stamp, { force: true });
+  });
+
+  const rootEnv = (extra: Record<string, string> = {}): Record<string, string> => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/root', ...extra });
+  // Words node itself would take for its own options must reach the CLI untouched.
+  const args = ['--log-level', 'debug', '--', '-v', 'ps'];
+
+  test('node starts from dist/tspod.blob when it was built by the same node, with every argument passed on', async () => {
+    const r = await runOk(undefined, rootEnv(), args);
+    assert.equal(r.out.snapshot, true);
+    assert.deepEqual(r.out.argv, args);
+    assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob]);
+  });
+
+  test('TSPOD_NO_SNAPSHOT=1 starts from main.js', async () => {
+    const r = await runOk(undefined, rootEnv({ TSPOD_NO_SNAPSHOT: '1' }), args);
+    assert.equal(r.out.snapshot, undefined);
+    assert.deepEqual(r.out.argv, args);
+  });
+
+  test('a blob built by another node binary is not used: main.js runs instead', async () => {
+    const good = fs.readFileSync(stamp, 'utf8');
+    fs.writeFileSync(stamp, '1 1\n');
+    try {
+      const r = await runOk(undefined, rootEnv(), args);
+      assert.equal(r.out.snapshot, undefined);
+      assert.deepEqual(r.out.argv, args);
+    } finally {
+      fs.writeFileSync(stamp, good);
+    }
   });
 });

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadEngineConfig } from '../../pkg/config/engine-config';
+import { blankCommentLines } from '../../pkg/config/toml-files';
 import { findRegistry, parseRegistriesConfig } from '../../pkg/config/registries-conf';
 import { mergeTables } from '../../pkg/config/toml-files';
 import { InvalidArgumentError } from '../../pkg/errors';
@@ -114,4 +115,10 @@ test('mergeTables merges nested tables and replaces scalars and arrays', () => {
 test('with no search list in any file short names go to docker.io, as in Docker; a set list is obeyed', () => {
   assert.deepEqual(parseRegistriesConfig({}, []).unqualifiedSearch, ['docker.io']);
   assert.deepEqual(parseRegistriesConfig({ 'unqualified-search-registries': [] }, ['f']).unqualifiedSearch, []);
+});
+
+test('whole-line comments are blanked before parsing, line by line; multi-line strings are left whole', () => {
+  assert.equal(blankCommentLines('# top\n[a]\n  # indented\nb = "#not a comment" # trailing\n'), '\n[a]\n\nb = "#not a comment" # trailing\n');
+  const multi = 'a = """\n# text, not a comment\n"""\n';
+  assert.equal(blankCommentLines(multi), multi);
 });

@@ -1,0 +1,88 @@
+// Clipanion's parser for one command, built for a short-lived process. Clipanion compiles every
+// registered command into a state machine and then "simplifies" it: it folds each node's
+// shortcut (epsilon) transitions into copies of its targets' transitions, for every node, on
+// every process() call. With run's hundred-odd options that is 370 nodes with ~200 option
+// transitions each: 15-30 ms, more than the rest of the parsing. A command line visits a
+// handful of those nodes, so here a node is folded the first time the parser reaches it.
+import { Cli, CommandClass } from 'clipanion';
+import { END_OF_INPUT } from 'clipanion/lib/constants';
+import { makeAnyOfMachine, runMachineInternal, selectBestState, RunState, StateMachine } from 'clipanion/lib/core';
+import { TSPOD_VERSION } from '../../pkg/version';
+
+type MachineNode = StateMachine['nodes'][number];
+
+interface CompiledParser {
+  machine: StateMachine;
+  contexts: unknown[];
+  process: (input: string[]) => RunState;
+  suggest: (input: string[], partial: boolean) => string[][];
+}
+
+interface ParserBuilder {
+  builders: { compile(): { machine: StateMachine; context: unknown } }[];
+  compile(): CompiledParser;
+}
+
+/** Clipanion's simplification of one node: the same folding, for this node alone. */
+function foldShortcuts(nodes: MachineNode[], index: number): void {
+  const node = nodes[index];
+  const seen = new Set(node.shortcuts.map(({ to }) => to));
+  while (node.shortcuts.length > 0) {
+    const target = nodes[node.shortcuts.shift()!.to];
+    for (const [segment, transitions] of Object.entries(target.statics)) {
+      const store = Object.prototype.hasOwnProperty.call(node.statics, segment) ? node.statics[segment] : (node.statics[segment] = []);
+      for (const transition of transitions) if (!store.some(({ to }) => transition.to === to)) store.push(transition);
+    }
+    for (const [test, transition] of target.dynamics) {
+      if (!node.dynamics.some(([otherTest, { to }]) => test === otherTest && transition.to === to)) node.dynamics.push([test, transition]);
+    }
+    for (const transition of target.shortcuts) {
+      if (!seen.has(transition.to)) {
+        node.shortcuts.push(transition);
+        seen.add(transition.to);
+      }
+    }
+  }
+}
+
+function foldOnFirstVisit(machine: StateMachine): void {
+  const nodes = machine.nodes;
+  const folded = new Set<number>();
+  machine.nodes = new Proxy(nodes, {
+    get(target, key, receiver) {
+      if (typeof key === 'string') {
+        const index = Number(key);
+        if (Number.isInteger(index) && index >= 0 && index < target.length && !folded.has(index)) {
+          folded.add(index);
+          foldShortcuts(target, index);
+        }
+      }
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
+/** Installs the lazily folded parser on cli, compiled once; clipanion's own compile() stays
+ * available for its suggestions. */
+function compileOnce(cli: Cli): void {
+  const builder = (cli as unknown as { builder: ParserBuilder }).builder;
+  const original = builder.compile.bind(builder);
+  const parts = builder.builders.map((b) => b.compile());
+  // One command's machine already starts at the initial node: no union (a copy of every node) needed.
+  const machine = parts.length === 1 ? parts[0].machine : makeAnyOfMachine(parts.map((p) => p.machine));
+  foldOnFirstVisit(machine);
+  const compiled: CompiledParser = {
+    machine,
+    contexts: parts.map((p) => p.context),
+    process: (input) => selectBestState(input, runMachineInternal(machine, [...input, END_OF_INPUT]).map(({ state }) => state)),
+    suggest: (input, partial) => original().suggest(input, partial),
+  };
+  builder.compile = () => compiled;
+}
+
+export function newCli(classes: CommandClass[]): Cli {
+  const cli = new Cli({ binaryName: 'tspod', binaryLabel: 'tspod', binaryVersion: TSPOD_VERSION, enableColors: false, enableCapture: false });
+  for (const cls of classes) cli.register(cls);
+  compileOnce(cli);
+  return cli;
+}

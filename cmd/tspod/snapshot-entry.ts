@@ -1,0 +1,35 @@
+// The start-up snapshot's entry (tools/build-snapshot.js bundles it and runs it under
+// `node --build-snapshot`; the launcher then execs `node --snapshot-blob dist/tspod.blob -- ARGS`).
+// Node deserializes a heap in which every command module is already loaded and compiled, so a
+// command starts without resolving, reading or compiling ~150 files.
+// What runs here at build time must not capture anything of the build machine's process (env,
+// cwd, clock, open files): module top levels only define things, and the main function below
+// reads its inputs when the command runs.
+import * as path from 'node:path';
+import { startupSnapshot } from 'node:v8';
+import { runCli } from './cli';
+import { COMMAND_GROUPS } from './commands';
+import { setPackageRoot } from '../../pkg/package-root';
+
+/** The blob is <pkgroot>/dist/tspod.blob: the package root is where this run found it. */
+function packageRootFromBlob(): string | undefined {
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const blob = a === '--snapshot-blob' ? args[i + 1] : a.startsWith('--snapshot-blob=') ? a.slice('--snapshot-blob='.length) : undefined;
+    if (blob) return path.resolve(path.dirname(blob), '..');
+  }
+  return undefined;
+}
+
+async function loadEveryCommand(): Promise<void> {
+  await Promise.all(Object.values(COMMAND_GROUPS).map((group) => group.load()));
+}
+
+loadEveryCommand().then(() => {
+  startupSnapshot.setDeserializeMainFunction(() => {
+    const root = packageRootFromBlob();
+    if (root) setPackageRoot(root);
+    runCli(process.argv.slice(1));
+  });
+});

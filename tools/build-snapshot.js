@@ -1,0 +1,60 @@
+// `npm run build:snapshot`: bundles cmd/tspod/snapshot-entry.ts with esbuild and builds
+// dist/tspod.blob, the start-up snapshot the launcher runs node from (a command then starts
+// without loading ~150 modules). dist/tspod.blob.node records which node binary built it
+// ("SIZE MTIME" of its stat): a blob only loads in the very node that wrote it, so the launcher
+// falls back to dist/cmd/tspod/main.js when the node differs or the blob is missing.
+// Never fails the build: without esbuild or on a node that cannot build snapshots, tspod simply
+// starts from main.js.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const dist = path.join(root, 'dist');
+const entry = path.join(root, 'cmd', 'tspod', 'snapshot-entry.ts');
+const bundle = path.join(dist, 'snapshot', 'tspod-snapshot.js');
+const blob = path.join(dist, 'tspod.blob');
+const stamp = `${blob}.node`;
+
+function skip(why) {
+  fs.rmSync(blob, { force: true });
+  fs.rmSync(stamp, { force: true });
+  process.stderr.write(`build-snapshot: ${why}; tspod will start from dist/cmd/tspod/main.js\n`);
+  process.exit(0);
+}
+
+let esbuild;
+try {
+  esbuild = require('esbuild');
+} catch {
+  skip('esbuild is not installed (a devDependency)');
+}
+try {
+  esbuild.buildSync({
+    entryPoints: [entry],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    // The bundle's text lives in the snapshot heap, which every start deserializes: no comments
+    // or indentation, and ASCII only (one non-ASCII character makes V8 store it all two bytes
+    // per character). Names stay, for stack traces and error messages.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    charset: 'ascii',
+    logLevel: 'error',
+  });
+} catch (err) {
+  skip(`bundling failed: ${err.message.split('\n')[0]}`);
+}
+const tmp = `${blob}.tmp`;
+const built = spawnSync(process.execPath, ['--snapshot-blob', tmp, '--build-snapshot', bundle], { encoding: 'utf8' });
+if (built.status !== 0) {
+  fs.rmSync(tmp, { force: true });
+  skip(`node --build-snapshot failed: ${(built.stderr || built.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
+}
+const node = fs.statSync(process.execPath);
+fs.renameSync(tmp, blob);
+fs.writeFileSync(stamp, `${node.size} ${Math.floor(node.mtimeMs / 1000)}\n`);
