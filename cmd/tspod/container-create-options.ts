@@ -57,7 +57,15 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   logOpt = Option.Array('--log-opt', [], { description: 'Log driver options: max-size=, max-file=, compress=, tag=, path=' });
   ulimit = Option.Array('--ulimit', [], { description: 'Resource limit (nofile=1024:2048)' });
   shmSize = Option.String('--shm-size', { description: 'Size of /dev/shm' });
-  network = Option.String('--network,--net', { description: 'Network: slirp4netns (default), none, host, ns:PATH' });
+  network = Option.Array('--network,--net', [], { description: 'Network: bridge (default), slirp4netns[:OPTIONS], pasta[:ARGS], none, host, container:NAME, ns:PATH' });
+  publish = Option.Array('-p,--publish', [], { description: 'Publish a port: [HOSTIP:][HOSTPORT:]PORT[/tcp|udp], ranges as 8000-8010:80-90' });
+  publishAll = Option.Boolean('-P,--publish-all', false, { description: 'Publish every exposed port to a random host port' });
+  expose = Option.Array('--expose', [], { description: 'Expose a port or range (PORT[-END][/PROTO]) without publishing it' });
+  dns = Option.Array('--dns', [], { description: 'Set a DNS server' });
+  dnsSearch = Option.Array('--dns-search', [], { description: 'Set a DNS search domain' });
+  dnsOption = Option.Array('--dns-option,--dns-opt', [], { description: 'Set a DNS resolver option' });
+  addHost = Option.Array('--add-host', [], { description: 'Add a host to /etc/hosts (NAME:IP, IP may be host-gateway)' });
+  macAddress = Option.String('--mac-address', { description: "The container's MAC address" });
   pid = Option.String('--pid', { description: 'PID namespace: host or private' });
   ipc = Option.String('--ipc', { description: 'IPC namespace: host or private' });
   uts = Option.String('--uts', { description: 'UTS namespace: host or private' });
@@ -106,6 +114,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
     if (!Number.isInteger(stopTimeout)) throw new InvalidArgumentError(`invalid --stop-timeout "${this.stopTimeout}": use a number of seconds`);
     const shmSize = this.shmSize === undefined ? undefined : parseByteSize(this.shmSize);
     if (this.shmSize !== undefined && shmSize === undefined) throw new InvalidArgumentError(`invalid --shm-size "${this.shmSize}"`);
+    const net = (await import('../../pkg/container/network-flags')).parseNetworkFlags(this);
     const resources: Record<string, number | string> = {};
     const bytes = (flag: string, value: string): number => {
       if (value === '-1') return -1;
@@ -157,7 +166,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
         securityOpt: this.securityOpt,
         ulimits: this.ulimit,
         shmSize,
-        network: this.network ?? 'slirp4netns',
+        ...net,
         pid: this.pid,
         ipc: this.ipc,
         uts: this.uts,
@@ -193,11 +202,16 @@ export abstract class ContainerCreateCommand extends TspodCommand {
     if (existing) await removeContainer(engine, existing as never, { force: true });
   }
 
-  /** --replace, create, --cidfile: what run and create both do before they differ. */
-  protected async createFromFlags(engine: import('../../pkg/engine/engine').Engine): Promise<string> {
+  /**
+   * --replace, create, --cidfile: what run and create both do before they differ. `run` checks
+   * that the host ports it publishes are free before it creates anything (Docker's create does not).
+   */
+  protected async createFromFlags(engine: import('../../pkg/engine/engine').Engine, opts: { checkPorts?: boolean } = {}): Promise<string> {
+    const request = await this.createRequest();
     await this.replaceExisting(engine);
+    if (opts.checkPorts && request.config.publish?.length) await (await import('../../pkg/network/port-forwarder')).checkPortsAvailable(request.config.publish);
     const { createContainer } = await import('../../pkg/container/container-create');
-    const created = await createContainer(engine, await this.createRequest());
+    const created = await createContainer(engine, request);
     this.writeCidfile(created.id);
     return created.id;
   }

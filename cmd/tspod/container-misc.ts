@@ -93,8 +93,12 @@ export class PortCommand extends TspodCommand {
   static override paths = [['port'], ['container', 'port']];
   static override usage = Command.Usage({
     description: "List a container's published ports",
-    details: 'Prints one `PORT/PROTOCOL -> HOST:HOSTPORT` line per published port (or the host address of one port).',
-    examples: [['All published ports', 'tspod port web'], ['Where port 80 is published', 'tspod port web 80']],
+    details: 'Prints one `PORT/PROTOCOL -> HOST:HOSTPORT` line per published port, or the host addresses of one port.',
+    examples: [
+      ['All published ports', 'tspod port web'],
+      ['Where port 80 is published', 'tspod port web 80'],
+      ['The published ports of every running container', 'tspod port --all'],
+    ],
   });
   all = Option.Boolean('-a,--all', false, { description: 'Show the ports of all containers' });
   container = Option.String({ name: 'CONTAINER', required: false });
@@ -105,11 +109,28 @@ export class PortCommand extends TspodCommand {
       throw new InvalidArgumentError('--all and a container name cannot be used together');
     }
     if (!this.all && this.container === undefined) throw new InvalidArgumentError('a container name or ID must be given (or --all)');
+    const only = this.port === undefined ? undefined : portSpec(this.port);
+    const { portLines } = await import('../../pkg/network/port-mappings');
     await this.withEngine(async (engine) => {
-      if (this.all) return; // no container publishes ports yet
+      const isUp = (c: Container): boolean => c.status === 'running' || c.status === 'paused';
+      if (this.all) {
+        const { refreshAll } = await import('../../pkg/container/container-exit');
+        for (const c of (await refreshAll(engine)).filter(isUp)) {
+          const lines = portLines(c.state.network?.ports ?? []);
+          if (lines.length) this.out(`${c.id.slice(0, 12)}\t${c.name}\n${lines.map((l) => `${l}\n`).join('')}`);
+        }
+        return;
+      }
       const c = await findFresh(engine, this.container as string);
-      // Port publishing does not exist yet: no container has a published port.
-      if (this.port !== undefined) throw new TspodError(`No public port '${portSpec(this.port)}' published for ${this.container ?? c.name}`);
+      const ports = isUp(c) ? c.state.network?.ports ?? [] : [];
+      if (!only) {
+        this.out(portLines(ports).map((l) => `${l}\n`).join(''));
+        return;
+      }
+      const [port, protocol] = only.split('/');
+      const lines = portLines(ports, { port: Number(port), protocol });
+      if (!lines.length) throw new TspodError(`No public port '${only}' published for ${this.container}`);
+      this.out(lines.map((l) => `${l}\n`).join(''));
     });
   }
 }

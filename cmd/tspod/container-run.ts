@@ -32,7 +32,7 @@ export class RunCommand extends ContainerCreateCommand {
     const { Engine } = await import('../../pkg/engine/engine');
     const engine = new Engine(this.config());
     try {
-      return await this.startAndAttach(engine, await this.createFromFlags(engine));
+      return await this.startAndAttach(engine, await this.createFromFlags(engine, { checkPorts: true }));
     } finally {
       engine.close();
     }
@@ -45,7 +45,9 @@ export class RunCommand extends ContainerCreateCommand {
     try {
       prepared = await prepareStart(engine, id);
     } catch (err) {
-      if (this.rm) await this.removeQuietly(engine, id, removeContainer);
+      // A port taken between the check and the bind: no half-made container stays behind.
+      const { PortInUseError } = await import('../../pkg/network/port-forwarder');
+      if (this.rm || err instanceof PortInUseError) await this.removeQuietly(engine, id, removeContainer);
       throw err;
     }
     if (this.detach) {

@@ -41,8 +41,20 @@ export interface ContainerConfig {
   securityOpt: string[];
   ulimits: string[];
   shmSize?: number;
-  /** slirp4netns (default rootless), none, host, container:ID, ns:PATH */
+  /** --network as given (pkg/network/network-mode.ts parses it); `bridge` is the default */
   network: string;
+  /** -p as asked (ports are bound at each start: state.network.ports) */
+  publish?: PortMapping[];
+  /** -P: every exposed port to a random host port */
+  publishAll?: boolean;
+  /** the image's ExposedPorts and --expose, as PORT/PROTO */
+  exposedPorts?: string[];
+  /** --dns, --dns-search, --dns-option, --add-host NAME:IP, --mac-address */
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  addHosts?: string[];
+  macAddress?: string;
   pid?: string;
   ipc?: string;
   uts?: string;
@@ -72,7 +84,9 @@ export interface ContainerRuntimeState {
   /** where the root filesystem is mounted while the container runs */
   rootfs?: string;
   logPath?: string;
-  /** the slirp4netns process giving the container its network */
+  /** what the network setup started and bound (pkg/network/network-setup.ts) */
+  network?: NetworkStatus;
+  /** rows written before `network` existed: the slirp4netns pid */
   networkPid?: number;
   /** Docker's OOMKilled */
   oomKilled?: boolean;
@@ -86,5 +100,7 @@ export interface ContainerRuntimeState {
 }
 
 import type { ContainerRecord } from './container-store';
+import type { NetworkStatus } from '../network/network-setup';
+import type { PortMapping } from '../network/port-mappings';
 
 export type Container = ContainerRecord<ContainerConfig, ContainerRuntimeState>;

@@ -105,7 +105,9 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
     taken.add(clean(dest));
     mounts.push({ type: 'volume', source: volumes.ensure(undefined).name, destination: clean(dest), readonly: false, options: [] });
   }
-  const config: ContainerConfig = { ...req.config, mounts, imageId: image.id, imageName: displayName(engine, image, req.image), entrypoint, cmd };
+  // -P publishes what the image exposes too: the list is fixed at create, as Docker does.
+  const exposedPorts = [...new Set([...Object.keys(imageConfig.config?.ExposedPorts ?? {}), ...(req.config.exposedPorts ?? [])])];
+  const config: ContainerConfig = { ...req.config, mounts, exposedPorts, imageId: image.id, imageName: displayName(engine, image, req.image), entrypoint, cmd };
   store.insert<ContainerConfig, object>({
     id,
     name,

@@ -8,7 +8,7 @@ import { Engine } from '../engine/engine';
 import { processAlive } from '../host/processes';
 
 export { processAlive };
-import { stopSlirp } from '../network/slirp-network';
+import { tearDownNetwork } from '../network/network-setup';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
 import { containerPaths } from './container-paths';
@@ -33,7 +33,7 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
   if (runToken !== undefined && container.state.runToken !== runToken) return;
   const paths = containerPaths(engine.config, container.id);
   const code = exitCode ?? readExitCode(paths.exitDir, container.id);
-  stopSlirp(container.state.networkPid);
+  await tearDownNetwork(engine, container);
   await new OciRuntime(engine.config).delete(container.id);
   await (await engine.driver()).unmount(paths.rootfs);
   const fresh = store.get<object, ContainerRuntimeState>(container.id);
@@ -45,7 +45,7 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
       finishedAt: Date.now(),
       pid: 0,
       monitorPid: 0,
-      state: { ...fresh.state, networkPid: undefined, ...(code === undefined ? { error: 'the container monitor died; its exit code is unknown' } : {}) },
+      state: { ...fresh.state, networkPid: undefined, network: undefined, ...(code === undefined ? { error: 'the container monitor died; its exit code is unknown' } : {}) },
     });
   }
 }

@@ -7,7 +7,7 @@ import { logPathOf } from './log-config';
 import { containerEnv } from '../runtime/oci-spec';
 import { Container, MountRequest } from './container-config';
 import { ContainerPaths } from './container-paths';
-import { SLIRP_HOST_IP, SLIRP_GUEST_IP } from './etc-files';
+import { EndpointSettings, NetworkSettings, exposedPortsConfig, hostConfigNetwork, networkSettings } from './inspect-network';
 import { stateText } from './container-list';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -59,18 +59,7 @@ export interface InspectMount {
   Propagation: string;
 }
 
-export interface EndpointSettings {
-  EndpointID: string;
-  Gateway: string;
-  IPAddress: string;
-  IPPrefixLen: number;
-  IPv6Gateway: string;
-  GlobalIPv6Address: string;
-  GlobalIPv6PrefixLen: number;
-  MacAddress: string;
-  NetworkID: string;
-  Aliases: string[] | null;
-}
+export type { EndpointSettings };
 
 export interface ContainerInspect {
   Id: string;
@@ -98,7 +87,7 @@ export interface ContainerInspect {
   ExecIDs: string[];
   GraphDriver: { Name: string; Data: Record<string, string> | null };
   Mounts: InspectMount[];
-  NetworkSettings: Record<string, unknown> & { Networks: Record<string, EndpointSettings> };
+  NetworkSettings: NetworkSettings;
   Config: Record<string, unknown>;
   HostConfig: Record<string, unknown>;
   SizeRw?: number;
@@ -225,51 +214,6 @@ function numberResource(c: Container, key: string): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
-function isSlirp(network: string): boolean {
-  return network === 'slirp4netns' || network === '' || network === 'bridge';
-}
-
-export function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
-  const active = isActive(c);
-  const slirp = isSlirp(c.config.network);
-  const ip = slirp && active ? SLIRP_GUEST_IP : '';
-  const gateway = slirp && active ? SLIRP_HOST_IP : '';
-  const prefix = ip ? 24 : 0;
-  const networks: Record<string, EndpointSettings> = {};
-  if (slirp) {
-    networks.slirp4netns = {
-      EndpointID: '',
-      Gateway: gateway,
-      IPAddress: ip,
-      IPPrefixLen: prefix,
-      IPv6Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      MacAddress: '',
-      NetworkID: 'slirp4netns',
-      Aliases: null,
-    };
-  }
-  return {
-    Bridge: '',
-    SandboxID: '',
-    HairpinMode: false,
-    LinkLocalIPv6Address: '',
-    LinkLocalIPv6PrefixLen: 0,
-    Ports: {},
-    SandboxKey: active && c.pid > 0 && c.config.network !== 'host' ? `/proc/${c.pid}/ns/net` : '',
-    EndpointID: '',
-    Gateway: gateway,
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    IPAddress: ip,
-    IPPrefixLen: prefix,
-    IPv6Gateway: '',
-    MacAddress: '',
-    Networks: networks,
-  };
-}
-
 function graphDriver(facts: InspectFacts): ContainerInspect['GraphDriver'] {
   if (facts.driver === 'vfs') return { Name: 'vfs', Data: null };
   const data: Record<string, string> = {};
@@ -296,6 +240,7 @@ export function inspectConfig(c: Container, facts: InspectFacts): Record<string,
     Env: effectiveEnv(c, facts, hostname),
     Cmd: config.cmd.length ? config.cmd : null,
     Image: config.imageName,
+    ...(exposedPortsConfig(c) ? { ExposedPorts: exposedPortsConfig(c) } : {}),
     Volumes: null,
     WorkingDir: config.workdir || facts.imageWorkdir || '/',
     Entrypoint: config.entrypoint.length ? config.entrypoint : null,
@@ -318,18 +263,13 @@ export function inspectHostConfig(c: Container, facts: InspectFacts): Record<str
     Binds: binds(c),
     ContainerIDFile: '',
     LogConfig: { Type: config.logDriver, Config: logOpts, Path: logPathOf(config.logOpts, facts.paths.logPath), Tag: config.logOpts.tag ?? '' },
-    NetworkMode: config.network,
-    PortBindings: {},
+    ...hostConfigNetwork(c),
     RestartPolicy: { Name: config.restartPolicy.name, MaximumRetryCount: config.restartPolicy.maxRetries },
     AutoRemove: config.autoRemove,
     VolumeDriver: '',
     VolumesFrom: null,
     CapAdd: config.capAdd,
     CapDrop: config.capDrop,
-    Dns: [],
-    DnsOptions: [],
-    DnsSearch: [],
-    ExtraHosts: [],
     GroupAdd: config.groupAdd,
     IpcMode: config.ipc || 'private',
     Cgroup: '',
@@ -337,7 +277,6 @@ export function inspectHostConfig(c: Container, facts: InspectFacts): Record<str
     OomScoreAdj: 0,
     PidMode: config.pid || 'private',
     Privileged: config.privileged,
-    PublishAllPorts: false,
     ReadonlyRootfs: config.readOnly,
     SecurityOpt: config.securityOpt,
     Tmpfs: tmpfs,

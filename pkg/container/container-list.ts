@@ -1,7 +1,9 @@
 // The rows of `ps`: what Docker and Podman show for each container, with the fields their
 // --format templates use.
 import { humanDuration, timeAgo } from '../format/human-units';
+import { portsColumn } from '../network/port-mappings';
 import { Container } from './container-config';
+import { networkNames } from './inspect-network';
 
 export interface ContainerRow {
   ID: string;
@@ -63,13 +65,13 @@ export function containerRow(c: Container, now = Date.now()): ContainerRow {
     RunningFor: timeAgo(c.created, now),
     Status: statusText(c, now),
     State: stateText(c),
-    Ports: '',
+    Ports: c.status === 'running' || c.status === 'paused' ? portsColumn(c.state.network?.ports ?? []) : '',
     Names: c.name,
     Labels: c.config.labels,
     ExitCode: c.exitCode,
     Pid: c.pid,
     Mounts: c.config.mounts.map((m) => m.destination),
-    Networks: c.config.network === 'none' || c.config.network === 'host' ? [] : [c.config.network],
+    Networks: networkNames(c.config.network),
     Size: '',
   };
 }
@@ -96,7 +98,7 @@ export function matchesFilters(c: Container, row: ContainerRow, filters: Map<str
         case 'volume':
           return c.config.mounts.some((m) => m.source === v || m.destination === v);
         case 'network':
-          return c.config.network === v;
+          return c.config.network === v || row.Networks.includes(v);
         case 'restart-policy':
           return c.config.restartPolicy.name === v;
         default:

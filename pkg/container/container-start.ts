@@ -17,14 +17,14 @@ import { MountInput, NamespaceMode, ResourceInput, buildSpec, containerEnv, host
 import { OciRuntime } from '../runtime/oci-runtime';
 import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimits';
 import { seccompProfileForOption } from '../runtime/seccomp-profile';
-import { startSlirp, stopSlirp } from '../network/slirp-network';
+import { NetworkPlan, NetworkStatus, planNetwork, setUpNetwork, tearDownNetwork } from '../network/network-setup';
 import { seedVolume } from '../volume/volume-seed';
 import { VolumeStore } from '../volume/volume-store';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
 import { containerPaths, ContainerPaths } from './container-paths';
 import { logPathOf, monitorLogSettings } from './log-config';
 import { ContainerStore } from './container-store';
-import { SLIRP_GUEST_IP, SLIRP_HOST_IP, writeEtcFiles } from './etc-files';
+import { writeEtcFiles } from './etc-files';
 import { nativeBinary } from '../package-root';
 
 export interface PreparedStart {
@@ -33,7 +33,7 @@ export interface PreparedStart {
   runtime: OciRuntime;
   containerPid: number;
   monitorPid: number;
-  networkPid?: number;
+  network: NetworkStatus;
   /** the attach socket of the monitor */
   attachSocket: string;
 }
@@ -138,19 +138,21 @@ function resourceInput(config: ContainerConfig, rootless: boolean): ResourceInpu
   return input;
 }
 
-function writeBundle(engine: Engine, container: Container, paths: ContainerPaths, networked: boolean): void {
+function writeBundle(engine: Engine, container: Container, paths: ContainerPaths, network: NetworkPlan): void {
   const { config } = container;
   const imageRec = engine.images.get(config.imageId);
   const image = imageRec ? parseImageConfig(imageRec.config) : undefined;
   const user = resolveContainerUser(paths.rootfs, config.user ?? (image?.config?.User || undefined), config.groupAdd);
   const hostname = config.hostname ?? container.id.slice(0, 12);
-  const network = config.network;
-  const hostNetwork = network === 'host';
+  const hostNetwork = network.etc.hostNetwork;
   const etc = writeEtcFiles(paths.userdata, {
     hostname,
-    ip: networked ? SLIRP_GUEST_IP : undefined,
-    hostIp: networked ? SLIRP_HOST_IP : undefined,
-    hostNetwork,
+    name: container.name,
+    ...network.etc,
+    dns: config.dns,
+    dnsSearch: config.dnsSearch,
+    dnsOptions: config.dnsOptions,
+    extraHosts: config.addHosts,
   });
   const host = hostFacts();
   const capOpts = { capAdd: config.capAdd, capDrop: config.capDrop, privileged: config.privileged };
@@ -173,7 +175,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
     mounts: [...mountInputs(engine, config, paths.rootfs), ...initMount(config)],
     etcFiles: hostNetwork ? undefined : etc,
     namespaces: {
-      network: hostNetwork ? 'host' : namespaceMode(network) ?? 'private',
+      network: network.namespace,
       pid: namespaceMode(config.pid),
       ipc: namespaceMode(config.ipc),
       uts: namespaceMode(config.uts),
@@ -205,10 +207,11 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
   for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   await mountRootfs(engine, container, paths);
-  const networked = container.config.network === 'slirp4netns' || container.config.network === '' || container.config.network === 'bridge';
   let started;
+  let plan: NetworkPlan;
   try {
-    writeBundle(engine, container, paths, networked);
+    plan = await planNetwork(engine, container);
+    writeBundle(engine, container, paths, plan);
     const logSettings = monitorLogSettings(container.config.logDriver, container.config.logOpts, paths.logPath);
     started = await startMonitor({
       cid: container.id,
@@ -233,17 +236,16 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
     store.update<ContainerRuntimeState>(container.id, { state: { ...container.state, error: (failure as Error).message } });
     throw failure;
   }
-  let networkPid: number | undefined;
-  if (networked) {
-    try {
-      networkPid = await startSlirp(started.containerPid);
-    } catch (err) {
-      await runtime.delete(container.id);
-      await (await engine.driver()).unmount(paths.rootfs);
-      throw err;
-    }
+  let network: NetworkStatus;
+  try {
+    network = await setUpNetwork(engine, container, plan, started.containerPid);
+  } catch (err) {
+    await runtime.delete(container.id);
+    await (await engine.driver()).unmount(paths.rootfs);
+    store.update<ContainerRuntimeState>(container.id, { state: { ...container.state, error: (err as Error).message } });
+    throw err;
   }
-  return { container, paths, runtime, containerPid: started.containerPid, monitorPid: started.monitorPid, networkPid, attachSocket: path.join(paths.socketDir, 'attach') };
+  return { container, paths, runtime, containerPid: started.containerPid, monitorPid: started.monitorPid, network, attachSocket: path.join(paths.socketDir, 'attach') };
 }
 
 /** Lets the created process run and records the container as running. */
@@ -256,12 +258,12 @@ export async function releaseStart(engine: Engine, prepared: PreparedStart): Pro
     monitorPid: prepared.monitorPid,
     startedAt: Date.now(),
     stoppedByUser: false,
-    state: { ...container.state, rootfs: prepared.paths.rootfs, logPath: logPathOf(container.config.logOpts, prepared.paths.logPath), networkPid: prepared.networkPid },
+    state: { ...container.state, rootfs: prepared.paths.rootfs, logPath: logPathOf(container.config.logOpts, prepared.paths.logPath), network: prepared.network, networkPid: undefined, error: undefined },
   });
   try {
     await prepared.runtime.start(container.id);
   } catch (err) {
-    stopSlirp(prepared.networkPid);
+    await tearDownNetwork(engine, { ...container, state: { ...container.state, network: prepared.network } });
     await prepared.runtime.delete(container.id);
     store.update(container.id, { status: 'exited', exitCode: 125, finishedAt: Date.now(), pid: 0 });
     log.debug(`start of ${container.id} failed: ${(err as Error).message}`);

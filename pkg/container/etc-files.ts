@@ -3,35 +3,44 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** slirp4netns's fixed addresses: the guest, its gateway (the host) and its DNS forwarder. */
-export const SLIRP_GUEST_IP = '10.0.2.100';
-export const SLIRP_HOST_IP = '10.0.2.2';
-export const SLIRP_DNS_IP = '10.0.2.3';
-
 export interface EtcFilesInput {
   hostname: string;
+  /** the container's name, listed with the hostname */
+  name?: string;
   /** the container's address, when it has one */
   ip?: string;
-  /** what host.containers.internal points at */
+  /** what host.containers.internal (and --add-host NAME:host-gateway) points at */
   hostIp?: string;
-  /** nameservers for resolv.conf; default: the host's, loopback ones dropped */
+  /** the network's resolvers, put before the host's (slirp4netns's 10.0.2.3) */
+  nameservers?: string[];
+  /** --dns: replaces every other nameserver; default: the host's, loopback ones dropped */
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
+  /** --add-host NAME:IP (NAME=IP too), listed first so they win */
   extraHosts?: string[];
   /** --network host: the host's own files are used */
   hostNetwork: boolean;
 }
 
+/** --add-host NAME:IP or NAME=IP (the name never holds ':', an IPv6 address does). */
+export function splitHostEntry(entry: string): { names: string; ip: string } | undefined {
+  const i = entry.search(/[:=]/);
+  if (i <= 0 || i === entry.length - 1) return undefined;
+  return { names: entry.slice(0, i).replace(/;/g, ' '), ip: entry.slice(i + 1).replace(/^\[(.*)\]$/, '$1') };
+}
+
 export function hostsFile(input: EtcFilesInput): string {
   const lines = ['127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4', '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6'];
-  if (input.ip) lines.push(`${input.ip}\t${input.hostname}`);
-  else lines.push(`127.0.1.1\t${input.hostname}`);
-  if (input.hostIp) lines.push(`${input.hostIp}\thost.containers.internal host.docker.internal`);
   for (const entry of input.extraHosts ?? []) {
-    const i = entry.lastIndexOf(':');
-    if (i > 0) lines.push(`${entry.slice(i + 1)}\t${entry.slice(0, i)}`);
+    const parsed = splitHostEntry(entry);
+    if (!parsed) continue;
+    const ip = parsed.ip === 'host-gateway' ? input.hostIp : parsed.ip;
+    if (ip) lines.push(`${ip}\t${parsed.names}`);
   }
+  const own = [...new Set([input.hostname, ...(input.name ? [input.name] : [])])].join(' ');
+  lines.push(`${input.ip ?? '127.0.1.1'}\t${own}`);
+  if (input.hostIp) lines.push(`${input.hostIp}\thost.containers.internal host.docker.internal`);
   return lines.join('\n') + '\n';
 }
 
@@ -56,7 +65,7 @@ export function resolvConf(input: EtcFilesInput, hostText = readHostResolvConf()
   }
   let servers = input.dns?.length ? input.dns : hostServers;
   if (!input.hostNetwork) servers = servers.filter((s) => !s.startsWith('127.') && s !== '::1');
-  if (!input.hostNetwork && !input.dns?.length) servers = [...(input.ip === SLIRP_GUEST_IP ? [SLIRP_DNS_IP] : []), ...servers];
+  if (!input.hostNetwork && !input.dns?.length) servers = [...new Set([...(input.nameservers ?? []), ...servers])];
   const search = input.dnsSearch?.length ? input.dnsSearch.filter((s) => s !== '.') : hostSearch;
   const options = input.dnsOptions?.length ? input.dnsOptions : hostOptions;
   const lines: string[] = [];

@@ -155,7 +155,17 @@ describe('container inspect document', () => {
   });
 
   it('gives slirp4netns addresses to a running slirp container, none to --network none', () => {
-    const doc = inspectContainer(container(), facts());
+    const network = {
+      mode: 'slirp4netns' as const,
+      helpers: [],
+      ports: [{ protocol: 'tcp' as const, hostIp: '', hostPort: 8080, containerPort: 80 }],
+      networks: { slirp4netns: { ipAddress: '10.0.2.100', prefixLen: 24, gateway: '10.0.2.2', macAddress: '02:00:00:00:00:01' } },
+    };
+    const doc = inspectContainer(container({ state: { network } }, { exposedPorts: ['80/tcp', '53/udp'], publish: [{ protocol: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80, count: 1 }] }), facts());
+    assert.deepEqual(doc.NetworkSettings.Ports, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }], '53/udp': null });
+    assert.deepEqual(doc.HostConfig.PortBindings, { '80/tcp': [{ HostIp: '', HostPort: '8080' }] });
+    assert.deepEqual(doc.Config.ExposedPorts, { '80/tcp': {}, '53/udp': {} });
+    assert.equal(doc.NetworkSettings.MacAddress, '02:00:00:00:00:01');
     assert.equal(doc.NetworkSettings.IPAddress, '10.0.2.100');
     assert.equal(doc.NetworkSettings.Networks.slirp4netns.Gateway, '10.0.2.2');
     assert.equal(renderTemplate('{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', doc), '10.0.2.100');

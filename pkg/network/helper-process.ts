@@ -1,0 +1,52 @@
+// The network helpers (slirp4netns, pasta, tspod-portfwd) belong to the container, not to the
+// CLI that starts them: they run detached, tell us on a ready fd (3) when they are set up, and
+// are ended by pid at cleanup, after checking the pid still names the same program.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { HostError } from '../errors';
+
+export interface HelperProcess {
+  pid: number;
+  /** /proc/PID/comm at start (at most 15 characters), checked before it is killed */
+  comm: string;
+}
+
+export interface StartedHelper extends HelperProcess {
+  /** what the helper wrote on its ready fd */
+  ready: string;
+}
+
+/** Starts `bin args` detached and waits for its first write on fd 3 (or its early exit). */
+export async function startHelper(bin: string, args: string[], name: string): Promise<StartedHelper> {
+  const child = spawn(bin, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const fd3 = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+  try {
+    const ready = await new Promise<string>((resolve, reject) => {
+      fd3.once('data', (d: Buffer) => resolve(d.toString()));
+      child.once('exit', (code) => {
+        const last = stderr.trim().split('\n').pop() ?? '';
+        reject(new HostError(`${name} exited (${code}) before it was ready${last ? `: ${last}` : ''}`));
+      });
+      child.once('error', (err) => reject(new HostError(`starting ${name}: ${err.message}`)));
+    });
+    return { pid: child.pid as number, comm: bin.split('/').pop()!.slice(0, 15), ready };
+  } finally {
+    child.stderr?.destroy();
+    fd3.destroy();
+    child.removeAllListeners('exit');
+    child.unref();
+  }
+}
+
+/** Ends a helper if its pid still names it (pids get reused). */
+export function stopHelper(helper: HelperProcess | undefined): void {
+  if (!helper?.pid) return;
+  try {
+    const comm = fs.readFileSync(`/proc/${helper.pid}/comm`, 'utf8').trim();
+    if (comm === helper.comm) process.kill(helper.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}

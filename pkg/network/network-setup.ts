@@ -1,0 +1,236 @@
+// The one entry point container start, exit and cleanup use for networking, dispatching on
+// the container's --network mode (network-mode.ts). Three steps, in this order:
+//
+//   planNetwork(engine, container)             before the OCI bundle is written. Decides the
+//       → NetworkPlan                           spec's network namespace (private, host, or a
+//                                               path to join) and what /etc/hosts and
+//                                               resolv.conf say (the container's address, the
+//                                               host's address, the network's resolvers), and
+//                                               which ports to publish. May reserve things
+//                                               (an IP lease); must not start processes.
+//   setUpNetwork(engine, container, plan, pid)  after `runtime create` (the namespace exists,
+//       → NetworkStatus                         `pid` is the container's init, not yet running
+//                                               the command) and before `runtime start`.
+//                                               Starts helpers (slirp4netns, pasta, veths,
+//                                               tspod-portfwd), publishes ports. On failure it
+//                                               undoes what it did itself and throws
+//                                               (PortInUseError for a taken port).
+//   tearDownNetwork(engine, container)         at cleanup (exit, stop, rm -f, a refresh after
+//                                               the monitor was killed). Reads only what
+//                                               setUpNetwork stored in container.state.network,
+//                                               never the config, and must be safe to run twice.
+//
+// The start code stores the NetworkStatus in the container's state column; inspect, port and
+// ps read it from there. Backends: slirp4netns (rootless default), pasta, none, host,
+// container:NAME, ns:PATH here; user-defined networks (`kind: 'networks'`, and root's default
+// `bridge`) are the bridge branch: fill planUserNetworks / setUpUserNetworks /
+// tearDownUserNetworks below. Ports into a shared namespace: startPortForwarder() with that
+// namespace's path and the container's address on the bridge as targetIp.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Engine } from '../engine/engine';
+import { ConflictError, InvalidArgumentError } from '../errors';
+import type { Container, ContainerConfig, ContainerRuntimeState } from '../container/container-config';
+import { ContainerStore } from '../container/container-store';
+import type { NamespaceMode } from '../runtime/oci-spec';
+import { HelperProcess, stopHelper } from './helper-process';
+import { DEFAULT_SLIRP_OPTIONS, NetworkMode, canPublish, parseNetworkMode } from './network-mode';
+import { defaultRoute, startPasta } from './pasta-network';
+import { PortMapping, PublishedPort, publishAllMappings } from './port-mappings';
+import { startPortForwarder } from './port-forwarder';
+import { slirpAddresses, slirpPublish, startSlirp } from './slirp-network';
+
+/** One network the container is attached to, as inspect's NetworkSettings.Networks shows it. */
+export interface NetworkEndpoint {
+  ipAddress: string;
+  prefixLen: number;
+  gateway: string;
+  macAddress: string;
+  ipv6Address?: string;
+  ipv6PrefixLen?: number;
+  ipv6Gateway?: string;
+  aliases?: string[];
+  networkId?: string;
+}
+
+/** What setUpNetwork did, stored in the container's state (state.network). */
+export interface NetworkStatus {
+  mode: NetworkMode['kind'];
+  /** processes that belong to the container's network: ended at teardown */
+  helpers: HelperProcess[];
+  ports: PublishedPort[];
+  /** by network name: `bridge` (the default), `slirp4netns`, `pasta`, user networks */
+  networks: Record<string, NetworkEndpoint>;
+  /** the namespace the container uses, for inspect's SandboxKey */
+  netnsPath?: string;
+  /** slirp4netns's API socket, with port_handler=slirp4netns */
+  apiSocket?: string;
+  /** whatever a backend needs at teardown (veth names, leases, ...) */
+  extra?: Record<string, unknown>;
+}
+
+/** What the /etc files say about the network. */
+export interface EtcNetworkFacts {
+  /** the container's address (its /etc/hosts line); none: 127.0.1.1 */
+  ip?: string;
+  /** what host.containers.internal and host-gateway mean */
+  hostIp?: string;
+  /** resolvers put first in resolv.conf (the slirp DNS, a network's resolver) */
+  nameservers?: string[];
+  /** the host's own files are used (--network host) */
+  hostNetwork: boolean;
+}
+
+export interface NetworkPlan {
+  mode: NetworkMode;
+  namespace: NamespaceMode;
+  etc: EtcNetworkFacts;
+  /** what to publish, -P expanded */
+  ports: PortMapping[];
+  /** the endpoint address facts known before setup, by network name */
+  networks: Record<string, NetworkEndpoint>;
+}
+
+/** The mode a container runs in; the default resolved for this user. */
+export function effectiveMode(engine: Engine, config: Pick<ContainerConfig, 'network'>): NetworkMode {
+  const mode = parseNetworkMode(config.network);
+  if (mode.kind !== 'default') return mode;
+  // Root's default becomes the `bridge` network once the bridge backend exists; until then
+  // slirp4netns serves root too.
+  if (engine.config.containers.rootlessNetworkCmd === 'pasta') return { kind: 'pasta', args: [] };
+  return { kind: 'slirp4netns', options: DEFAULT_SLIRP_OPTIONS };
+}
+
+function randomMac(): string {
+  const b = crypto.randomBytes(6);
+  b[0] = (b[0] & 0xfe) | 0x02; // unicast, locally administered
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function runningContainer(engine: Engine, nameOrId: string, self: Container): Container {
+  const target = new ContainerStore(engine.db).find<ContainerConfig, ContainerRuntimeState>(nameOrId);
+  if (!target) throw new InvalidArgumentError(`--network container:${nameOrId}: no container with that name or ID`);
+  if (target.id === self.id) throw new InvalidArgumentError('a container cannot join its own network namespace');
+  if (target.status !== 'running' && target.status !== 'paused') throw new ConflictError(`cannot join the network of container ${target.name}: it is not running: start it first`);
+  return target;
+}
+
+export async function planNetwork(engine: Engine, container: Container, exposed: string[] = container.config.exposedPorts ?? []): Promise<NetworkPlan> {
+  const mode = effectiveMode(engine, container.config);
+  const requested = container.config.publish ?? [];
+  const ports = canPublish(mode) ? [...requested, ...(container.config.publishAll ? publishAllMappings(exposed, requested) : [])] : [];
+  const base = { mode, ports, networks: {} };
+  switch (mode.kind) {
+    case 'slirp4netns': {
+      const a = slirpAddresses(mode.options);
+      const name = parseNetworkMode(container.config.network).kind === 'default' ? 'bridge' : 'slirp4netns';
+      const endpoint: NetworkEndpoint = { ipAddress: a.guest, prefixLen: a.prefixLen, gateway: a.gateway, macAddress: container.config.macAddress ?? randomMac(), ...(a.guest6 ? { ipv6Address: a.guest6, ipv6PrefixLen: 64, ipv6Gateway: a.gateway6 } : {}) };
+      return { ...base, namespace: 'private', etc: { ip: a.guest, hostIp: a.gateway, nameservers: [a.dns], hostNetwork: false }, networks: { [name]: endpoint } };
+    }
+    case 'pasta': {
+      const route = defaultRoute();
+      const endpoint: NetworkEndpoint = { ipAddress: route?.address ?? '', prefixLen: route?.prefixLen ?? 0, gateway: route?.gateway ?? '', macAddress: container.config.macAddress ?? randomMac() };
+      return { ...base, namespace: 'private', etc: { ip: route?.address, hostIp: route?.gateway, hostNetwork: false }, networks: { pasta: endpoint } };
+    }
+    case 'none':
+      return { ...base, namespace: 'private', etc: { hostNetwork: false } };
+    case 'host':
+      return { ...base, namespace: 'host', etc: { hostNetwork: true } };
+    case 'ns':
+      return { ...base, namespace: { path: mode.path }, etc: { hostNetwork: false } };
+    case 'container': {
+      const target = runningContainer(engine, mode.container, container);
+      const first = Object.values(target.state.network?.networks ?? {})[0];
+      return { ...base, namespace: { path: `/proc/${target.pid}/ns/net` }, etc: { ip: first?.ipAddress, hostIp: first?.gateway, hostNetwork: target.config.network === 'host' } };
+    }
+    case 'networks':
+      return planUserNetworks(engine, container, mode.names, base);
+    default:
+      throw new InvalidArgumentError(`unsupported network mode ${container.config.network}`);
+  }
+}
+
+/** slirp4netns's API socket: short (sun_path holds 108 bytes), under the run root. */
+function apiSocketPath(engine: Engine, container: Container): string {
+  const dir = path.join(engine.config.runRoot, 'net');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, `${container.id.slice(0, 16)}.sock`);
+}
+
+export async function setUpNetwork(engine: Engine, container: Container, plan: NetworkPlan, pid: number): Promise<NetworkStatus> {
+  const netnsPath = `/proc/${pid}/ns/net`;
+  const status: NetworkStatus = { mode: plan.mode.kind, helpers: [], ports: [], networks: plan.networks, netnsPath };
+  try {
+    switch (plan.mode.kind) {
+      case 'slirp4netns': {
+        const opts = plan.mode.options;
+        const viaApi = opts.portHandler === 'slirp4netns' && plan.ports.length > 0;
+        const endpoint = Object.values(plan.networks)[0];
+        const slirp = await startSlirp(pid, opts, { apiSocket: viaApi ? apiSocketPath(engine, container) : undefined, macAddress: endpoint?.macAddress });
+        status.helpers.push(slirp.helper);
+        status.apiSocket = slirp.apiSocket;
+        if (plan.ports.length === 0) break;
+        const guest = endpoint?.ipAddress ?? slirpAddresses(opts).guest;
+        if (viaApi) {
+          status.ports = await slirpPublish(slirp.apiSocket as string, guest, plan.ports);
+        } else {
+          const fwd = await startPortForwarder({ netnsPath, watchPid: pid, targetIp: guest, mappings: plan.ports });
+          status.helpers.push(fwd.helper);
+          status.ports = fwd.ports;
+        }
+        break;
+      }
+      case 'pasta': {
+        const pasta = await startPasta(pid, plan.mode.args, plan.ports, path.join(engine.config.runRoot, 'net'));
+        status.helpers.push(pasta.helper);
+        status.ports = pasta.ports;
+        break;
+      }
+      case 'networks':
+        return await setUpUserNetworks(engine, container, plan, pid, status);
+      case 'container':
+      case 'ns':
+        status.netnsPath = typeof plan.namespace === 'object' ? plan.namespace.path : undefined;
+        break;
+      case 'host':
+        status.netnsPath = undefined;
+        break;
+      default:
+        break;
+    }
+    return status;
+  } catch (err) {
+    releaseHelpers(status);
+    throw err;
+  }
+}
+
+function releaseHelpers(status: Pick<NetworkStatus, 'helpers' | 'apiSocket'>): void {
+  for (const h of status.helpers) stopHelper(h);
+  if (status.apiSocket) fs.rmSync(status.apiSocket, { force: true });
+}
+
+export async function tearDownNetwork(engine: Engine, container: Container): Promise<void> {
+  // Rows from before state.network existed kept the slirp4netns pid alone.
+  stopHelper(container.state.networkPid ? { pid: container.state.networkPid, comm: 'slirp4netns' } : undefined);
+  const status = container.state.network;
+  if (!status) return;
+  if (status.mode === 'networks') await tearDownUserNetworks(engine, container, status);
+  releaseHelpers(status);
+}
+
+// ---------------------------------------------------------------- user-defined networks ----
+// The bridge branch (user-defined networks, root's `bridge`): replace these three.
+
+async function planUserNetworks(_engine: Engine, _container: Container, names: string[], _base: Pick<NetworkPlan, 'mode' | 'ports' | 'networks'>): Promise<NetworkPlan> {
+  throw new InvalidArgumentError(`network ${names[0]} not found: user-defined networks are not available yet`);
+}
+
+async function setUpUserNetworks(_engine: Engine, _container: Container, _plan: NetworkPlan, _pid: number, status: NetworkStatus): Promise<NetworkStatus> {
+  return status;
+}
+
+async function tearDownUserNetworks(_engine: Engine, _container: Container, _status: NetworkStatus): Promise<void> {
+  // nothing yet
+}
