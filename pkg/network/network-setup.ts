@@ -40,6 +40,7 @@ import { defaultRoute, startPasta } from './pasta-network';
 import { PortMapping, PublishedPort, publishAllMappings } from './port-mappings';
 import { startPortForwarder } from './port-forwarder';
 import { slirpAddresses, slirpPublish, startSlirp } from './slirp-network';
+import { unmountAll } from '../storage/mounts';
 
 /** One network the container is attached to, as inspect's NetworkSettings.Networks shows it. */
 export interface NetworkEndpoint {
@@ -66,6 +67,8 @@ export interface NetworkStatus {
   netnsPath?: string;
   /** slirp4netns's API socket, with port_handler=slirp4netns */
   apiSocket?: string;
+  /** a bind mount of the namespace (pasta needs one): unmounted and removed at teardown */
+  netnsFile?: string;
   /** whatever a backend needs at teardown (veth names, leases, ...) */
   extra?: Record<string, unknown>;
 }
@@ -151,11 +154,12 @@ export async function planNetwork(engine: Engine, container: Container, exposed:
   }
 }
 
-/** slirp4netns's API socket: short (sun_path holds 108 bytes), under the run root. */
-function apiSocketPath(engine: Engine, container: Container): string {
+/** Per-container network files (slirp's API socket, a netns bind mount): short paths, as
+ * sun_path holds 108 bytes. */
+function netRunPath(engine: Engine, container: Container, suffix: string): string {
   const dir = path.join(engine.config.runRoot, 'net');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return path.join(dir, `${container.id.slice(0, 16)}.sock`);
+  return path.join(dir, `${container.id.slice(0, 16)}.${suffix}`);
 }
 
 export async function setUpNetwork(engine: Engine, container: Container, plan: NetworkPlan, pid: number): Promise<NetworkStatus> {
@@ -167,7 +171,7 @@ export async function setUpNetwork(engine: Engine, container: Container, plan: N
         const opts = plan.mode.options;
         const viaApi = opts.portHandler === 'slirp4netns' && plan.ports.length > 0;
         const endpoint = Object.values(plan.networks)[0];
-        const slirp = await startSlirp(pid, opts, { apiSocket: viaApi ? apiSocketPath(engine, container) : undefined, macAddress: endpoint?.macAddress });
+        const slirp = await startSlirp(pid, opts, { apiSocket: viaApi ? netRunPath(engine, container, 'sock') : undefined, macAddress: endpoint?.macAddress });
         status.helpers.push(slirp.helper);
         status.apiSocket = slirp.apiSocket;
         if (plan.ports.length === 0) break;
@@ -182,7 +186,8 @@ export async function setUpNetwork(engine: Engine, container: Container, plan: N
         break;
       }
       case 'pasta': {
-        const pasta = await startPasta(pid, plan.mode.args, plan.ports, path.join(engine.config.runRoot, 'net'));
+        status.netnsFile = netRunPath(engine, container, 'netns');
+        const pasta = await startPasta(pid, plan.mode.args, plan.ports, path.join(engine.config.runRoot, 'net'), status.netnsFile);
         status.helpers.push(pasta.helper);
         status.ports = pasta.ports;
         break;
@@ -201,14 +206,18 @@ export async function setUpNetwork(engine: Engine, container: Container, plan: N
     }
     return status;
   } catch (err) {
-    releaseHelpers(status);
+    await releaseHelpers(status);
     throw err;
   }
 }
 
-function releaseHelpers(status: Pick<NetworkStatus, 'helpers' | 'apiSocket'>): void {
+async function releaseHelpers(status: Pick<NetworkStatus, 'helpers' | 'apiSocket' | 'netnsFile'>): Promise<void> {
   for (const h of status.helpers) stopHelper(h);
   if (status.apiSocket) fs.rmSync(status.apiSocket, { force: true });
+  if (status.netnsFile) {
+    await unmountAll(status.netnsFile).catch(() => undefined);
+    fs.rmSync(status.netnsFile, { force: true });
+  }
 }
 
 export async function tearDownNetwork(engine: Engine, container: Container): Promise<void> {
@@ -217,7 +226,7 @@ export async function tearDownNetwork(engine: Engine, container: Container): Pro
   const status = container.state.network;
   if (!status) return;
   if (status.mode === 'networks') await tearDownUserNetworks(engine, container, status);
-  releaseHelpers(status);
+  await releaseHelpers(status);
 }
 
 // ---------------------------------------------------------------- user-defined networks ----

@@ -12,6 +12,7 @@ import { HelperProcess } from './helper-process';
 import { PortMapping, PublishedPort } from './port-mappings';
 import { PortInUseError } from './port-forwarder';
 import { freePort } from './free-port';
+import { bindMount } from '../storage/mounts';
 
 export interface HostRoute {
   iface: string;
@@ -57,7 +58,12 @@ async function portArgs(mappings: PortMapping[]): Promise<{ args: string[]; port
   return { args, ports };
 }
 
-export async function startPasta(pid: number, userArgs: string[], mappings: PortMapping[], runDir: string): Promise<{ helper: HelperProcess; ports: PublishedPort[] }> {
+/**
+ * pasta cannot open /proc/PID/ns/net of a container that runc has not started yet (the process
+ * is not dumpable and pasta drops CAP_SYS_PTRACE), so it gets the namespace as a bind-mounted
+ * file (`netnsFile`), as Podman does; teardown unmounts it.
+ */
+export async function startPasta(pid: number, userArgs: string[], mappings: PortMapping[], runDir: string, netnsFile: string): Promise<{ helper: HelperProcess; ports: PublishedPort[] }> {
   const bin = findExecutable('pasta');
   if (!bin) throw new HostError('pasta is not installed: install it (apt install passt) or use --network slirp4netns');
   const { args: portSpec, ports } = await portArgs(mappings);
@@ -66,7 +72,9 @@ export async function startPasta(pid: number, userArgs: string[], mappings: Port
   fs.rmSync(pidFile, { force: true });
   const tcp = portSpec.length ? [] : ['-t', 'none'];
   const udp = portSpec.includes('-u') ? [] : ['-u', 'none'];
-  const args = ['--config-net', '--quiet', ...tcp, ...udp, '-T', 'none', '-U', 'none', ...portSpec, ...userArgs, '--pid', pidFile, '--netns', `/proc/${pid}/ns/net`];
+  fs.writeFileSync(netnsFile, '');
+  await bindMount(`/proc/${pid}/ns/net`, netnsFile);
+  const args = ['--config-net', '--quiet', ...tcp, ...udp, '-T', 'none', '-U', 'none', ...portSpec, ...userArgs, '--pid', pidFile, '--netns', netnsFile];
   await new Promise<void>((resolve, reject) => {
     execFile(bin, args, { timeout: 10_000 }, (err, _stdout, stderr) => {
       if (!err) return resolve();
@@ -77,5 +85,7 @@ export async function startPasta(pid: number, userArgs: string[], mappings: Port
   });
   const helperPid = Number(readOr(pidFile).trim());
   if (!helperPid) throw new HostError(`pasta did not write its pid to ${pidFile}`);
-  return { helper: { pid: helperPid, comm: 'pasta' }, ports };
+  // pasta may re-exec itself as passt.avx2: the name to check at teardown is what runs now.
+  const comm = readOr(`/proc/${helperPid}/comm`).trim() || 'pasta';
+  return { helper: { pid: helperPid, comm }, ports };
 }
