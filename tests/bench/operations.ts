@@ -107,3 +107,34 @@ operations.push({
   setup: { tspod: withBusybox('tspod'), podman: withBusybox(podmanCli) },
   target: { kind: 'ratio', max: 1 },
 });
+
+// Networking (issue #5 targets: throughput through a published port at least Podman's with the
+// same backend, i.e. time at most 1x; `run -d -p` start latency at most 0.6x). Both sides use
+// slirp4netns with the rootlesskit-style port handler (tspod-portfwd vs Podman's rootlessport).
+// A container serving a 100 MB file is started untimed, once; curl downloads it, timed.
+const HTTP_PORTS = { tspod: 18731, podman: 18732 };
+function bigFileServer(cli: string, port: number): string[] {
+  const name = 'bench-http';
+  const start = `${cli} run -d --name ${name} --network slirp4netns:port_handler=rootlesskit -p 127.0.0.1:${port}:80 busybox sh -c 'dd if=/dev/zero of=/big bs=1M count=100 2>/dev/null; exec httpd -f -p 80 -h /' >/dev/null`;
+  const ready = `i=0; until curl -sf -o /dev/null -r 0-0 http://127.0.0.1:${port}/big; do i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done`;
+  return withBusybox(cli, `[ "$(${cli} inspect --format '{{.State.Status}}' ${name} 2>/dev/null)" = running ] || { ${cli} rm -f ${name} >/dev/null 2>&1; ${start}; }; ${ready}`);
+}
+const curlBig = (port: number): string[] => ['curl', '-sf', '-o', '/dev/null', `http://127.0.0.1:${port}/big`];
+const removeStarted = (cli: string): string[] => withBusybox(cli, `${cli} rm -f bench-port >/dev/null 2>&1; true`);
+operations.push(
+  {
+    name: 'HTTP 100 MB through a published port (slirp4netns)',
+    wholeArgv: true,
+    tspod: curlBig(HTTP_PORTS.tspod),
+    podman: curlBig(HTTP_PORTS.podman),
+    setup: { tspod: bigFileServer('tspod', HTTP_PORTS.tspod), podman: bigFileServer(podmanCli, HTTP_PORTS.podman) },
+    target: { kind: 'ratio', max: 1 },
+  },
+  {
+    name: 'run -d -p (start latency)',
+    tspod: ['run', '-d', '--name', 'bench-port', '-p', '127.0.0.1:18733:80', 'busybox', 'httpd', '-f', '-p', '80'],
+    podman: ['run', '-d', '--name', 'bench-port', '--network', 'slirp4netns:port_handler=rootlesskit', '-p', '127.0.0.1:18734:80', 'busybox', 'httpd', '-f', '-p', '80'],
+    setup: { tspod: removeStarted('tspod'), podman: removeStarted(podmanCli) },
+    target: { kind: 'ratio', max: 0.6 },
+  },
+);
