@@ -108,6 +108,7 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
       ...(await archiveCommands()),
     ],
   },
+  manifest: { summary: 'Manipulate manifest lists', management: true, load: async () => (await import('./manifest')).MANIFEST_COMMANDS },
   generate: { summary: 'Generate structured data (systemd units)', management: true, load: async () => [(await import('./generate-systemd')).GenerateSystemdCommand] },
   history: { summary: 'Show the history of an image', load: async () => [(await import('./image-history')).HistoryCommand] },
   images: { summary: 'List images in local storage', load: async () => [(await import('./image-list')).ImagesCommand] },

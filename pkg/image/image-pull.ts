@@ -57,32 +57,22 @@ function clientFor(endpoint: RegistryEndpoint, opts: PullOptions): RegistryClien
   return new RegistryClient(endpoint, { authStore: opts.authStore, credentials: opts.credentials });
 }
 
-/** Fetches the manifest from the first endpoint that has it; an index is narrowed to one platform. */
-async function resolveManifest(ref: ImageReference, opts: PullOptions, engine: Engine): Promise<ResolvedManifest> {
+/**
+ * Runs `fetch` against the endpoints of `ref` (mirrors first, then the origin) until one
+ * succeeds; a failing mirror is skipped. The caller closes the returned client.
+ */
+export async function fromPullEndpoints<T>(
+  ref: ImageReference,
+  opts: Pick<PullOptions, 'tlsVerify' | 'authStore' | 'credentials'>,
+  engine: Engine,
+  fetch: (client: RegistryClient, endpoint: RegistryEndpoint) => Promise<T>,
+): Promise<{ result: T; client: RegistryClient; endpoint: RegistryEndpoint }> {
   const endpoints = pullEndpoints(ref, engine.config.registries, { tlsVerify: opts.tlsVerify });
   const mirrorErrors: unknown[] = [];
   for (const endpoint of endpoints) {
     const client = clientFor(endpoint, opts);
     try {
-      const top = await client.getManifest(endpoint.repository, manifestReference(ref));
-      let parsed = parseManifest(top.bytes, top.mediaType);
-      let chosen = top;
-      if (parsed.kind === 'index') {
-        const wanted = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
-        const desc = selectPlatform(parsed.index, wanted);
-        chosen = await client.getManifest(endpoint.repository, desc.digest);
-        parsed = parseManifest(chosen.bytes, chosen.mediaType);
-        if (parsed.kind !== 'manifest') throw new TspodError(`${formatReference(ref)}: an index points at another index, which is not supported`);
-      }
-      return {
-        client,
-        endpoint,
-        topDigest: top.digest,
-        manifest: parsed.manifest,
-        manifestBytes: chosen.bytes,
-        manifestMediaType: parsed.mediaType,
-        manifestDigest: chosen.digest,
-      };
+      return { result: await fetch(client, endpoint), client, endpoint };
     } catch (err) {
       client.close();
       // A mirror that fails is skipped: the next mirror or the origin may have the image.
@@ -95,6 +85,32 @@ async function resolveManifest(ref: ImageReference, opts: PullOptions, engine: E
     }
   }
   throw new TspodError(`${formatReference(ref)}: no endpoint to pull from`);
+}
+
+/** Fetches the manifest from the first endpoint that has it; an index is narrowed to one platform. */
+async function resolveManifest(ref: ImageReference, opts: PullOptions, engine: Engine): Promise<ResolvedManifest> {
+  const { result, client, endpoint } = await fromPullEndpoints(ref, opts, engine, async (client, endpoint) => {
+    const top = await client.getManifest(endpoint.repository, manifestReference(ref));
+    let parsed = parseManifest(top.bytes, top.mediaType);
+    let chosen = top;
+    if (parsed.kind === 'index') {
+      const wanted = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
+      const desc = selectPlatform(parsed.index, wanted);
+      chosen = await client.getManifest(endpoint.repository, desc.digest);
+      parsed = parseManifest(chosen.bytes, chosen.mediaType);
+      if (parsed.kind !== 'manifest') throw new TspodError(`${formatReference(ref)}: an index points at another index, which is not supported`);
+    }
+    return { top, chosen, manifest: parsed.manifest, mediaType: parsed.mediaType };
+  });
+  return {
+    client,
+    endpoint,
+    topDigest: result.top.digest,
+    manifest: result.manifest,
+    manifestBytes: result.chosen.bytes,
+    manifestMediaType: result.mediaType,
+    manifestDigest: result.chosen.digest,
+  };
 }
 
 /**

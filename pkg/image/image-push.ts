@@ -229,9 +229,10 @@ class Pusher {
 
 /**
  * Pushes an image to `repository` on the client's registry under `reference` (a tag, or the
- * digest the manifest must have).
+ * digest the manifest must have; undefined: by whatever digest the written manifest has, as
+ * the images of a manifest list are pushed).
  */
-export async function pushToRegistry(client: RegistryClient, repository: string, reference: string, input: PushInput, opts: PushOptions = {}): Promise<PushOutcome> {
+export async function pushToRegistry(client: RegistryClient, repository: string, reference: string | undefined, input: PushInput, opts: PushOptions = {}): Promise<PushOutcome> {
   const listener = opts.listener ?? silentListener;
   const config = parseImageConfig(input.config);
   const diffIds = config.rootfs.diff_ids;
@@ -262,7 +263,7 @@ export async function pushToRegistry(client: RegistryClient, repository: string,
     const manifest = preserved ? (input.manifest as Buffer) : serializeManifest(format, configDesc, layers, stored?.format === 'oci' ? stored.manifest : {});
     const mediaType = manifestMediaType(format);
     listener({ kind: 'message', text: 'Writing manifest to image destination' });
-    const digest = await client.putManifest(repository, reference, manifest, mediaType);
+    const digest = await client.putManifest(repository, reference ?? sha256Digest(manifest), manifest, mediaType);
     return { digest, manifest, mediaType, configDigest: configDesc.digest, preserved, recompressed: outcomes.filter((o) => o.recompressed).length };
   } finally {
     await blobs.remove();
@@ -313,7 +314,7 @@ function resolvedName(source: string, image: ImageRecord, engine: Engine): strin
  * Repositories on the destination's registry that the image was pulled from or is named
  * after (mirrors included, as pulls use them): the places a blob may be mounted from.
  */
-function mountSources(image: ImageRecord, dest: RegistryEndpoint, engine: Engine): string[] {
+export function mountSources(image: ImageRecord, dest: RegistryEndpoint, engine: Engine): string[] {
   const out = new Set<string>();
   for (const name of [...image.digests, ...image.names]) {
     try {

@@ -198,6 +198,13 @@ export class ImageStore {
     return rec.names;
   }
 
+  /** Replaces an image's manifest and extra data (a manifest list changes in place). */
+  updateManifest(id: string, manifest: Buffer, mediaType: string, digest: string, extra: Record<string, unknown>): void {
+    writeTransaction(this.db, () =>
+      this.db.prepare('UPDATE images SET manifest = ?, manifest_media_type = ?, manifest_digest = ?, extra = ? WHERE id = ?').run(manifest, mediaType, digest, JSON.stringify(extra), id),
+    );
+  }
+
   /** Deletes the image row (names and digests go with it); its layers are the caller's to release. */
   delete(id: string): void {
     writeTransaction(this.db, () => this.db.prepare('DELETE FROM images WHERE id = ?').run(id));
