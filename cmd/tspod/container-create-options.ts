@@ -69,6 +69,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   pid = Option.String('--pid', { description: 'PID namespace: host or private' });
   ipc = Option.String('--ipc', { description: 'IPC namespace: host or private' });
   uts = Option.String('--uts', { description: 'UTS namespace: host or private' });
+  userns = Option.String('--userns', { description: 'User namespace: host, keep-id[:uid=,gid=], auto[:size=], nomap' });
   groupAdd = Option.Array('--group-add', [], { description: 'Add a supplementary group' });
   restart = Option.String('--restart', { description: 'Restart policy: no, on-failure[:N], always, unless-stopped' });
   device = Option.Array('--device', [], { description: 'Add a host device' });
@@ -104,6 +105,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
     if (this.cgroups !== undefined && !['enabled', 'disabled', 'no-conmon', 'split'].includes(this.cgroups)) {
       throw new InvalidArgumentError(`invalid --cgroups "${this.cgroups}": use enabled, disabled, no-conmon or split`);
     }
+    (await import('../../pkg/container/userns-mode')).parseUsernsFlag(this.userns);
     const logConfig = await import('../../pkg/container/log-config');
     const logDriver = this.logDriver ?? this.config().containers.logDriver;
     logConfig.checkLogDriverUsable(logDriver);
@@ -170,6 +172,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
         pid: this.pid,
         ipc: this.ipc,
         uts: this.uts,
+        userns: this.userns,
         stopSignal: this.stopSignal ?? 'SIGTERM',
         stopTimeout,
         logDriver,

@@ -58,7 +58,10 @@ export interface ContainerConfig {
   pid?: string;
   ipc?: string;
   uts?: string;
+  /** --userns as given (host, keep-id[:uid=,gid=], auto[:size=], nomap) */
   userns?: string;
+  /** --userns=auto: the subordinate ids this container holds (offset into tspod's range) */
+  usernsRange?: { offset: number; size: number };
   stopSignal: string;
   stopTimeout: number;
   logDriver: string;

@@ -3,6 +3,7 @@
 // mounted or started here: that is `start`.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Engine } from '../engine/engine';
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import { findImage } from '../image/image-lookup';
@@ -16,6 +17,10 @@ import { isValidContainerName, randomContainerName } from './container-names';
 import { containerPaths } from './container-paths';
 import { ContainerStore } from './container-store';
 import { VolumeStore } from '../volume/volume-store';
+import { hostFacts } from '../runtime/host-facts';
+import { subordinateCount } from '../runtime/container-user';
+import { writeTransaction } from '../state/database';
+import { allocateRange, autoSize, parseUsernsFlag } from './userns-mode';
 
 export type PullPolicy = 'always' | 'missing' | 'never' | 'newer';
 
@@ -80,6 +85,30 @@ function displayName(engine: Engine, image: ImageRecord, asked: string): string 
   }
 }
 
+/** --userns=auto without size=: what the image's /etc/passwd and /etc/group name (topmost layer holding each). */
+async function imageIdsNeeded(engine: Engine, image: ImageRecord): Promise<number> {
+  const lowers = image.topLayer ? (await engine.layers()).lowerDirs(image.topLayer) : [];
+  const read = (file: string): string => {
+    for (const dir of lowers) {
+      try {
+        return fs.readFileSync(path.join(dir, file), 'utf8');
+      } catch {
+        // not in this layer
+      }
+    }
+    return '';
+  };
+  return autoSize(read('etc/passwd'), read('etc/group'));
+}
+
+/** A range of subordinate ids no other --userns=auto container holds. */
+function reserveAutoRange(store: ContainerStore, size: number): { offset: number; size: number } {
+  const host = hostFacts();
+  const available = Math.min(subordinateCount(host.uidMap, host.hostUid), subordinateCount(host.gidMap, host.hostGid));
+  const taken = store.list<ContainerConfig, object>().flatMap((c) => (c.config.usernsRange ? [c.config.usernsRange] : []));
+  return { offset: allocateRange(taken, size, available), size };
+}
+
 export async function createContainer(engine: Engine, req: CreateRequest): Promise<CreatedContainer> {
   if (req.name !== undefined && !isValidContainerName(req.name)) {
     throw new InvalidArgumentError(`invalid container name "${req.name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
@@ -108,15 +137,22 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
   // -P publishes what the image exposes too: the list is fixed at create, as Docker does.
   const exposedPorts = [...new Set([...Object.keys(imageConfig.config?.ExposedPorts ?? {}), ...(req.config.exposedPorts ?? [])])];
   const config: ContainerConfig = { ...req.config, mounts, exposedPorts, imageId: image.id, imageName: displayName(engine, image, req.image), entrypoint, cmd };
-  store.insert<ContainerConfig, object>({
-    id,
-    name,
-    imageId: image.id,
-    imageName: config.imageName,
-    status: 'created',
-    created: Date.now(),
-    config,
-    state: {},
+  const userns = parseUsernsFlag(config.userns);
+  if (userns.mode !== 'host' && !hostFacts().rootless) throw new InvalidArgumentError(`--userns=${userns.mode} is only supported in rootless mode`);
+  const autoNeeds = userns.mode === 'auto' ? (userns.size ?? (await imageIdsNeeded(engine, image))) : 0;
+  // The range is chosen and recorded in one transaction, so two creates cannot take the same ids.
+  writeTransaction(engine.db, () => {
+    if (userns.mode === 'auto') config.usernsRange = reserveAutoRange(store, autoNeeds);
+    store.insert<ContainerConfig, object>({
+      id,
+      name,
+      imageId: image.id,
+      imageName: config.imageName,
+      status: 'created',
+      created: Date.now(),
+      config,
+      state: {},
+    });
   });
   const paths = containerPaths(engine.config, id);
   for (const dir of [paths.work, paths.userdata]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

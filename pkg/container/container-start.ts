@@ -13,7 +13,11 @@ import { parseImageConfig } from '../image/manifest';
 import { capabilitySet, explicitlyAddedCapabilities } from '../runtime/capabilities';
 import { resolveContainerUser } from '../runtime/container-user';
 import { MonitorStartError, runtimeErrorMessage, startMonitor } from '../runtime/monitor-launch';
-import { MountInput, NamespaceMode, ResourceInput, buildSpec, containerEnv, hostFacts, serializeSpec, sourceMountOptions } from '../runtime/oci-spec';
+import { MountInput, NamespaceMode, ResourceInput, UserNamespaceMode, buildSpec, containerEnv, containerMappings, hostFacts, serializeSpec, sourceMountOptions } from '../runtime/oci-spec';
+import { findExecutable } from '../host/executables';
+import { FuseOverlayDriver } from '../storage/fuse-overlay-driver';
+import type { GraphDriver } from '../storage/graph-driver';
+import { parseUsernsFlag } from './userns-mode';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimits';
 import { seccompProfileForOption } from '../runtime/seccomp-profile';
@@ -87,8 +91,53 @@ function commandError(err: MonitorStartError): TspodError {
   return err;
 }
 
-async function mountRootfs(engine: Engine, container: Container, paths: ContainerPaths): Promise<void> {
+/** --userns as buildSpec takes it, with the range create reserved for auto. */
+function usernsOf(config: ContainerConfig): UserNamespaceMode {
+  const mode = parseUsernsFlag(config.userns);
+  return mode.mode === 'auto' && config.usernsRange ? { ...mode, size: config.usernsRange.size, offset: config.usernsRange.offset } : mode;
+}
+
+/**
+ * The driver for the container's root. With a user namespace of its own the image's files must
+ * keep their owners inside: fuse-overlayfs maps ids per mount (kernel overlay cannot here: idmapped
+ * mounts of the host's filesystems need real root). It costs a FUSE daemon per running container
+ * and slower file access than kernel overlay, and no copy of the image.
+ */
+async function rootfsDriver(engine: Engine, userns: UserNamespaceMode): Promise<GraphDriver> {
   const driver = await engine.driver();
+  if (userns.mode === 'host') return driver;
+  if (driver.name === 'vfs') throw new HostError(`--userns=${userns.mode} needs the overlay or fuse-overlayfs storage driver (vfs cannot show the image's owners in a nested user namespace)`);
+  const program = findExecutable(engine.config.storage.mountProgram ?? 'fuse-overlayfs');
+  if (!program) throw new HostError(`--userns=${userns.mode} needs fuse-overlayfs to show the image's files with their owners: install it (apt install fuse-overlayfs)`);
+  const maps = containerMappings({ host: hostFacts(), namespaces: { user: userns } });
+  return new FuseOverlayDriver(program, { uid: maps.uid, gid: maps.gid });
+}
+
+/**
+ * runc mounts the root, the /etc files and volumes as the container's root. Under auto and nomap
+ * that is a subordinate id with no rights on the user's files, so every directory on the way to
+ * the container's own must let others through: tspod opens its own (the store, the container's
+ * directory: search only, no listing); a directory of the user's above the store it reports.
+ */
+function openPathForNestedRoot(userns: UserNamespaceMode, graphRoot: string, dir: string): void {
+  if (userns.mode !== 'auto' && userns.mode !== 'nomap') return;
+  for (let d = dir; ; d = path.dirname(d)) {
+    const mode = fs.statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      const ours = d === graphRoot || d.startsWith(`${graphRoot}/`);
+      if (!ours) {
+        throw new HostError(`--userns=${userns.mode}: the container's root user cannot pass through ${d} (no search permission for others), where its files are: allow it with chmod o+x ${d}, or move the store (--root) below directories that allow it`);
+      }
+      fs.chmodSync(d, (mode & 0o7777) | 0o011);
+    }
+    if (d === '/') return;
+  }
+}
+
+async function mountRootfs(engine: Engine, container: Container, paths: ContainerPaths): Promise<void> {
+  const userns = usernsOf(container.config);
+  openPathForNestedRoot(userns, engine.config.graphRoot, paths.userdata);
+  const driver = await rootfsDriver(engine, userns);
   const layers = await engine.layers();
   const image = engine.images.get(container.config.imageId);
   if (!image) throw new ConflictError(`the image of container ${container.name} (${container.config.imageId}) is gone; remove the container`);
@@ -142,7 +191,11 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
   const { config } = container;
   const imageRec = engine.images.get(config.imageId);
   const image = imageRec ? parseImageConfig(imageRec.config) : undefined;
-  const user = resolveContainerUser(paths.rootfs, config.user ?? (image?.config?.User || undefined), config.groupAdd);
+  const host = hostFacts();
+  const userns = usernsOf(config);
+  // keep-id: the process is the user (as the ids it keeps appear inside), unless -u says otherwise
+  const keepIdUser = userns.mode === 'keep-id' ? `${userns.uid ?? host.hostUid}:${userns.gid ?? host.hostGid}` : undefined;
+  const user = resolveContainerUser(paths.rootfs, config.user ?? keepIdUser ?? (image?.config?.User || undefined), config.groupAdd);
   const hostname = config.hostname ?? container.id.slice(0, 12);
   const hostNetwork = network.etc.hostNetwork;
   const etc = writeEtcFiles(paths.userdata, {
@@ -154,7 +207,6 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
     dnsOptions: config.dnsOptions,
     extraHosts: config.addHosts,
   });
-  const host = hostFacts();
   const capOpts = { capAdd: config.capAdd, capDrop: config.capDrop, privileged: config.privileged };
   const seccompOpt = config.securityOpt.find((o) => o.startsWith('seccomp='))?.slice('seccomp='.length);
   const spec = buildSpec({
@@ -179,6 +231,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
       pid: namespaceMode(config.pid),
       ipc: namespaceMode(config.ipc),
       uts: namespaceMode(config.uts),
+      user: userns,
     },
     shmSize: config.shmSize,
     resources: resourceInput(config, host.rootless),

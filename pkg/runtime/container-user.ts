@@ -253,23 +253,35 @@ export function keepIdMappings(outer: IdMap[], hostId: number, target = hostId):
 }
 
 /**
- * --userns=auto: a namespace of `size` ids from tspod's subordinate range. tspod does not yet
- * keep track of which ranges other containers hold: every such container gets outer 1..size
- * (container root = the first subuid), and its files owned by the user appear as nobody.
+ * --userns=auto / nomap: a namespace of `size` ids from tspod's subordinate range, starting
+ * `offset` ids into it (the range create allocated, so auto containers do not overlap); the
+ * user's own id is left out, so files the user owns appear as nobody inside.
  */
-export function autoMappings(outer: IdMap[], hostId: number, size = 65536): IdMapping[] {
+export function autoMappings(outer: IdMap[], hostId: number, size = 65536, offset = 0): IdMapping[] {
   const owner = outer.find((m) => hostId >= m.host_id && hostId < m.host_id + m.size);
   const self = owner ? owner.container_id + (hostId - owner.host_id) : undefined;
   const out: IdMapping[] = [];
   let next = 0;
-  for (const [start, len] of outerRuns(outer, self)) {
+  let skip = offset;
+  for (let [start, len] of outerRuns(outer, self)) {
+    const skipped = Math.min(skip, len);
+    start += skipped;
+    len -= skipped;
+    skip -= skipped;
     const take = Math.min(len, size - next);
-    if (take <= 0) break;
+    if (take <= 0) continue;
     out.push({ containerID: next, hostID: start, size: take });
     next += take;
   }
   if (next === 0) throw new InvalidArgumentError('--userns=auto: tspod\'s user namespace has no subordinate ids (no /etc/subuid range)');
   return merged(out);
+}
+
+/** How many subordinate ids tspod's namespace has (all of it but the user's own id). */
+export function subordinateCount(outer: IdMap[], hostId: number): number {
+  const owner = outer.find((m) => hostId >= m.host_id && hostId < m.host_id + m.size);
+  const self = owner ? owner.container_id + (hostId - owner.host_id) : undefined;
+  return outerRuns(outer, self).reduce((n, [, len]) => n + len, 0);
 }
 
 export function isMapped(maps: { containerID: number; size: number }[], id: number): boolean {

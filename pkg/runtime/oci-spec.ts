@@ -31,12 +31,17 @@ export { describeDevice, hostFacts, sourceMountOptions } from './host-facts';
 export type NamespaceMode = 'private' | 'host' | { path: string };
 
 /**
- * --userns: host (none: the container shares tspod's namespace), keep-id[:uid=,gid=], auto[:size=].
- * With a nested namespace the image's files, owned by tspod-namespace ids, shift: under keep-id
- * root's files show as the user's, under auto the user's as nobody. Podman chowns (or idmaps) a
- * copy of the image for such containers; storage has to do the same before they are usable.
+ * --userns: host (none: the container shares tspod's namespace), keep-id[:uid=,gid=], auto[:size=],
+ * nomap. With a nested namespace the image's files, owned by tspod-namespace ids, would shift
+ * (under keep-id root's files would show as the user's): container-start mounts such roots
+ * through fuse-overlayfs with these same mappings, which shows every file with its image owner.
  */
-export type UserNamespaceMode = { mode: 'host' } | { mode: 'keep-id'; uid?: number; gid?: number } | { mode: 'auto'; size?: number };
+export type UserNamespaceMode =
+  | { mode: 'host' }
+  | { mode: 'keep-id'; uid?: number; gid?: number }
+  /** offset: where in tspod's subordinate ids this container's range starts (allocated at create) */
+  | { mode: 'auto'; size?: number; offset?: number }
+  | { mode: 'nomap' };
 
 export type MountInput =
   /**
@@ -268,7 +273,9 @@ export function containerMappings(input: Pick<SpecInput, 'host' | 'namespaces'>)
   if (userns.mode === 'keep-id') {
     return { nested: true, uid: keepIdMappings(host.uidMap, host.hostUid, userns.uid), gid: keepIdMappings(host.gidMap, host.hostGid, userns.gid) };
   }
-  return { nested: true, uid: autoMappings(host.uidMap, host.hostUid, userns.size), gid: autoMappings(host.gidMap, host.hostGid, userns.size) };
+  const size = userns.mode === 'auto' ? userns.size : Infinity;
+  const offset = userns.mode === 'auto' ? userns.offset : 0;
+  return { nested: true, uid: autoMappings(host.uidMap, host.hostUid, size, offset), gid: autoMappings(host.gidMap, host.hostGid, size, offset) };
 }
 
 /** Supplementary groups buildSpec leaves out because the container has no such gid (for a warning). */

@@ -15,11 +15,26 @@ function fuseOptionPath(dir: string): string {
   return dir.replace(/[\\,]/g, (c) => `\\${c}`);
 }
 
+/**
+ * Ids as a container with a user namespace of its own sees them (--userns keep-id, auto):
+ * container id → id of the namespace fuse-overlayfs runs in. fuse-overlayfs shows a file stored
+ * with owner C as the namespace's id for C, and stores what such a container writes with the
+ * container's ids, so layers and upper dirs keep image ids whatever the container's mapping.
+ */
+export interface FuseIdMappings {
+  uid: { containerID: number; hostID: number; size: number }[];
+  gid: { containerID: number; hostID: number; size: number }[];
+}
+
 /** fuse-overlayfs takes absolute paths without a page limit: no short links needed. */
-export function fuseOverlayOptions(lowers: string[], upper?: string, work?: string): string {
+export function fuseOverlayOptions(lowers: string[], upper?: string, work?: string, ids?: FuseIdMappings): string {
   const options = [`lowerdir=${lowers.map((l) => fuseOptionPath(path.resolve(l))).join(':')}`];
   if (upper !== undefined && work !== undefined) {
     options.push(`upperdir=${fuseOptionPath(path.resolve(upper))}`, `workdir=${fuseOptionPath(path.resolve(work))}`);
+  }
+  if (ids) {
+    const triples = (maps: FuseIdMappings['uid']): string => maps.map((m) => `${m.containerID}:${m.hostID}:${m.size}`).join(':');
+    options.push(`uidmapping=${triples(ids.uid)}`, `gidmapping=${triples(ids.gid)}`);
   }
   return options.join(',');
 }
@@ -37,8 +52,11 @@ function isStaleFuseMount(target: string): boolean {
 export class FuseOverlayDriver extends OverlayDriver {
   override readonly name: DriverName = 'fuse-overlayfs';
 
-  /** program: fuse-overlayfs's path, or storage.conf's mount_program */
-  constructor(private readonly program: string) {
+  /** program: fuse-overlayfs's path, or storage.conf's mount_program; ids: see FuseIdMappings */
+  constructor(
+    private readonly program: string,
+    private readonly ids?: FuseIdMappings,
+  ) {
     super();
   }
 
@@ -48,7 +66,7 @@ export class FuseOverlayDriver extends OverlayDriver {
   }
 
   protected override async mountOverlay(lowers: string[], target: string, upper?: string, work?: string): Promise<void> {
-    const options = fuseOverlayOptions(lowers, upper, work);
+    const options = fuseOverlayOptions(lowers, upper, work, this.ids);
     await runProgram(this.program, ['-o', options, path.resolve(target)], `cannot mount fuse-overlayfs at ${target}`);
   }
 }
