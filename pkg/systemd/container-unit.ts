@@ -126,8 +126,10 @@ function newStartCommand(input: ContainerUnitInput): string[][] {
   return groups;
 }
 
+/** Environment= takes specifiers (so % is doubled) but no $ expansion. */
 function envLine(e: string): string {
-  return `Environment=${/[\s"'\\]/.test(e) ? quoteArg(e, true) : e}`;
+  const escaped = e.replace(/%/g, '%%');
+  return `Environment=${/[\s"'\\]/.test(escaped) ? quoteArg(escaped, true) : escaped}`;
 }
 
 export function containerUnit(input: ContainerUnitInput, opts: SystemdOptions): GeneratedUnit {

@@ -54,6 +54,7 @@ test('a unit for an existing container: header, forking with the PIDFile, stop t
   assert.match(u.text, /\nExecStart=\/opt\/tspod\/native\/build\/tspod start web\nExecStop=\/opt\/tspod\/native\/build\/tspod stop \\\n\t-t 10 web\n/);
   assert.match(u.text, /\nPIDFile=\/run\/user\/1\/tspod\/containers\/x\/monitor\/monitor\.pid\nType=forking\n/);
   assert.match(containerUnit({ ...base, restartPolicy: 'unless-stopped' }, opts).text, /\nRestart=always\n/);
+  assert.match(containerUnit(base, { ...opts, env: ['P=50%', 'Q=$HOME x'] }).text, /\nEnvironment=P=50%%\nEnvironment="Q=\$HOME x"\n/);
 });
 
 test('a --new unit replays the create command: global flags kept, specifiers escaped, notify once relayed', () => {
