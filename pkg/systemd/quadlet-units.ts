@@ -39,6 +39,22 @@ function filesUnder(dir: string): string[] {
     });
 }
 
+/**
+ * Drop-ins, as systemd merges them: <kind>.d/*.conf (for every file of the kind), then
+ * <file>.d/*.conf, each in name order, beside the file. Later values of single-valued keys win.
+ */
+function dropInsFor(file: string): string[] {
+  const dir = path.dirname(file);
+  const confs = (d: string) => {
+    try {
+      return fs.readdirSync(d).filter((n) => n.endsWith('.conf')).sort().map((n) => path.join(d, n));
+    } catch {
+      return [];
+    }
+  };
+  return [...confs(path.join(dir, `${kindOf(file)}.d`)), ...confs(`${file}.d`)];
+}
+
 export interface GenerateResult {
   services: QuadletService[];
   /** one FILE:LINE: message per problem; the files they are in produced no unit */
@@ -54,7 +70,9 @@ export function generateUnits(dirs: string[], ctx: Omit<QuadletContext, 'sources
       const base = path.basename(file);
       if (sources.has(base)) continue;
       try {
-        sources.set(base, { file, kind: kindOf(file) as QuadletSource['kind'], unit: parseUnitFile(fs.readFileSync(file, 'utf8'), file) });
+        const unit = parseUnitFile(fs.readFileSync(file, 'utf8'), file);
+        for (const dropIn of dropInsFor(file)) unit.sections.push(...parseUnitFile(fs.readFileSync(dropIn, 'utf8'), dropIn).sections);
+        sources.set(base, { file, kind: kindOf(file) as QuadletSource['kind'], unit });
       } catch (err) {
         errors.push(err instanceof UnitFileError ? err.message : `${file}: ${errorMessage(err)}`);
       }

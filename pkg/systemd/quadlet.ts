@@ -92,8 +92,8 @@ class Translation {
     readonly command: QuadletCommand,
   ) {}
 
-  fail(entry: { line: number }, message: string): void {
-    this.problems.push(new UnitFileError(this.src.file, entry.line, message));
+  fail(entry: { line: number; file?: string }, message: string): void {
+    this.problems.push(new UnitFileError(entry.file ?? this.src.file, entry.line, message));
   }
 
   /** Adds FLAG VALUE..., if this tspod has the flag. */

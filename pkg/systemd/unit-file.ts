@@ -6,7 +6,8 @@ import { InvalidArgumentError } from '../errors';
 export interface UnitEntry {
   key: string;
   value: string;
-  /** 1-based line of the key in its file, for error messages */
+  /** the file (a drop-in's, once merged) and 1-based line of the key, for error messages */
+  file: string;
   line: number;
 }
 
@@ -56,7 +57,7 @@ export function parseUnitFile(text: string, file: string): UnitFile {
     if (eq <= 0) throw new UnitFileError(file, lineNo, `"${line}" is not KEY=VALUE`);
     const section = sections[sections.length - 1];
     if (!section) throw new UnitFileError(file, lineNo, `"${line.slice(0, eq).trim()}" is outside of any section`);
-    section.entries.push({ key: line.slice(0, eq).trim(), value: line.slice(eq + 1).trim(), line: lineNo });
+    section.entries.push({ key: line.slice(0, eq).trim(), value: line.slice(eq + 1).trim(), file, line: lineNo });
   }
   return { path: file, sections };
 }

@@ -28,7 +28,10 @@ function inspect(name: string, format: string): string {
 function writeQuadlets(files: Record<string, string>): void {
   asUser(['rm', '-rf', quadletDir(), outDir()]);
   asUser(['mkdir', '-p', hostDir()]);
-  for (const [name, text] of Object.entries(files)) asUser(['sh', '-c', `cat > ${path.join(quadletDir(), name)}`], { input: text });
+  for (const [name, text] of Object.entries(files)) {
+    const file = path.join(quadletDir(), name);
+    asUser(['sh', '-c', `mkdir -p ${path.dirname(file)} && cat > ${file}`], { input: text });
+  }
 }
 
 const WEB = `[Unit]
@@ -80,6 +83,8 @@ describe('Quadlet units', () => {
       'bad.container': '[Container]\nImage=busybox\n# a comment\nColour=blue\nReadOnly=maybe\nVolume=missing.volume:/m\n',
       'noimage.container': '[Unit]\nDescription=x\n\n[Container]\nExec=true\n',
       'unknown.volume': '[Volume]\nSize=10G\n',
+      'web.container.d/10-extra.conf': '[Container]\nEnvironment=DROPIN=yes\n',
+      'bad.container.d/10-bad.conf': '[Container]\nNoSuchKey=1\n',
     });
     const r = tspod(['systemd', 'generate-units', '--dry-run']);
     assert.equal(r.code, 125, r.stderr);
@@ -92,6 +97,7 @@ describe('Quadlet units', () => {
         `Error: ${bad}:6: missing.volume is not in the Quadlet directories`,
         `Error: ${path.join(quadletDir(), 'noimage.container')}:4: no Image= key in [Container]`,
         `Error: ${path.join(quadletDir(), 'unknown.volume')}:2: unknown key "Size" in [Volume]`,
+        `Error: ${path.join(quadletDir(), 'bad.container.d', '10-bad.conf')}:2: unknown key "NoSuchKey" in [Container]`,
       ].sort().join('\n'),
     );
     const units = r.stdout.split(/^---(.+)---$/m).slice(1);
@@ -101,6 +107,7 @@ describe('Quadlet units', () => {
     assert.match(web, /\nAfter=data-volume\.service\n/, '[Unit] dependencies on Quadlet files name their services');
     assert.match(web, /\nRequires=data-volume\.service\nAfter=data-volume\.service\n/);
     assert.match(web, /\n\t--volume qdata:\/data \\\n/);
+    assert.match(web, /\n\t--env DROPIN=yes \\\n/, 'drop-ins in web.container.d/ are merged');
     assert.match(web, new RegExp(`\\n\\t--volume ${hostDir()}:/host:ro \\\\\\n`), './ paths are relative to the unit file');
     assert.match(web, /\n\t--label io\.containers\.autoupdate=registry \\\n/);
     assert.match(web, /\n\t--user 0:0 busybox sh -c "echo \\"\$\$GREETING \$\$SPACED \$\$\(id -u\)\\" > \/data\/out; /);

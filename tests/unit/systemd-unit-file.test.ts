@@ -7,8 +7,8 @@ test('unit files: sections, keys with their lines, comments and continuation lin
   const f = parseUnitFile('# c\n[Unit]\nDescription=x y\n\n[Service]\n; c\nExecStart=/bin/a \\\n  -b \\\n# skipped\n  c\nType=simple\n', 'f.service');
   assert.deepEqual(f.sections.map((s) => s.name), ['Unit', 'Service']);
   assert.deepEqual(f.sections[1].entries, [
-    { key: 'ExecStart', value: '/bin/a  -b  c', line: 7 },
-    { key: 'Type', value: 'simple', line: 11 },
+    { key: 'ExecStart', value: '/bin/a  -b  c', file: 'f.service', line: 7 },
+    { key: 'Type', value: 'simple', file: 'f.service', line: 11 },
   ]);
   assert.throws(() => parseUnitFile('Key=1\n', 'a.container'), (e: Error) => e instanceof UnitFileError && e.message === 'a.container:1: "Key" is outside of any section');
   assert.throws(() => parseUnitFile('[Unit]\njunk\n', 'a.container'), /a\.container:2: "junk" is not KEY=VALUE/);
