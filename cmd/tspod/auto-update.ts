@@ -1,4 +1,5 @@
 // `auto-update`: Podman's flags and report table (UNIT, CONTAINER, IMAGE, POLICY, UPDATED).
+import { spawn } from 'node:child_process';
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
 import { parseTlsVerify } from './registry-flags';
@@ -8,7 +9,6 @@ const HEADERS = { Unit: 'UNIT', Container: 'CONTAINER', Image: 'IMAGE', Policy: 
 
 /** `systemctl [--user] ARGS`: undefined when it worked, else what it said. */
 async function runSystemctl(rootless: boolean, runtimeDir: string, args: string[]): Promise<string | undefined> {
-  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     const child = spawn('systemctl', [...(rootless ? ['--user'] : []), ...args], {
       env: { ...process.env, ...(rootless ? { XDG_RUNTIME_DIR: runtimeDir } : {}) },

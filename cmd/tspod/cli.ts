@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   if (missingValue) return fail(`flag needs an argument: ${missingValue}. See 'tspod --help'.`);
   const levelError = applyLogLevel(globals.logLevel);
   if (levelError) return fail(levelError);
-  setLeadingGlobals(globals);
+  setLeadingGlobals(globals, argv);
 
   const word = rest[0];
   if (word === undefined || word === '--help' || word === '-h' || (word === 'help' && rest.length === 1)) {

@@ -1,7 +1,7 @@
 // The flags `run` and `create` share (Docker's names), and their translation into a create
 // request for the engine. Both commands extend this class, so the two can never drift.
 import { Option } from 'clipanion';
-import { TspodCommand } from './tspod-command';
+import { commandLine, TspodCommand } from './tspod-command';
 import { parseCreds, parseTlsVerify } from './registry-flags';
 import { transferDisplay } from './transfer-display';
 import { InvalidArgumentError } from '../../pkg/errors';
@@ -191,7 +191,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
 
   /** The command line as typed (Podman's CreateCommand), for `generate systemd --new`. */
   private createCommand(): { argv: string[]; imageIndex: number } | undefined {
-    const argv = ['tspod', ...process.argv.slice(2)];
+    const argv = ['tspod', ...commandLine()];
     const imageIndex = argv.length - 1 - this.args.length;
     return argv[imageIndex] === this.image ? { argv, imageIndex } : undefined;
   }

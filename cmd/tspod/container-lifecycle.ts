@@ -219,7 +219,10 @@ export class RmCommand extends TspodCommand {
       return c.id;
     });
     // As Podman's: the ID file goes with its container, so the next `run --cidfile` can write it.
-    if (code === 0) for (const f of this.cidfile) (await import('node:fs')).rmSync(f, { force: true });
+    if (code === 0) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      for (const f of this.cidfile) (require('node:fs') as typeof import('node:fs')).rmSync(f, { force: true });
+    }
     return code;
   }
 }

@@ -1,4 +1,6 @@
 // `generate systemd`: Podman's flags and output for a container's .service unit.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
 import { InvalidArgumentError, NotFoundError } from '../../pkg/errors';
@@ -79,8 +81,6 @@ export class GenerateSystemdCommand extends TspodCommand {
     };
     const unit = await this.withEngine((engine) => this.generate(engine, opts));
     if (this.files) {
-      const fs = await import('node:fs');
-      const path = await import('node:path');
       const file = path.resolve(`${unit.name}.service`);
       fs.writeFileSync(file, unit.text);
       this.out(this.format === 'json' ? `${JSON.stringify({ [unit.name]: file }, null, 1)}\n` : `${file}\n`);

@@ -4,10 +4,17 @@ import { Command, Option } from 'clipanion';
 import type { EngineConfig, GlobalOptions } from '../../pkg/config/engine-config';
 
 let leadingGlobals: GlobalOptions = {};
+let typedArgs: string[] = [];
 
-/** Set by main.ts with the global flags that stood before the command name. */
-export function setLeadingGlobals(globals: GlobalOptions): void {
+/** Set by main.ts with the global flags that stood before the command name, and every word typed. */
+export function setLeadingGlobals(globals: GlobalOptions, argv: string[] = []): void {
   leadingGlobals = globals;
+  typedArgs = argv;
+}
+
+/** The words after `tspod` as typed (process.argv differs when tspod starts from its snapshot). */
+export function commandLine(): string[] {
+  return typedArgs;
 }
 
 export abstract class TspodCommand extends Command {

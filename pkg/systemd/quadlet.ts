@@ -273,7 +273,8 @@ function containerCommand(t: Translation): { start: string[][]; service: string[
   const groups = [...start, ...groupArgs(q([...t.args, ...t.extra]))];
   groups[groups.length - 1] = [...groups[groups.length - 1], ...q([...(image ? [image] : []), ...exec])];
   const stop = [[...bin, 'rm'], ['-v', '-f', '-i', '--cidfile=%t/%N.cid']];
-  const service = ['Environment=PODMAN_SYSTEMD_UNIT=%n', 'KillMode=mixed', execLine('ExecStop', stop), execLine('ExecStopPost', [[`-${stop[0][0]}`, ...stop[0].slice(1)], stop[1]]), 'Delegate=yes'];
+  // A unit that died without its ExecStopPost leaves the ID file, and `run --cidfile` refuses one that exists.
+  const service = ['Environment=PODMAN_SYSTEMD_UNIT=%n', 'KillMode=mixed', execLine('ExecStartPre', [['-/bin/rm'], ['-f', '%t/%N.cid']]), execLine('ExecStop', stop), execLine('ExecStopPost', [[`-${stop[0][0]}`, ...stop[0].slice(1)], stop[1]]), 'Delegate=yes'];
   if (!userType) service.push(...(notify ? ['Type=notify', 'NotifyAccess=all'] : ['Type=forking', 'PIDFile=%t/%N.pid']));
   service.push('SyslogIdentifier=%N');
   if (reload) service.push(execLine('ExecReload', reload));
