@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { asUser, resetUserState, testEnv, tspod } from './harness';
-import { loadUnit, runExec, startUnit, stopUnit, verifyUnit } from './systemd-unit-runner';
+import { fetchPublished, hostPort, loadUnit, runExec, startUnit, stopUnit, verifyUnit } from './systemd-unit-runner';
 
 const quadletDir = () => path.join(testEnv.home, '.config', 'containers', 'systemd');
 const outDir = () => path.join(testEnv.home, 'quadlet-out');
@@ -34,7 +34,7 @@ function writeQuadlets(files: Record<string, string>): void {
   }
 }
 
-const WEB = `[Unit]
+const WEB = (): string => `[Unit]
 Description=A web container
 After=data.volume
 
@@ -42,8 +42,9 @@ After=data.volume
 Image=busybox
 ContainerName=qweb
 HostName=qweb
-Exec=sh -c 'echo "$$GREETING $$SPACED $$(id -u)" > /data/out; cat /host/in > /data/copied; trap "exit 0" TERM; sleep 1000 & wait'
+Exec=sh -c 'echo "$$GREETING $$SPACED $$(id -u)" > /data/out; cat /host/in > /data/copied; httpd -p 8080 -h /data; trap "exit 0" TERM; sleep 1000 & wait'
 Environment=GREETING=hello "SPACED=a b"
+PublishPort=${hostPort(3)}:8080
 Volume=data.volume:/data
 Volume=./host:/host:ro
 Tmpfs=/scratch
@@ -78,7 +79,7 @@ describe('Quadlet units', () => {
 
   test('generate-units --dry-run: units for .container and .volume, problems as FILE:LINE with no unit', () => {
     writeQuadlets({
-      'web.container': WEB,
+      'web.container': WEB(),
       'data.volume': DATA,
       'bad.container': '[Container]\nImage=busybox\n# a comment\nColour=blue\nReadOnly=maybe\nVolume=missing.volume:/m\n',
       'noimage.container': '[Unit]\nDescription=x\n\n[Container]\nExec=true\n',
@@ -106,7 +107,7 @@ describe('Quadlet units', () => {
     assert.match(web, /\n\[X-Container\]\nImage=busybox\n/);
     assert.match(web, /\nAfter=data-volume\.service\n/, '[Unit] dependencies on Quadlet files name their services');
     assert.match(web, /\nRequires=data-volume\.service\nAfter=data-volume\.service\n/);
-    assert.match(web, /\n\t--volume qdata:\/data \\\n/);
+    assert.match(web, /\n\t--publish \d+:8080 \\\n\t--volume qdata:\/data \\\n/);
     assert.match(web, /\n\t--env DROPIN=yes \\\n/, 'drop-ins in web.container.d/ are merged');
     assert.match(web, new RegExp(`\\n\\t--volume ${hostDir()}:/host:ro \\\\\\n`), './ paths are relative to the unit file');
     assert.match(web, /\n\t--label io\.containers\.autoupdate=registry \\\n/);
@@ -133,8 +134,8 @@ describe('Quadlet units', () => {
     }
   });
 
-  test('the user generator writes verified units; run in order they create the volume, run the container, remove it', () => {
-    writeQuadlets({ 'web.container': WEB, 'data.volume': DATA });
+  test('the user generator writes verified units; run in order they create the volume, run the container, remove it', async () => {
+    writeQuadlets({ 'web.container': WEB(), 'data.volume': DATA });
     fs.writeFileSync(path.join(hostDir(), 'in'), 'from the host\n');
     const generator = path.join(testEnv.installDir, 'contrib', 'systemd', 'user-generators', 'tspod-user-generator');
     const g = asUser([generator, outDir(), `${outDir()}.early`, `${outDir()}.late`]);
@@ -155,6 +156,7 @@ describe('Quadlet units', () => {
       assert.equal(inspect('qweb', '{{index .Config.Labels "io.containers.autoupdate"}}'), 'registry');
       const out = ok(['exec', 'qweb', 'cat', '/data/out', '/data/copied']);
       assert.equal(out, 'hello a b 0\nfrom the host\n');
+      assert.equal(await fetchPublished(hostPort(3), 'copied'), 'from the host\n', 'PublishPort= publishes');
       stopUnit(web);
       assert.equal(tspod(['container', 'exists', 'qweb']).code, 1, `round ${round}: removed on stop`);
       assert.ok(!fs.existsSync(path.join(testEnv.runtimeDir, 'web.cid')), 'the ID file goes with the container');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asRoot, asUser, RunResult, testEnv } from './harness';
+import { asRoot, asUser, RunResult, testEnv, waitFor } from './harness';
 import { parseUnitFile, splitWords } from '../../pkg/systemd/unit-file';
 
 export interface LoadedUnit {
@@ -97,4 +97,28 @@ export function startUnit(unit: LoadedUnit): number | undefined {
 export function stopUnit(unit: LoadedUnit): void {
   runExec(unit, 'ExecStop');
   runExec(unit, 'ExecStopPost');
+}
+
+/** A host port for this test user's published ports (slots run side by side on one machine). */
+export function hostPort(n: number): number {
+  return 20_000 + (testEnv.uid % 1000) * 10 + n;
+}
+
+/** The body served on 127.0.0.1:port/path, once the published port answers. */
+export async function fetchPublished(port: number, file: string): Promise<string> {
+  let body = '';
+  await waitFor(
+    async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/${file}`);
+        body = await res.text();
+        return res.ok;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+    `http://127.0.0.1:${port}/${file}`,
+  );
+  return body;
 }
