@@ -104,6 +104,16 @@ export const MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 3: the build cache: which intermediate image a build step produced on a given parent.
+  `
+  CREATE TABLE build_cache (
+    parent TEXT NOT NULL,                -- the image the step ran on ('' for FROM scratch)
+    step TEXT NOT NULL,                  -- sha256 of the step: instruction, args in use, sources
+    image_id TEXT NOT NULL,              -- the step's result, an (intermediate) image
+    created INTEGER NOT NULL,
+    PRIMARY KEY (parent, step)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
