@@ -67,7 +67,8 @@ function hostPath(tree: SourceTree, rel: string): string {
 /** The matches of one pattern; a pattern that matches nothing is an error, as in Docker. */
 export function matchPattern(tree: SourceTree, pattern: string, what: string): SourceMatch[] {
   const rel = normalizePattern(pattern);
-  if (rel === null || (tree.context && rel.split('/').includes('..'))) {
+  const leaves = path.posix.normalize(pattern.replace(/^\/+/, '') || '.').split('/')[0] === '..';
+  if (rel === null || (tree.context && leaves)) {
     throw new InvalidArgumentError(`${what}: forbidden path outside the build context: ${pattern}`);
   }
   const parts = rel === '' ? [] : rel.split('/');

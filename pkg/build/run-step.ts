@@ -130,9 +130,12 @@ export async function runStep(engine: Engine, wc: WorkingContainer, input: RunSt
     const session = await connectAttach(path.join(socketDir, 'attach'), { stdout: input.stdout, stderr: input.stderr, tty: false });
     if (networked) networkPid = await startSlirp(started.containerPid);
     const onAbort = (): void => void runtime.kill(wc.id, 'KILL').catch(() => undefined);
+    if (signal?.aborted) throw new TspodError('build interrupted', 130);
     signal?.addEventListener('abort', onAbort);
     try {
       await runtime.start(wc.id);
+      // an interrupt that came while the runtime was starting the process
+      if (signal?.aborted) onAbort();
       const result = await session.result;
       const text = result.exitCode === undefined ? fs.readFileSync(path.join(exitDir, wc.id), 'utf8') : String(result.exitCode);
       return Number(text.trim());
