@@ -228,6 +228,26 @@ describe('build', () => {
     assert.equal(viaDash.code, 0, viaDash.stderr);
   });
 
+  test("a real-world Dockerfile: Prometheus's image, on the local busybox", () => {
+    const dir = path.join(work(), 'prometheus');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.cpSync(path.join(testEnv.repoDir, 'tests/fixtures/build/prometheus'), dir, { recursive: true });
+    spawnSync('chown', ['-R', `${testEnv.uid}:${testEnv.gid}`, dir]);
+    built(['-t', 'prometheus', dir]);
+    const config = inspect('prometheus').Config as Record<string, unknown>;
+    assert.equal(config.User, 'nobody');
+    assert.equal(config.WorkingDir, '/prometheus');
+    assert.deepEqual(config.Entrypoint, ['/bin/prometheus']);
+    assert.equal((config.Cmd as string[]).length, 4);
+    assert.deepEqual(config.ExposedPorts, { '9090/tcp': {} });
+    assert.deepEqual(config.Volumes, { '/prometheus': {} });
+    assert.equal((config.Labels as Record<string, string>).maintainer, 'The Prometheus Authors <prometheus-developers@googlegroups.com>');
+    const out = ok(['run', '--rm', 'prometheus']);
+    assert.equal(out, 'prometheus --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus --web.console.libraries=/usr/share/prometheus/console_libraries --web.console.templates=/usr/share/prometheus/consoles\n');
+    const files = ok(['run', '--rm', '--entrypoint', 'sh', 'prometheus', '-c', 'id -u; pwd; stat -c "%U %n" /etc/prometheus /prometheus; readlink /etc/prometheus/consoles; cat /etc/prometheus/consoles/node.html']);
+    assert.equal(files, '65534\n/prometheus\nnobody /etc/prometheus\nnobody /prometheus\n/usr/share/prometheus/consoles/\n<h1>node</h1>\n');
+  });
+
   test('failures: one clear error naming the line, the right exit code, nothing tagged, nothing left behind', () => {
     const dir = context('fail', {
       'Dockerfile.run': 'FROM busybox\nRUN echo visible-output; echo to-stderr >&2; exit 3\n',
