@@ -95,7 +95,7 @@ export function matchPattern(tree: SourceTree, pattern: string, what: string): S
   for (const r of current) {
     if (isIgnored(tree, r)) continue;
     const abs = hostPath(tree, r);
-    if (tree.context) {
+    if (tree.context && r !== '') {
       // a symlink on the way may not lead out of the context
       const real = fs.existsSync(abs) ? fs.realpathSync(path.dirname(abs)) : undefined;
       const root = fs.realpathSync(tree.root);

@@ -138,3 +138,46 @@ operations.push(
     target: { kind: 'ratio', max: 0.6 },
   },
 );
+
+// Build (issue targets: a fully cached rebuild at most 0.5x Podman's; a cold build, the base
+// image pulled, and --no-cache at most 0.8x). The same small project for both: a context of
+// a few files and a Dockerfile with config steps, a COPY and two RUNs. Setup writes it (and,
+// for the cached case, builds it once), untimed.
+const BUILD_DIR = '/tmp/tspod-bench-build';
+const BUILD_DOCKERFILE = [
+  'FROM busybox',
+  'ENV APP_HOME=/app MODE=bench',
+  'WORKDIR /app',
+  'COPY . /app/src/',
+  'RUN cd src && for i in 1 2 3 4 5; do cat * > /dev/null; done && echo built > /app/built',
+  'RUN mkdir -p /app/data && chown tester /app/data',
+  'USER tester',
+  'CMD ["cat", "/app/built"]',
+].join('\\n');
+const writeBuildContext = `mkdir -p ${BUILD_DIR} && cd ${BUILD_DIR} && printf '${BUILD_DOCKERFILE}\\n' > Dockerfile && for i in 1 2 3 4 5 6 7 8; do seq 1 2000 > file$i.txt; done`;
+function buildSetup(extra: string): string[] {
+  return ['sh', '-c', `${writeBuildContext} && ${extra}`];
+}
+operations.push(
+  {
+    name: 'build (cold: base image pulled)',
+    tspod: ['build', '-q', '-t', 'bench-build', BUILD_DIR],
+    podman: ['build', '-q', '-t', 'bench-build', BUILD_DIR],
+    setup: { tspod: buildSetup('tspod system reset -f >/dev/null'), podman: buildSetup(`${podmanCli} system reset -f >/dev/null 2>&1`) },
+    target: { kind: 'ratio', max: 0.8 },
+  },
+  {
+    name: 'build (fully cached rebuild)',
+    tspod: ['build', '-q', '-t', 'bench-build', BUILD_DIR],
+    podman: ['build', '-q', '-t', 'bench-build', BUILD_DIR],
+    setup: { tspod: buildSetup(`tspod build -q -t bench-build ${BUILD_DIR} >/dev/null`), podman: buildSetup(`${podmanCli} build -q -t bench-build ${BUILD_DIR} >/dev/null 2>&1`) },
+    target: { kind: 'ratio', max: 0.5 },
+  },
+  {
+    name: 'build --no-cache',
+    tspod: ['build', '-q', '--no-cache', '-t', 'bench-build', BUILD_DIR],
+    podman: ['build', '-q', '--no-cache', '-t', 'bench-build', BUILD_DIR],
+    setup: { tspod: withBusybox('tspod', writeBuildContext), podman: withBusybox(podmanCli, writeBuildContext) },
+    target: { kind: 'ratio', max: 0.8 },
+  },
+);

@@ -86,6 +86,7 @@ describe('COPY sources', () => {
     assert.ok(componentRegex('[ab]?').test('bx'));
     assert.deepEqual(matchPattern(tree, 'src/*.txt', 'COPY').map((m) => m.rel), ['src/a.txt']);
     assert.deepEqual(matchPattern(tree, '/src/*', 'COPY').map((m) => m.rel), ['src/a.txt', 'src/sub'], 'ignored files are invisible');
+    assert.deepEqual(matchPattern(tree, '.', 'COPY').map((m) => m.rel), [''], 'the context itself');
   });
   it('refuses paths outside the context and names a missing source', () => {
     assert.throws(() => matchPattern(tree, '../etc/passwd', 'COPY'), /outside the build context/);
