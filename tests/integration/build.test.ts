@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asUser, resetUserState, spawnTspod, testEnv, tspod, waitFor } from './harness';
+import { asUser, image, resetUserState, spawnTspod, testEnv, tspod, waitFor } from './harness';
 
 const work = (): string => path.join(testEnv.home, 'build-test');
 
@@ -246,6 +246,51 @@ describe('build', () => {
     assert.equal(out, 'prometheus --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus --web.console.libraries=/usr/share/prometheus/console_libraries --web.console.templates=/usr/share/prometheus/consoles\n');
     const files = ok(['run', '--rm', '--entrypoint', 'sh', 'prometheus', '-c', 'id -u; pwd; stat -c "%U %n" /etc/prometheus /prometheus; readlink /etc/prometheus/consoles; cat /etc/prometheus/consoles/node.html']);
     assert.equal(files, '65534\n/prometheus\nnobody /etc/prometheus\nnobody /prometheus\n/usr/share/prometheus/consoles/\n<h1>node</h1>\n');
+  });
+
+  test('--squash and --layers=false leave one new layer; deletions stay deleted; RUN --network', () => {
+    const dir = context('squash', {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN echo one > /one && echo gone > /gone',
+        'RUN rm /gone /home/tester/hello.txt && echo two > /two',
+        'RUN --network=none ls /sys/class/net > /net-none.txt',
+        'RUN ls /sys/class/net > /net-default.txt',
+        '',
+      ].join('\n'),
+    });
+    const baseLayers = (inspect('busybox').RootFS as { Layers: string[] }).Layers.length;
+    for (const flags of [['--squash'], ['--layers=false']]) {
+      tspod(['rmi', 'squashed']);
+      const before = ok(['images', '-a', '-q']).trim().split('\n').length;
+      built([...flags, '-t', 'squashed', dir]);
+      const layers = (inspect('squashed').RootFS as { Layers: string[] }).Layers;
+      assert.equal(layers.length, baseLayers + 1, `${flags}: ${layers.join(' ')}`);
+      const files = ok(['run', '--rm', 'squashed', 'sh', '-c', 'cat /one /two; ls /gone /home/tester/hello.txt 2>&1; cat /net-none.txt; grep -c tap0 /net-default.txt']);
+      assert.equal(files, 'one\ntwo\nls: /gone: No such file or directory\nls: /home/tester/hello.txt: No such file or directory\nlo\n1\n');
+      if (flags[0] === '--layers=false') assert.equal(ok(['images', '-a', '-q']).trim().split('\n').length, before + 1, 'no intermediate images');
+    }
+  });
+
+  test('ADD of a URL with --checksum; a wrong checksum fails', () => {
+    const blob = image('busybox:latest').layers[0];
+    const url = `http://${testEnv.registry}/v2/library/busybox/blobs/${blob}`;
+    const dir = context('addurl', { Dockerfile: `FROM busybox\nADD --checksum=${blob} ${url} /downloads/layer.tgz\n`, 'Dockerfile.bad': `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /x\n` });
+    built(['-t', 'addurl', dir]);
+    const out = ok(['run', '--rm', 'addurl', 'sh', '-c', 'sha256sum /downloads/layer.tgz | cut -d" " -f1; stat -c %a /downloads/layer.tgz']);
+    assert.equal(out, `${blob.slice(7)}\n600\n`);
+    const bad = build(['-f', `${dir}/Dockerfile.bad`, dir]);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /checksum mismatch/);
+  });
+
+  test('--platform: another architecture builds without RUN; a RUN there is a clear error', () => {
+    const dir = context('platform', { Dockerfile: 'FROM multiarch\nLABEL arch=arm\n', 'Dockerfile.run': 'FROM multiarch\nRUN cat /arch\n' });
+    built(['--platform', 'linux/arm64', '-t', 'arm-image', dir]);
+    assert.equal(inspect('arm-image').Architecture, 'arm64');
+    const r = build(['--platform', 'linux/arm64', '-f', `${dir}/Dockerfile.run`, dir]);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /cannot run a arm64 image on this amd64 host/);
   });
 
   test('failures: one clear error naming the line, the right exit code, nothing tagged, nothing left behind', () => {
