@@ -15,7 +15,7 @@ import type { PullPolicy } from '../container/container-create';
 import { BuildCache } from './build-cache';
 import { BuildImage } from './build-image';
 import { BuildOutput } from './build-output';
-import { SourceTree } from './copy-sources';
+import { SourceRoot } from './copy-sources';
 import type { BuildContext } from './build-context';
 import type { Dockerfile } from './dockerfile-types';
 import type { BuildNetwork } from './run-step';
@@ -48,6 +48,7 @@ export class BuildSession {
   /** the build args some ARG declared (the others are reported unused, as Docker does) */
   readonly usedArgs = new Set<string>();
   private readonly mounted: string[] = [];
+  private readonly roots = new Map<string, SourceRoot>();
   private scratchDir?: string;
 
   constructor(
@@ -105,23 +106,28 @@ export class BuildSession {
     return this.scratchDir;
   }
 
-  /** An image's root, mounted read-only for the rest of the build. */
-  async imageRoot(image: BuildImage): Promise<SourceTree> {
-    const target = path.join(this.scratch(), `root-${this.mounted.length}`);
+  /** An image's root, mounted read-only (once) for the rest of the build. */
+  async imageRoot(image: BuildImage): Promise<SourceRoot> {
+    const key = image.topLayer ?? 'scratch';
+    const known = this.roots.get(key);
+    if (known) return known;
+    const target = path.join(this.scratch(), `root-${this.roots.size}`);
     if (image.topLayer === null) {
       fs.mkdirSync(target, { recursive: true });
-      return { root: target, context: false };
+    } else {
+      const driver = await this.engine.driver();
+      const layers = await this.engine.layers();
+      await driver.mount({ lowers: layers.lowerDirs(image.topLayer), upper: '', work: '', target, readonly: true });
+      this.mounted.push(target);
     }
-    const driver = await this.engine.driver();
-    const layers = await this.engine.layers();
-    await driver.mount({ lowers: layers.lowerDirs(image.topLayer), upper: '', work: '', target, readonly: true });
-    this.mounted.push(target);
-    return { root: target, context: false };
+    const root: SourceRoot = { kind: 'root', root: target };
+    this.roots.set(key, root);
+    return root;
   }
 
   /** `from=`/`--from=`: an earlier stage, else an image; undefined: the build context. */
-  async tree(from: string | undefined, stageIndex: number): Promise<SourceTree> {
-    if (from === undefined || from === '') return this.contextTree();
+  async tree(from: string | undefined, stageIndex: number): Promise<SourceRoot> {
+    if (from === undefined || from === '') return { kind: 'context', ctx: this.req.context };
     const idx = this.stageIndex(from, stageIndex);
     if (idx !== undefined) return this.imageRoot(this.stages.get(idx) as BuildImage);
     const image = await this.image(from, 'missing');
@@ -134,11 +140,6 @@ export class BuildSession {
     const idx = this.stageIndex(from, stageIndex);
     if (idx !== undefined) return `stage:${this.stages.get(idx)?.id ?? JSON.stringify(this.stages.get(idx)?.config)}`;
     return `image:${(await this.image(from, 'missing')).id}`;
-  }
-
-  contextTree(): SourceTree {
-    const ignore = this.req.context.ignore;
-    return { root: this.req.context.dir, context: true, ignores: (rel) => ignore.ignores(rel) };
   }
 
   async close(): Promise<void> {

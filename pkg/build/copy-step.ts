@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors';
 import { parseGroup, parsePasswd, readContainerFile, resolveInRoot } from '../runtime/container-user';
-import { SourceMatch, SourceTree, walkMatch } from './copy-sources';
+import type { SourceFile } from './source-hash';
 
 export interface Ownership {
   uid: number;
@@ -102,16 +102,23 @@ function placeEntry(opts: CopyOptions, abs: string, st: fs.Stats, containerPath:
   fs.utimesSync(host, st.atime, st.mtime);
 }
 
-/** Copies the matches of one tree to opts.dest. */
-export function copyMatches(tree: SourceTree, matches: SourceMatch[], opts: CopyOptions): void {
-  for (const m of matches) {
-    if (m.st.isDirectory()) {
+/**
+ * Copies resolved sources (source-hash.ts's order: each source's entries together, a
+ * directory first with name "") to opts.dest: a directory's content lands under dest, a file
+ * at dest itself or, when dest is a directory, under its base name.
+ */
+export function copyFiles(files: readonly SourceFile[], opts: CopyOptions): void {
+  let dirSource: string | undefined;
+  for (const f of files) {
+    if (f.type === 'directory' && f.name === '') {
+      dirSource = f.source;
       ensureDir(opts.rootfs, opts.dest, opts.chown);
-      for (const e of walkMatch(tree, m)) placeEntry(opts, e.abs, e.st, path.posix.join(opts.dest, e.rel));
       continue;
     }
-    const target = opts.destIsDir ? path.posix.join(opts.dest, path.posix.basename(m.rel)) : opts.dest;
-    placeEntry(opts, m.abs, m.st, target);
+    const st = fs.lstatSync(f.abs);
+    const inDir = dirSource === f.source;
+    const target = inDir || opts.destIsDir ? path.posix.join(opts.dest, f.name) : opts.dest;
+    placeEntry(opts, f.abs, st, target);
   }
 }
 

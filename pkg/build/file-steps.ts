@@ -9,7 +9,8 @@ import { resolveInRoot } from '../runtime/container-user';
 import { stepKey } from './build-cache';
 import { BuildImage } from './build-image';
 import { BuildSession } from './build-session';
-import { hashMatches, matchPattern, SourceMatch, SourceTree } from './copy-sources';
+import { resolveIn, rootSources, SourceRoot, topLevelCount } from './copy-sources';
+import { hashSources, SourceFile } from './source-hash';
 import type { CopyOptions } from './copy-step';
 import type { Heredoc, Instruction } from './dockerfile-types';
 import { parseRunMount } from './dockerfile-mounts';
@@ -107,9 +108,8 @@ export async function planRun(s: BuildSession, ins: Instruction, ctx: RunContext
 }
 
 interface CopySource {
-  kind: 'match' | 'url' | 'heredoc';
-  tree?: SourceTree;
-  matches?: SourceMatch[];
+  kind: 'files' | 'url' | 'heredoc';
+  files?: SourceFile[];
   url?: string;
   checksum?: string;
   heredoc?: Heredoc;
@@ -130,7 +130,7 @@ export async function planCopy(s: BuildSession, ins: Instruction, image: BuildIm
   const { parseChmod } = await import('./copy-step');
   const chmod = chmodSpec !== undefined ? parseChmod(chmodSpec) : undefined;
   const checksum = checksumSpec !== undefined ? parseChecksum(checksumSpec) : undefined;
-  const tree = from ? await s.tree(from, stageIndex) : s.contextTree();
+  const root: SourceRoot = await s.tree(from, stageIndex);
   const sources: CopySource[] = [];
   const key: unknown[] = [what, ins.args, ins.flags.filter((f) => f.name !== 'link'), from ? await s.treeKey(from, stageIndex) : 'context'];
   let count = 0;
@@ -145,17 +145,18 @@ export async function planCopy(s: BuildSession, ins: Instruction, image: BuildIm
       key.push(['url', word, checksum ?? '']);
       count++;
     } else {
-      const matches = matchPattern(tree, word, `${what} ${word}`);
-      sources.push({ kind: 'match', tree, matches });
-      if (tree.context) key.push(hashMatches(tree, matches, chownSpec === undefined));
-      count += matches.length;
+      const files = resolveIn(root, word);
+      sources.push({ kind: 'files', files });
+      // context files become root's (or --chown's): their owners do not matter
+      if (root.kind === 'context') key.push(hashSources(files, { includeOwnership: false }));
+      count += topLevelCount(files);
     }
   }
-  const kindWord = count > 1 ? 'multi' : sources[0].kind === 'match' && sources[0].matches?.[0].st.isDirectory() ? 'dir' : 'file';
-  const hash = stepKey(key);
+  const first = sources[0];
+  const kindWord = count > 1 ? 'multi' : first.kind === 'files' && first.files?.[0].type === 'directory' ? 'dir' : 'file';
   return {
     key,
-    createdBy: `/bin/sh -c #(nop) ${what} ${kindWord}:${hash} in ${destWord} `,
+    createdBy: `/bin/sh -c #(nop) ${what} ${kindWord}:${stepKey(key)} in ${destWord} `,
     execute: () =>
       inWorkingContainer(s, image, async (wc) => {
         const { resolveChown } = await import('./copy-step');
@@ -170,7 +171,7 @@ export async function planCopy(s: BuildSession, ins: Instruction, image: BuildIm
           destIsDir,
           chown: chownSpec ? resolveChown(wc.rootfs, chownSpec) : undefined,
           chmod,
-          resetOwner: tree.context,
+          resetOwner: root.kind === 'context',
         };
         for (const src of sources) await copySource(s, what, src, opts);
         return true;
@@ -179,25 +180,22 @@ export async function planCopy(s: BuildSession, ins: Instruction, image: BuildIm
 }
 
 async function copySource(s: BuildSession, what: string, src: CopySource, opts: CopyOptions): Promise<void> {
-  const { copyMatches, writeHeredocFile } = await import('./copy-step');
+  const { copyFiles, writeHeredocFile } = await import('./copy-step');
   const { download, isArchive, unpackArchive } = await import('./add-sources');
   if (src.kind === 'heredoc' && src.heredoc) return writeHeredocFile(opts, src.heredoc.name, src.heredoc.content);
   if (src.kind === 'url' && src.url) {
     const dir = fs.mkdtempSync(path.join(s.scratch(), 'url-'));
     const file = await download(src.url, dir, src.checksum);
-    const st = fs.lstatSync(file);
-    return copyMatches({ root: dir, context: false }, [{ abs: file, rel: path.basename(file), st }], { ...opts, resetOwner: true });
+    return copyFiles(rootSources(dir, path.basename(file)), { ...opts, resetOwner: true });
   }
-  const tree = src.tree as SourceTree;
-  for (const m of src.matches ?? []) {
-    if (what === 'ADD' && m.st.isFile() && isArchive(m.abs)) {
-      const dir = fs.mkdtempSync(path.join(s.scratch(), 'unpack-'));
-      await unpackArchive(m.abs, dir);
-      copyMatches({ root: dir, context: false }, [{ abs: dir, rel: '', st: fs.lstatSync(dir) }], { ...opts, destIsDir: true, resetOwner: false });
-      continue;
-    }
-    copyMatches(tree, [m], opts);
+  const files = src.files ?? [];
+  // ADD unpacks a local archive named directly (not one found inside a copied directory)
+  if (what === 'ADD' && files.length === 1 && files[0].type === 'file' && isArchive(files[0].abs)) {
+    const dir = fs.mkdtempSync(path.join(s.scratch(), 'unpack-'));
+    await unpackArchive(files[0].abs, dir);
+    return copyFiles(rootSources(dir, '.'), { ...opts, destIsDir: true, resetOwner: false });
   }
+  copyFiles(files, opts);
 }
 
 /** WORKDIR: the directory is created (one layer) when the image lacks it. */

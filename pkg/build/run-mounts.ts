@@ -12,12 +12,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors';
 import { MountInput, sourceMountOptions } from '../runtime/oci-spec';
-import { hashMatches, matchPattern, SourceTree } from './copy-sources';
+import { resolveIn, SourceRoot } from './copy-sources';
+import { hashSources } from './source-hash';
 import type { RunMount } from './dockerfile-mounts';
 
 export interface MountResolver {
   /** the tree a `from=` names (a stage or an image), mounted read-only while the step runs */
-  tree(from: string | undefined): Promise<SourceTree>;
+  tree(from: string | undefined): Promise<SourceRoot>;
   /** a scratch directory for rw bind copies, removed after the step */
   scratch(): string;
   secrets: Map<string, string>;
@@ -59,15 +60,16 @@ export async function resolveRunMounts(list: RunMount[], r: MountResolver): Prom
         out.key.push(['tmpfs', m.target]);
         break;
       case 'bind': {
-        const tree = await r.tree(m.from);
-        const [match] = matchPattern(tree, m.source ?? '.', `RUN --mount=type=bind,source=${m.source ?? '.'}`);
-        let source = match.abs;
+        const root = await r.tree(m.from);
+        const files = resolveIn(root, m.source ?? '.');
+        const named = files[0];
+        let source = named.abs;
         if (!m.readonly) {
           source = path.join(r.scratch(), `bind-${out.mounts.length}`);
-          fs.cpSync(match.abs, source, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+          fs.cpSync(named.abs, source, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
         }
         out.mounts.push(bind(source, m.target, m.readonly));
-        out.key.push(['bind', m.from ?? '', m.source ?? '.', m.target, m.readonly, tree.context ? hashMatches(tree, [match], true) : tree.root]);
+        out.key.push(['bind', m.from ?? '', m.source ?? '.', m.target, m.readonly, root.kind === 'context' ? hashSources(files) : '']);
         break;
       }
       case 'secret': {

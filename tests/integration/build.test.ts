@@ -76,6 +76,7 @@ describe('build', () => {
         'COPY --chown=tester:extra --chmod=0640 app.txt ./',
         'COPY dir/ /srv/dir/',
         'ADD archive.tar /srv/unpacked/',
+        'ADD archive.tar.xz /srv/xz/',
         'RUN echo "$GREETING from $(pwd) as $(id -u)" > built.txt && echo step-output-marker',
         'RUN <<EOF',
         'echo heredoc-line-1 > /srv/heredoc.txt',
@@ -103,9 +104,10 @@ describe('build', () => {
     });
     // a tar archive ADD unpacks
     spawnSync('tar', ['-cf', path.join(dir, 'archive.tar'), '-C', path.join(dir, 'dir'), 'a.txt', 'sub'], { stdio: 'ignore' });
+    spawnSync('tar', ['-cJf', path.join(dir, 'archive.tar.xz'), '-C', path.join(dir, 'dir'), 'a.txt'], { stdio: 'ignore' });
     spawnSync('chown', ['-R', `${testEnv.uid}:${testEnv.gid}`, dir]);
     const out = built(['-t', 'all-in', '-t', 'all-in:v2', '--build-arg', 'GREETING=hi', '--label', 'org.example.extra=yes', '--iidfile', `${dir}/iid`, dir]);
-    assert.match(out, /^STEP 1\/23: FROM \$\{BASE\}$/m);
+    assert.match(out, /^STEP 1\/24: FROM \$\{BASE\}$/m);
     assert.match(out, /^step-output-marker$/m, 'RUN output is streamed');
     assert.match(out, /^COMMIT localhost\/all-in:latest$/m);
     assert.match(out, /^Successfully tagged localhost\/all-in:latest$/m);
@@ -136,8 +138,8 @@ describe('build', () => {
 
     // the files: owners, modes, ADD unpacked, heredocs, the RUN as tester
     const files = ok(['run', '--rm', '--entrypoint', 'sh', 'all-in', '-c',
-      'cat built.txt; ls -ln app.txt | cut -c1-10; stat -c "%u:%g" app.txt; cat /srv/dir/sub/b.txt /srv/unpacked/sub/b.txt /srv/heredoc.txt /srv/conf.ini /tmp/whoami; id -u; pwd']);
-    assert.equal(files, 'hi from /srv/app as 0\n-rw-r-----\n1000:2000\nb\nb\nheredoc-line-1\nheredoc-line-2\n[main]\nmode=test\ntester\n1000\n/srv/app\n');
+      'cat built.txt; ls -ln app.txt | cut -c1-10; stat -c "%u:%g" app.txt; cat /srv/dir/sub/b.txt /srv/unpacked/sub/b.txt /srv/xz/a.txt /srv/heredoc.txt /srv/conf.ini /tmp/whoami; id -u; pwd']);
+    assert.equal(files, 'hi from /srv/app as 0\n-rw-r-----\n1000:2000\nb\nb\na\nheredoc-line-1\nheredoc-line-2\n[main]\nmode=test\ntester\n1000\n/srv/app\n');
     assert.equal(ok(['run', '--rm', 'all-in']), 'hi from /srv/app as 0\n');
 
     // one history entry per step, as Podman writes them
@@ -178,6 +180,23 @@ describe('build', () => {
     const bad = build(['--target', 'nope', dir]);
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, /target stage "nope" could not be found/);
+  });
+
+  test('.dockerignore with exceptions decides what COPY sees', () => {
+    const dir = context('ignore', {
+      Dockerfile: 'FROM busybox\nCOPY . /ctx/\nRUN cd /ctx && find . -type f | sort\n',
+      '.dockerignore': '# build outputs\n*.env\nlogs\n!logs/keep.log\nnode_modules\n',
+      'keep.txt': 'k',
+      'secret.env': 'TOKEN=x',
+      'logs/a.log': 'a',
+      'logs/keep.log': 'kept',
+      'node_modules/x/index.js': 'js',
+    });
+    const out = built(['-t', 'ignored', dir]);
+    assert.match(out, /^\.\/\.dockerignore\n\.\/Dockerfile\n\.\/keep\.txt\n\.\/logs\/keep\.log\n/m);
+    const missing = build(['-f', '-', dir], { input: 'FROM busybox\nCOPY secret.env /\n' });
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /secret\.env/);
   });
 
   test('cache: an unchanged rebuild runs nothing; a one-byte change re-runs the COPY and what follows', () => {

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { parseBuildArgs, parseLabels, parseSecrets } from '../../cmd/tspod/image-build';
 import { stepConfig } from '../../pkg/build/build-image';
 import { neededStages, targetStage } from '../../pkg/build/build-executor';
-import { componentRegex, hashMatches, matchPattern, SourceTree } from '../../pkg/build/copy-sources';
+import { componentRegex, rootSources, topLevelCount } from '../../pkg/build/copy-sources';
 import { parseDockerfile } from '../../pkg/build/dockerfile-parser';
 import { applyConfigInstruction, nopCreatedBy, parseDuration } from '../../pkg/build/instruction-config';
 import { squashedConfig } from '../../pkg/build/squash-layers';
@@ -72,33 +72,29 @@ describe('stages', () => {
   });
 });
 
-describe('COPY sources', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'copy-src-'));
-  fs.mkdirSync(path.join(dir, 'src/sub'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'src/a.txt'), 'a');
-  fs.writeFileSync(path.join(dir, 'src/b.log'), 'b');
-  fs.writeFileSync(path.join(dir, 'src/sub/c.txt'), 'c');
-  const tree: SourceTree = { root: dir, context: true, ignores: (rel) => rel.endsWith('.log') };
+describe('COPY --from sources in an image root', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'copy-root-'));
+  fs.mkdirSync(path.join(root, 'usr/lib/app'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'usr/lib/app/a.txt'), 'a');
+  fs.writeFileSync(path.join(root, 'usr/lib/app/b.log'), 'b');
+  fs.symlinkSync('/usr/lib', path.join(root, 'lib'));
 
-  it('matches globs per component like filepath.Match', () => {
+  it('matches globs per element like filepath.Match', () => {
     assert.ok(componentRegex('*.txt').test('a.txt'));
     assert.ok(!componentRegex('*.txt').test('a.log'));
     assert.ok(componentRegex('[ab]?').test('bx'));
-    assert.deepEqual(matchPattern(tree, 'src/*.txt', 'COPY').map((m) => m.rel), ['src/a.txt']);
-    assert.deepEqual(matchPattern(tree, '/src/*', 'COPY').map((m) => m.rel), ['src/a.txt', 'src/sub'], 'ignored files are invisible');
-    assert.deepEqual(matchPattern(tree, '.', 'COPY').map((m) => m.rel), [''], 'the context itself');
+    assert.deepEqual(rootSources(root, '/usr/lib/app/*.txt').map((f) => [f.path, f.name]), [['usr/lib/app/a.txt', 'a.txt']]);
   });
-  it('refuses paths outside the context and names a missing source', () => {
-    assert.throws(() => matchPattern(tree, '../etc/passwd', 'COPY'), /outside the build context/);
-    assert.throws(() => matchPattern(tree, 'missing.txt', 'COPY'), /missing\.txt/);
+  it("follows symlinks inside the root, never out of it", () => {
+    assert.deepEqual(rootSources(root, '/lib/app/a.txt').map((f) => f.abs), [path.join(root, 'usr/lib/app/a.txt')]);
+    assert.deepEqual(rootSources(root, '../../lib/app/a.txt').map((f) => f.abs), [path.join(root, 'usr/lib/app/a.txt')]);
   });
-  it('hashes content, so a one-byte change changes the key', () => {
-    const before = hashMatches(tree, matchPattern(tree, 'src', 'COPY'), false);
-    fs.writeFileSync(path.join(dir, 'src/sub/c.txt'), 'd');
-    assert.notEqual(hashMatches(tree, matchPattern(tree, 'src', 'COPY'), false), before);
-    fs.writeFileSync(path.join(dir, 'src/b.log'), 'ignored change');
-    const after = hashMatches(tree, matchPattern(tree, 'src', 'COPY'), false);
-    assert.equal(hashMatches(tree, matchPattern(tree, 'src', 'COPY'), false), after);
+  it('a directory stands for its content; a missing source is an error', () => {
+    const files = rootSources(root, '/usr/lib/app');
+    assert.deepEqual(files.map((f) => f.name), ['', 'a.txt', 'b.log']);
+    assert.equal(topLevelCount(files), 1);
+    assert.equal(topLevelCount(rootSources(root, '/usr/lib/app/*')), 2);
+    assert.throws(() => rootSources(root, '/nope'), /"\/nope": no such file or directory/);
   });
 });
 
