@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { Engine } from '../engine/engine';
 import { TspodError } from '../errors';
 import { log } from '../log';
-import { SLIRP_GUEST_IP, SLIRP_HOST_IP, writeEtcFiles } from '../container/etc-files';
+import { writeEtcFiles } from '../container/etc-files';
 import { capabilitySet } from '../runtime/capabilities';
 import { resolveContainerUser, resolveInRoot } from '../runtime/container-user';
 import { connectAttach } from '../runtime/monitor-client';
@@ -18,7 +18,9 @@ import { MountInput, buildSpec, containerEnv, hostFacts, serializeSpec } from '.
 import { OciRuntime } from '../runtime/oci-runtime';
 import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimits';
 import { DEFAULT_SECCOMP_PROFILE } from '../runtime/seccomp-profile';
-import { startSlirp, stopSlirp } from '../network/slirp-network';
+import { HelperProcess, stopHelper } from '../network/helper-process';
+import { DEFAULT_SLIRP_OPTIONS } from '../network/network-mode';
+import { slirpAddresses, startSlirp } from '../network/slirp-network';
 import { WorkingContainer } from './working-container';
 
 /** --network for RUN: default outbound through slirp4netns, as `run` has it. */
@@ -89,7 +91,8 @@ export async function runStep(engine: Engine, wc: WorkingContainer, input: RunSt
   const networked = input.network === 'default';
   const hostNetwork = input.network === 'host';
   const created = [...ETC_MOUNT_POINTS, ...input.mounts.map((m) => m.destination)].map((d) => firstMissing(rootfs, d)).filter((d): d is string => d !== undefined);
-  const etc = writeEtcFiles(path.join(runDir, 'etc'), { hostname, ip: networked ? SLIRP_GUEST_IP : undefined, hostIp: networked ? SLIRP_HOST_IP : undefined, hostNetwork });
+  const slirp = slirpAddresses(DEFAULT_SLIRP_OPTIONS);
+  const etc = writeEtcFiles(path.join(runDir, 'etc'), networked ? { hostname, ip: slirp.guest, hostIp: slirp.gateway, nameservers: [slirp.dns], hostNetwork } : { hostname, hostNetwork });
   const user = resolveContainerUser(rootfs, input.user || undefined);
   const host = hostFacts();
   const spec = buildSpec({
@@ -115,7 +118,7 @@ export async function runStep(engine: Engine, wc: WorkingContainer, input: RunSt
   for (const dir of [bundle, socketDir, exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(path.join(bundle, 'config.json'), serializeSpec(spec));
   const runtime = new OciRuntime(engine.config);
-  let networkPid: number | undefined;
+  let network: HelperProcess | undefined;
   try {
     let started;
     try {
@@ -128,7 +131,7 @@ export async function runStep(engine: Engine, wc: WorkingContainer, input: RunSt
       throw err;
     }
     const session = await connectAttach(path.join(socketDir, 'attach'), { stdout: input.stdout, stderr: input.stderr, tty: false });
-    if (networked) networkPid = await startSlirp(started.containerPid);
+    if (networked) network = (await startSlirp(started.containerPid, DEFAULT_SLIRP_OPTIONS)).helper;
     const onAbort = (): void => void runtime.kill(wc.id, 'KILL').catch(() => undefined);
     if (signal?.aborted) throw new TspodError('build interrupted', 130);
     signal?.addEventListener('abort', onAbort);
@@ -143,7 +146,7 @@ export async function runStep(engine: Engine, wc: WorkingContainer, input: RunSt
       signal?.removeEventListener('abort', onAbort);
     }
   } finally {
-    stopSlirp(networkPid);
+    stopHelper(network);
     await runtime.delete(wc.id);
     await wc.unmount();
     for (const rel of created) removeMountPoint(wc.paths.upper, rel);
