@@ -142,6 +142,7 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   tag: { summary: 'Add names to a local image', load: async () => [(await import('./image-tag')).TagCommand] },
   unshare: { summary: "Run a command in tspod's user namespace", load: async () => [(await import('./unshare')).UnshareCommand] },
   untag: { summary: 'Remove names from a local image', load: async () => [(await import('./image-tag')).UntagCommand] },
+  network: { summary: 'Manage networks', management: true, load: async () => [...(await import('./network')).NETWORK_COMMANDS, ...(await import('./network-connect')).NETWORK_CONNECT_COMMANDS] },
   volume: { summary: 'Manage volumes', management: true, load: async () => (await import('./volume')).VOLUME_COMMANDS },
   version: { summary: 'Show the tspod version information', load: async () => [(await import('./version')).VersionCommand] },
 };

@@ -22,7 +22,7 @@ export interface Inspector {
 
 /** In lookup order. */
 async function inspectors(): Promise<Inspector[]> {
-  return [(await import('./container-inspect')).containerInspector, (await import('./image-inspect')).imageInspector];
+  return [(await import('./container-inspect')).containerInspector, (await import('./image-inspect')).imageInspector, (await import('./volume')).volumeInspector, (await import('./network')).networkInspector];
 }
 
 /**

@@ -1,6 +1,7 @@
 // `volume create|ls|inspect|rm|prune|exists`: named volumes of the local driver.
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
+import { keyValues } from './key-value-flags';
 import { formatRows, plainTable } from './list-output';
 import { confirm } from './confirm-prompt';
 import { errorsText } from './image-remove';
@@ -10,16 +11,6 @@ import type { Engine } from '../../pkg/engine/engine';
 
 const HEADERS: Record<string, string> = { Driver: 'DRIVER', Name: 'VOLUME NAME', Mountpoint: 'MOUNT POINT', Scope: 'SCOPE', CreatedAt: 'CREATED AT', Labels: 'LABELS' };
 
-function keyValues(items: readonly string[], flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of items) {
-    const eq = item.indexOf('=');
-    if (eq === 0) throw new InvalidArgumentError(`invalid ${flag} "${item}": use KEY=VALUE`);
-    if (eq < 0) out[item] = '';
-    else out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
 
 
 /** The inspect documents of the volumes `names` finds, and a message per missing one. */

@@ -57,13 +57,13 @@ export function parseVolumeFilters(filters: readonly string[], keys = VOLUME_FIL
   return out;
 }
 
-function labelMatches(labels: Record<string, string>, want: string): boolean {
+export function labelMatches(labels: Record<string, string>, want: string): boolean {
   const eq = want.indexOf('=');
   if (eq < 0) return want in labels;
   return labels[want.slice(0, eq)] === want.slice(eq + 1);
 }
 
-function untilMs(value: string, now: number): number {
+export function untilMs(value: string, now: number): number {
   const dur = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(value);
   if (dur) return now - Number(dur[1]) * { s: 1000, m: 60000, h: 3600000 }[dur[2] as 's' | 'm' | 'h'];
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;

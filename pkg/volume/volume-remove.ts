@@ -5,11 +5,9 @@ import { ConflictError, NotFoundError } from '../errors';
 import type { ContainerConfig, ContainerRuntimeState } from '../container/container-config';
 import { ContainerStore } from '../container/container-store';
 import { VolumeRecord, VolumeStore } from './volume-store';
+import { RemoveReport, failureKind, removeExitCode } from '../engine/remove-report';
 
-export interface VolumeRemoveReport {
-  removed: string[];
-  failures: { name: string; kind: 'not-found' | 'in-use' | 'other'; message: string }[];
-}
+export type VolumeRemoveReport = RemoveReport;
 
 function containersOf(engine: Engine): { id: string; name: string; status: string; mounts: ContainerConfig['mounts'] }[] {
   return new ContainerStore(engine.db).list<ContainerConfig, ContainerRuntimeState>().map((c) => ({ id: c.id, name: c.name, status: c.status, mounts: c.config.mounts ?? [] }));
@@ -55,20 +53,14 @@ export async function removeVolumes(engine: Engine, names: readonly string[], op
       store.remove(name);
       report.removed.push(name);
     } catch (err) {
-      const kind = err instanceof NotFoundError ? 'not-found' : err instanceof ConflictError ? 'in-use' : 'other';
-      report.failures.push({ name, kind, message: (err as Error).message });
+      report.failures.push({ name, kind: failureKind(err), message: (err as Error).message });
     }
   }
   return report;
 }
 
 /** 0, or as Podman: 1 when a volume was missing, 2 when one was in use, 125 otherwise. */
-export function volumeRemoveExitCode(report: VolumeRemoveReport): number {
-  if (report.failures.length === 0) return 0;
-  if (report.failures.some((f) => f.kind === 'other')) return 125;
-  if (report.failures.some((f) => f.kind === 'in-use')) return 2;
-  return 1;
-}
+export const volumeRemoveExitCode = removeExitCode;
 
 export interface PrunedVolume {
   name: string;
