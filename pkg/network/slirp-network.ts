@@ -42,8 +42,11 @@ export interface StartedSlirp {
   apiSocket?: string;
 }
 
-/** Starts slirp4netns for the namespace of `pid` and waits until it has configured tap0. */
-export async function startSlirp(pid: number, opts: SlirpModeOptions, extra: { apiSocket?: string; macAddress?: string } = {}): Promise<StartedSlirp> {
+/**
+ * Starts slirp4netns for the namespace of `target` (a pid, or a namespace file such as the
+ * shared namespace of user-defined networks) and waits until it has configured tap0.
+ */
+export async function startSlirp(target: number | { netnsPath: string }, opts: SlirpModeOptions, extra: { apiSocket?: string; macAddress?: string } = {}): Promise<StartedSlirp> {
   const bin = findExecutable('slirp4netns');
   if (!bin) throw new HostError('slirp4netns is not installed: install it (apt install slirp4netns) or run with --network none');
   const args = ['--configure', `--mtu=${opts.mtu ?? 65520}`, '--ready-fd=3', '--enable-sandbox', '--enable-seccomp'];
@@ -57,7 +60,8 @@ export async function startSlirp(pid: number, opts: SlirpModeOptions, extra: { a
     fs.rmSync(extra.apiSocket, { force: true });
     args.push(`--api-socket=${extra.apiSocket}`);
   }
-  args.push(String(pid), 'tap0');
+  if (typeof target === 'number') args.push(String(target), 'tap0');
+  else args.push('--netns-type=path', target.netnsPath, 'tap0');
   const started = await startHelper(bin, args, 'slirp4netns');
   return { helper: { pid: started.pid, comm: started.comm }, apiSocket: extra.apiSocket };
 }

@@ -1,0 +1,180 @@
+// Containers on user-defined networks: their endpoints (leases) from create on, and at start
+// one veth per network from the network's bridge into the container's namespace. Everything
+// shared (the rootless namespace and its uplink, bridges, nft rules, resolvers) is brought in
+// line with the running containers by one reconcile step under a lock, so a container that
+// died with kill -9 is cleaned up by the next start, stop or connect.
+import * as path from 'node:path';
+import { Engine } from '../engine/engine';
+import { hostIdentity } from '../config/host-identity';
+import { withFileLock } from '../host/file-lock';
+import type { ContainerConfig, ContainerRuntimeState } from '../container/container-config';
+import { ContainerStore } from '../container/container-store';
+import { ActiveBridge, bridgeRuleset } from './bridge-rules';
+import { BridgeHost, describeBridgeHost, ensureBridgeHost, removeBridgeHost, bridgeHostExists } from './bridge-host';
+import { Records } from './dns-message';
+import { NetworkRequest, leaseEndpoint, nextInterfaceName, vethName } from './endpoint-lease';
+import { ipBatch, ipJson, nftApply } from './netns-exec';
+import { ensureResolver, resolverNetworks, stopResolver, writeRecords } from './network-dns';
+import { networkStore } from './network-remove';
+import { Endpoint, EndpointRow, NetworkRecord } from './network-store';
+
+export function bridgeHost(engine: Engine): BridgeHost {
+  return describeBridgeHost(engine.config.runRoot, hostIdentity().rootless);
+}
+
+/** Adds the container's endpoint on a network (address, MAC, aliases) to the database. */
+export function leaseOn(engine: Engine, containerId: string, network: string, req: NetworkRequest): Endpoint {
+  const store = networkStore(engine);
+  const net = store.require(network);
+  store.materialize(net);
+  const own = store.endpoints({ containerId });
+  return store.addEndpoint(containerId, net.name, (taken) => leaseEndpoint(net, req, taken, nextInterfaceName(own)));
+}
+
+type ContainerRow = { id: string; name: string; status: string; config: ContainerConfig; state: ContainerRuntimeState };
+
+interface Change {
+  /** a container becoming active (created, about to run) */
+  starting?: string;
+  /** a container going away (its row may still say running) */
+  stopping?: string;
+}
+
+function activeContainers(engine: Engine, change: Change): Map<string, ContainerRow> {
+  const rows = new ContainerStore(engine.db).list<ContainerConfig, ContainerRuntimeState>();
+  const active = rows.filter((c) => c.id === change.starting || (c.id !== change.stopping && (c.status === 'running' || c.status === 'paused' || c.status === 'stopping')));
+  return new Map(active.map((c) => [c.id, c]));
+}
+
+function recordsFor(endpoints: readonly EndpointRow[], containers: Map<string, ContainerRow>): Records {
+  const names: Record<string, string> = {};
+  for (const e of endpoints) {
+    const c = containers.get(e.containerId);
+    if (!c) continue;
+    for (const n of [c.name, c.id.slice(0, 12), ...(c.config.hostname ? [c.config.hostname] : []), ...e.aliases]) names[n.toLowerCase()] = e.ip;
+  }
+  return { names };
+}
+
+/** Brings bridges, rules and resolvers in line with the containers that run. Lock held. */
+async function reconcile(engine: Engine, host: BridgeHost, change: Change): Promise<void> {
+  const store = networkStore(engine);
+  const containers = activeContainers(engine, change);
+  const endpoints = store.endpoints().filter((e) => containers.has(e.containerId));
+  const nets = new Map<string, NetworkRecord>();
+  for (const e of endpoints) if (!nets.has(e.network)) nets.set(e.network, store.require(e.network));
+  const bridges = [...nets.values()].filter((n) => n.driver === 'bridge');
+  const known = store.list().filter((n) => n.driver === 'bridge').map((n) => n.interface);
+
+  if (bridges.length === 0) {
+    for (const n of resolverNetworks(host)) stopResolver(host, n);
+    if (host.rootless) removeBridgeHost(host);
+    else if (bridgeHostExists(host)) {
+      ipBatch(undefined, known.map((i) => `link del ${i}`), { force: true });
+      nftApply(undefined, bridgeRuleset([]));
+    }
+    return;
+  }
+  await ensureBridgeHost(host);
+  const present = new Set(ipJson<{ ifname: string }>(host.netns, ['link', 'show', 'type', 'bridge']).map((l) => l.ifname));
+  const wanted = new Set(bridges.map((b) => b.interface));
+  // Rootless the namespace is ours alone: any other bridge is stale. As root only our own.
+  const stale = [...present].filter((i) => !wanted.has(i) && (host.rootless || known.includes(i)));
+  ipBatch(host.netns, stale.map((i) => `link del ${i}`), { force: true });
+  for (const net of bridges) {
+    if (present.has(net.interface)) continue;
+    const prefix = net.subnets[0].subnet.split('/')[1];
+    ipBatch(host.netns, [
+      `link add ${net.interface} ${net.mtu ? `mtu ${net.mtu} ` : ''}type bridge`,
+      ...net.subnets.map((s) => `addr add ${s.gateway}/${prefix} dev ${net.interface}`),
+      `link set ${net.interface} up`,
+    ]);
+  }
+  const active: ActiveBridge[] = bridges.map((n) => ({ interface: n.interface, subnets: n.subnets, internal: n.internal }));
+  nftApply(host.netns, bridgeRuleset(active));
+  for (const n of resolverNetworks(host)) if (!nets.has(n)) stopResolver(host, n);
+  for (const net of bridges) {
+    if (!net.dnsEnabled) continue;
+    writeRecords(host, net.name, recordsFor(endpoints.filter((e) => e.network === net.name), containers));
+    await ensureResolver(host, net.name, net.subnets[0].gateway, net.internal ? undefined : host.upstreamDns[0]);
+  }
+}
+
+function lock(host: BridgeHost): string {
+  return path.join(host.dir, 'lock');
+}
+
+/** The container's veth on `net`: the bridge side joins the bridge, the other is configured inside. */
+function plug(host: BridgeHost, pid: number, containerId: string, net: NetworkRecord, e: Endpoint, defaultRoute: boolean): void {
+  const veth = vethName(containerId, net.name);
+  const mtu = net.mtu ? ` mtu ${net.mtu}` : '';
+  const prefix = net.subnets[0].subnet.split('/')[1];
+  ipBatch(host.netns, [`link del ${veth}`], { force: true });
+  ipBatch(host.netns, [`link add ${veth}${mtu} type veth peer name ${e.interfaceName}${mtu} netns ${pid}`, `link set ${veth} master ${net.interface} up`]);
+  ipBatch(`/proc/${pid}/ns/net`, [
+    'link set lo up',
+    `link set ${e.interfaceName} address ${e.mac}`,
+    `addr add ${e.ip}/${prefix} dev ${e.interfaceName}`,
+    `link set ${e.interfaceName} up`,
+    ...(defaultRoute ? [`route add default via ${net.subnets[0].gateway} dev ${e.interfaceName}`] : []),
+  ]);
+}
+
+/** The user-defined networks the container is on, in the order it joined them. */
+export function containerEndpoints(engine: Engine, containerId: string): { net: NetworkRecord; endpoint: EndpointRow }[] {
+  const store = networkStore(engine);
+  return store.endpoints({ containerId }).map((endpoint) => ({ net: store.require(endpoint.network), endpoint }));
+}
+
+/** At start, once the container's namespace exists (process `pid`): its veths and routes. */
+export async function attachNetworks(engine: Engine, containerId: string, pid: number): Promise<void> {
+  const host = bridgeHost(engine);
+  await withFileLock(lock(host), async () => {
+    await reconcile(engine, host, { starting: containerId });
+    let routed = false;
+    for (const { net, endpoint } of containerEndpoints(engine, containerId)) {
+      plug(host, pid, containerId, net, endpoint, !routed && !net.internal);
+      routed ||= !net.internal;
+    }
+  });
+}
+
+/** When the container stops: its veths go, and whatever no running container needs. */
+export async function detachNetworks(engine: Engine, containerId: string): Promise<void> {
+  const host = bridgeHost(engine);
+  if (!bridgeHostExists(host) && resolverNetworks(host).length === 0) return;
+  await withFileLock(lock(host), async () => {
+    const veths = containerEndpoints(engine, containerId).map(({ net }) => `link del ${vethName(containerId, net.name)}`);
+    if (bridgeHostExists(host)) ipBatch(host.netns, veths, { force: true });
+    await reconcile(engine, host, { stopping: containerId });
+  });
+}
+
+/** `network connect` of a running container (pid): lease, bridge, veth, DNS. */
+export async function connectRunning(engine: Engine, containerId: string, pid: number, network: string, req: NetworkRequest): Promise<void> {
+  const host = bridgeHost(engine);
+  await withFileLock(lock(host), async () => {
+    const endpoint = leaseOn(engine, containerId, network, req);
+    const net = networkStore(engine).require(network);
+    try {
+      await reconcile(engine, host, {});
+      const routed = containerEndpoints(engine, containerId).some((e) => e.endpoint.network !== net.name && !e.net.internal);
+      plug(host, pid, containerId, net, endpoint, !routed && !net.internal);
+    } catch (err) {
+      networkStore(engine).removeEndpoint(containerId, net.name);
+      await reconcile(engine, host, {});
+      throw err;
+    }
+  });
+}
+
+/** `network disconnect`: the endpoint goes; a running container loses its veth at once. */
+export async function disconnectContainer(engine: Engine, containerId: string, network: string): Promise<void> {
+  const host = bridgeHost(engine);
+  await withFileLock(lock(host), async () => {
+    const net = networkStore(engine).require(network);
+    if (bridgeHostExists(host)) ipBatch(host.netns, [`link del ${vethName(containerId, net.name)}`], { force: true });
+    networkStore(engine).removeEndpoint(containerId, net.name);
+    await reconcile(engine, host, {});
+  });
+}
