@@ -5,6 +5,7 @@
 // died with kill -9 is cleaned up by the next start, stop or connect.
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
+import { HostError } from '../errors';
 import { hostIdentity } from '../config/host-identity';
 import { withFileLock } from '../host/file-lock';
 import type { ContainerConfig, ContainerRuntimeState } from '../container/container-config';
@@ -104,20 +105,44 @@ function lock(host: BridgeHost): string {
   return path.join(host.dir, 'lock');
 }
 
-/** The container's veth on `net`: the bridge side joins the bridge, the other is configured inside. */
-function plug(host: BridgeHost, pid: number, containerId: string, net: NetworkRecord, e: Endpoint, defaultRoute: boolean): void {
-  const veth = vethName(containerId, net.name);
-  const mtu = net.mtu ? ` mtu ${net.mtu}` : '';
+/** Inside the container's namespace: the interface's MAC, address, state and default route. */
+function configureInside(pid: number, net: NetworkRecord, e: Endpoint, defaultRoute: boolean, rename?: string): void {
   const prefix = net.subnets[0].subnet.split('/')[1];
-  ipBatch(host.netns, [`link del ${veth}`], { force: true });
-  ipBatch(host.netns, [`link add ${veth}${mtu} type veth peer name ${e.interfaceName}${mtu} netns ${pid}`, `link set ${veth} master ${net.interface} up`]);
   ipBatch(`/proc/${pid}/ns/net`, [
     'link set lo up',
-    `link set ${e.interfaceName} address ${e.mac}`,
+    ...(rename ? [`link set ${rename} name ${e.interfaceName}`] : []),
+    // ipvlan interfaces share their parent's MAC
+    ...(net.driver === 'ipvlan' ? [] : [`link set ${e.interfaceName} address ${e.mac}`]),
     `addr add ${e.ip}/${prefix} dev ${e.interfaceName}`,
     `link set ${e.interfaceName} up`,
     ...(defaultRoute ? [`route add default via ${net.subnets[0].gateway} dev ${e.interfaceName}`] : []),
   ]);
+}
+
+/**
+ * The container's interface on `net`: a veth whose other end joins the bridge, or (macvlan,
+ * ipvlan, root only) a child of the parent interface moved into the container's namespace.
+ */
+function plug(host: BridgeHost, pid: number, containerId: string, net: NetworkRecord, e: Endpoint, defaultRoute: boolean): void {
+  const name = vethName(containerId, net.name);
+  const mtu = net.mtu ? ` mtu ${net.mtu}` : '';
+  if (net.driver === 'bridge') {
+    ipBatch(host.netns, [`link del ${name}`], { force: true });
+    ipBatch(host.netns, [`link add ${name}${mtu} type veth peer name ${e.interfaceName}${mtu} netns ${pid}`, `link set ${name} master ${net.interface} up`]);
+    configureInside(pid, net, e, defaultRoute);
+    return;
+  }
+  const mode = net.options.mode ?? net.options.macvlan_mode ?? net.options.ipvlan_mode ?? (net.driver === 'macvlan' ? 'bridge' : 'l2');
+  try {
+    ipBatch(undefined, [`link add link ${net.interface} name ${name}${mtu} type ${net.driver} mode ${mode}`, `link set ${name} netns ${pid}`]);
+  } catch (err) {
+    ipBatch(undefined, [`link del ${name}`], { force: true });
+    const text = (err as Error).message;
+    if (/Unknown device type/.test(text)) throw new HostError(`the kernel has no ${net.driver} support: use another network driver`);
+    if (/Cannot find device/.test(text)) throw new HostError(`the parent interface ${net.interface} of network ${net.name} does not exist: recreate the network with -o parent=IFACE`);
+    throw err;
+  }
+  configureInside(pid, net, e, defaultRoute, name);
 }
 
 /** The user-defined networks the container is on, in the order it joined them. */
@@ -168,13 +193,16 @@ export async function connectRunning(engine: Engine, containerId: string, pid: n
   });
 }
 
-/** `network disconnect`: the endpoint goes; a running container loses its veth at once. */
-export async function disconnectContainer(engine: Engine, containerId: string, network: string): Promise<void> {
+/** `network disconnect`: the endpoint goes; a running container (pid) loses its interface at once. */
+export async function disconnectContainer(engine: Engine, containerId: string, network: string, pid?: number): Promise<void> {
   const host = bridgeHost(engine);
   await withFileLock(lock(host), async () => {
-    const net = networkStore(engine).require(network);
+    const store = networkStore(engine);
+    const net = store.require(network);
+    const endpoint = store.endpoints({ containerId, network: net.name })[0];
+    if (pid && endpoint) ipBatch(`/proc/${pid}/ns/net`, [`link del ${endpoint.interfaceName}`], { force: true });
     if (bridgeHostExists(host)) ipBatch(host.netns, [`link del ${vethName(containerId, net.name)}`], { force: true });
-    networkStore(engine).removeEndpoint(containerId, net.name);
+    store.removeEndpoint(containerId, net.name);
     await reconcile(engine, host, {});
   });
 }

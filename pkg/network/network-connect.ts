@@ -43,5 +43,5 @@ export async function disconnectFromNetwork(engine: Engine, nameOrId: string, ne
   if (!networkStore(engine).endpoints({ containerId: c.id }).some((e) => e.network === net.name)) {
     throw new NotFoundError(`container ${c.name} is not connected to network ${net.name}`);
   }
-  await disconnectContainer(engine, c.id, net.name);
+  await disconnectContainer(engine, c.id, net.name, c.status === 'running' || c.status === 'paused' ? c.pid : undefined);
 }

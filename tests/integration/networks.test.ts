@@ -1,0 +1,224 @@
+// User-defined networks as the unprivileged user: network create/ls/inspect/rm/prune/exists and
+// their errors; containers on a network reaching each other by name and alias (busybox httpd
+// and wget), a container on another network that can neither resolve nor reach them, internal
+// networks without outside access, connect/disconnect of a running container, inspect's
+// NetworkSettings, and nothing left running once the last container is gone. Traffic goes only
+// to the namespaces tspod makes and to a server of this test on the host's own address.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import { AddressInfo } from 'node:net';
+import { asUser, resetUserState, testEnv, tspod, tspodAsync, waitFor } from './harness';
+
+function ok(args: string[]): string {
+  const r = tspod(args, { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, `tspod ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function networkNames(...filters: string[]): string[] {
+  return ok(['network', 'ls', '--format', '{{.Name}}', ...filters.flatMap((f) => ['--filter', f])]).split('\n').filter(Boolean);
+}
+
+const wget = (network: string, url: string): string[] => ['run', '--rm', '--network', network, 'busybox', 'timeout', '5', 'wget', '-q', '-O', '-', url];
+
+/** `wget` from a new container on `network`: the body, or '' when it failed. */
+function fetchFrom(network: string, url: string): { code: number; body: string; stderr: string } {
+  const r = tspod(wget(network, url), { timeoutMs: 60_000 });
+  return { code: r.code, body: r.stdout, stderr: r.stderr };
+}
+
+/** fetchFrom without blocking this process, whose own server may be the one asked. */
+async function fetchFromAsync(network: string, url: string): Promise<{ code: number; body: string }> {
+  const r = await tspodAsync(wget(network, url), { timeoutMs: 60_000 });
+  return { code: r.code, body: r.stdout };
+}
+
+/** The user's processes by command name (zombies left out: an unreaped child is not running). */
+function userProcesses(): string[] {
+  const r = asUser(['ps', '-u', testEnv.user, '-o', 'stat=,args=']);
+  return r.stdout.split('\n').filter((l) => l.trim() && !l.trim().startsWith('Z'));
+}
+
+function hostAddress(): string {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('the host has no non-loopback IPv4 address');
+}
+
+describe('network commands', () => {
+  before(() => {
+    resetUserState();
+    ok(['pull', '-q', 'busybox']);
+  });
+
+  test('the default network is listed and inspected, and cannot be removed', () => {
+    assert.match(ok(['network', 'ls']), /^NETWORK ID\s+NAME\s+DRIVER\n[0-9a-f]{12}\s+bridge\s+bridge\n$/);
+    const [doc] = JSON.parse(ok(['network', 'inspect', 'bridge'])) as Record<string, unknown>[];
+    assert.equal(doc.Name, 'bridge');
+    assert.equal(doc.Driver, 'bridge');
+    assert.equal(ok(['network', 'inspect', '--format', '{{.Name}}', 'podman']), 'bridge\n');
+    const rm = tspod(['network', 'rm', 'bridge']);
+    assert.equal(rm.code, 125);
+    assert.match(rm.stderr, /cannot be removed/);
+  });
+
+  test('create, ls, inspect, exists, rm and prune', () => {
+    assert.equal(ok(['network', 'create', '--label', 'app=web', 'n1']), 'n1\n');
+    ok(['network', 'create', '--subnet', '10.123.0.0/24', '--gateway', '10.123.0.254', '--ip-range', '10.123.0.128/25', '--internal', '-o', 'mtu=1400', 'n2']);
+    const note = tspod(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=true', 'n3']);
+    assert.equal(note.code, 0);
+    assert.equal(note.stderr.trim().split('\n').length, 1);
+    assert.match(note.stderr, /com\.docker\.network\.bridge\.enable_icc .*no effect/);
+    assert.deepEqual(networkNames(), ['bridge', 'n1', 'n2', 'n3']);
+    assert.deepEqual(networkNames('label=app=web'), ['n1']);
+    assert.deepEqual(networkNames('name=n2'), ['n2']);
+    assert.deepEqual(networkNames('type=builtin'), ['bridge']);
+    const [doc] = JSON.parse(ok(['network', 'inspect', 'n2'])) as Record<string, any>[];
+    assert.equal(doc.Internal, true);
+    assert.deepEqual(doc.IPAM.Config, [{ Subnet: '10.123.0.0/24', Gateway: '10.123.0.254', IPRange: '10.123.0.128/25' }]);
+    assert.deepEqual(doc.Options, { mtu: '1400' });
+    assert.match(doc.Id, /^[0-9a-f]{64}$/);
+    const n1Subnet = ok(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', 'n1']).trim();
+    assert.match(n1Subnet, /^10\.89\.\d+\.0\/24$/);
+    const ids = ok(['network', 'ls', '-q']).split('\n').filter(Boolean);
+    assert.equal(ids.length, 4);
+    assert.ok(ids.every((id) => /^[0-9a-f]{12}$/.test(id)));
+    assert.ok(ok(['network', 'ls', '-q', '--no-trunc']).split('\n').filter(Boolean).every((id) => /^[0-9a-f]{64}$/.test(id)));
+    assert.equal(ok(['network', 'inspect', '--format', '{{.Name}}', ids[1].slice(0, 6)]).trim().length > 0, true);
+    assert.equal(tspod(['network', 'exists', 'n1']).code, 0);
+    assert.equal(tspod(['network', 'exists', 'nope']).code, 1);
+    assert.equal(ok(['network', 'rm', 'n3']), 'n3\n');
+    assert.equal(tspod(['network', 'rm', 'n3']).code, 1);
+    assert.equal(ok(['network', 'prune', '-f', '--filter', 'label=app=web']), 'n1\n');
+    assert.equal(ok(['network', 'prune', '-f']), 'n2\n');
+    assert.deepEqual(networkNames(), ['bridge']);
+  });
+
+  test('errors: duplicate name, bad subnet and gateway, unknown driver, unknown network on run', () => {
+    ok(['network', 'create', '--subnet', '10.124.0.0/24', 'dup']);
+    const cases: [string[], RegExp][] = [
+      [['network', 'create', 'dup'], /already exists/],
+      [['network', 'create', '--subnet', '10.124.0.0/25', 'x'], /already used by network dup/],
+      [['network', 'create', '--subnet', '10.125.0.1/24', 'x'], /invalid subnet/],
+      [['network', 'create', '--subnet', 'nonsense', 'x'], /invalid subnet/],
+      [['network', 'create', '--subnet', '10.125.0.0/24', '--gateway', '10.126.0.1', 'x'], /not a host address/],
+      [['network', 'create', '-d', 'overlay', 'x'], /unsupported network driver/],
+      [['network', 'create', '-o', 'bogus=1', 'x'], /unsupported bridge network option/],
+      [['run', '--rm', '--network', 'nosuch', 'busybox', 'true'], /nosuch/],
+    ];
+    for (const [args, message] of cases) {
+      const r = tspod(args);
+      assert.equal(r.code, 125, `tspod ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    }
+    assert.equal(ok(['ps', '-aq']), '', 'no container is left by the failed run');
+    assert.deepEqual(networkNames(), ['bridge', 'dup']);
+    ok(['network', 'rm', 'dup']);
+  });
+});
+
+describe('containers on user-defined networks', () => {
+  let server: http.Server;
+  let hostUrl: string;
+
+  before(async () => {
+    resetUserState();
+    ok(['pull', '-q', 'busybox']);
+    server = http.createServer((_req, res) => res.end('from-the-host\n'));
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    hostUrl = `http://${hostAddress()}:${(server.address() as AddressInfo).port}/`;
+    ok(['network', 'create', 'front']);
+    ok(['network', 'create', 'back']);
+    ok(['network', 'create', '--internal', 'sealed']);
+  });
+
+  after(() => {
+    server?.close();
+    tspod(['rm', '-af'], { timeoutMs: 60_000 });
+  });
+
+  test('containers reach each other by name and alias; another network can neither resolve nor reach them', () => {
+    ok(['run', '-d', '--name', 'web', '--network', 'front', '--network-alias', 'www', 'busybox', 'sh', '-c', 'echo web-page > /tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    assert.equal(fetchFrom('front', 'http://web/index.html').body, 'web-page\n');
+    assert.equal(fetchFrom('front', 'http://www/index.html').body, 'web-page\n');
+    const ip = ok(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', 'web']).trim();
+    assert.match(ip, /^10\.89\.\d+\.\d+$/);
+    assert.equal(fetchFrom('front', `http://${ip}/index.html`).body, 'web-page\n');
+    const byName = fetchFrom('back', 'http://web/index.html');
+    assert.notEqual(byName.code, 0);
+    assert.match(byName.stderr, /bad address/);
+    const byIp = fetchFrom('back', `http://${ip}/index.html`);
+    assert.notEqual(byIp.code, 0);
+    assert.equal(byIp.body, '');
+  });
+
+  test("inspect shows the container's place on the network", () => {
+    const [doc] = JSON.parse(ok(['inspect', 'web'])) as Record<string, any>[];
+    const ep = doc.NetworkSettings.Networks.front;
+    assert.ok(ep, JSON.stringify(doc.NetworkSettings));
+    assert.match(ep.IPAddress, /^10\.89\.\d+\.\d+$/);
+    assert.equal(ep.IPPrefixLen, 24);
+    assert.match(ep.Gateway, /^10\.89\.\d+\.1$/);
+    assert.match(ep.MacAddress, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    assert.ok(ep.Aliases.includes('www'));
+    const [net] = JSON.parse(ok(['network', 'inspect', 'front'])) as Record<string, any>[];
+    assert.equal(ep.NetworkID, net.Id);
+    assert.equal(net.Containers[doc.Id].Name, 'web');
+    assert.equal(net.Containers[doc.Id].IPv4Address, `${ep.IPAddress}/24`);
+    const rm = tspod(['network', 'rm', 'front']);
+    assert.equal(rm.code, 2);
+    assert.match(rm.stderr, /web/);
+  });
+
+  test('--ip and --mac-address are applied; a taken address is refused', () => {
+    ok(['network', 'create', '--subnet', '10.127.0.0/24', 'fixed']);
+    const out = ok(['run', '--rm', '--network', 'fixed', '--ip', '10.127.0.50', '--mac-address', '02:00:00:aa:bb:cc', 'busybox', 'ip', 'addr', 'show', 'eth0']);
+    assert.match(out, /inet 10\.127\.0\.50\/24/);
+    assert.match(out, /link\/ether 02:00:00:aa:bb:cc/);
+    ok(['create', '--name', 'holder', '--network', 'fixed', '--ip', '10.127.0.60', 'busybox', 'true']);
+    const taken = tspod(['run', '--rm', '--network', 'fixed', '--ip', '10.127.0.60', 'busybox', 'true']);
+    assert.equal(taken.code, 125);
+    assert.match(taken.stderr, /already in use/);
+    ok(['rm', 'holder']);
+  });
+
+  test('an internal network has no way out; a normal one reaches the host', async () => {
+    assert.equal((await fetchFromAsync('back', hostUrl)).body, 'from-the-host\n');
+    const sealed = await fetchFromAsync('sealed', hostUrl);
+    assert.notEqual(sealed.code, 0);
+    assert.equal(sealed.body, '');
+  });
+
+  test('connect and disconnect a running container', async () => {
+    ok(['run', '-d', '--name', 'client', '--network', 'back', 'busybox', 'sleep', '600']);
+    const fetch = (): { code: number; stdout: string } => tspod(['exec', 'client', 'timeout', '5', 'wget', '-q', '-O', '-', 'http://webalias/index.html']);
+    assert.notEqual(fetch().code, 0);
+    ok(['network', 'connect', '--alias', 'webalias', 'back', 'web']);
+    assert.equal(fetch().stdout, 'web-page\n');
+    const dup = tspod(['network', 'connect', 'back', 'web']);
+    assert.equal(dup.code, 125);
+    assert.match(dup.stderr, /already connected/);
+    ok(['network', 'disconnect', 'back', 'web']);
+    await waitFor(() => fetch().code !== 0, 15_000, 'webalias to stop resolving');
+    assert.doesNotMatch(ok(['exec', 'web', 'ip', 'addr']), /eth1/);
+    const again = tspod(['network', 'disconnect', 'back', 'web']);
+    assert.equal(again.code, 125);
+    assert.match(again.stderr, /not connected/);
+  });
+
+  test('nothing is left running once the last container is removed', () => {
+    assert.ok(userProcesses().some((l) => l.includes('slirp4netns') && l.includes('netns-type=path')));
+    assert.ok(userProcesses().some((l) => l.includes('dns-server')));
+    ok(['rm', '-af']);
+    const left = userProcesses().filter((l) => /slirp4netns|dns-server|tspod-monitor/.test(l));
+    assert.deepEqual(left, []);
+    const dir = `${testEnv.runtimeDir}/tspod/networks`;
+    assert.ok(!fs.existsSync(`${dir}/netns`), 'the shared namespace is gone');
+    assert.deepEqual(fs.existsSync(`${dir}/dns`) ? fs.readdirSync(`${dir}/dns`) : [], []);
+  });
+});
