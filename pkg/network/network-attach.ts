@@ -3,11 +3,13 @@
 // shared (the rootless namespace and its uplink, bridges, nft rules, resolvers) is brought in
 // line with the running containers by one reconcile step under a lock, so a container that
 // died with kill -9 is cleaned up by the next start, stop or connect.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
 import { HostError } from '../errors';
 import { hostIdentity } from '../config/host-identity';
 import { withFileLock } from '../host/file-lock';
+import { processAlive } from '../host/processes';
 import type { ContainerConfig, ContainerRuntimeState } from '../container/container-config';
 import { ContainerStore } from '../container/container-store';
 import { ActiveBridge, bridgeRuleset } from './bridge-rules';
@@ -41,9 +43,35 @@ interface Change {
   stopping?: string;
 }
 
-function activeContainers(engine: Engine, change: Change): Map<string, ContainerRow> {
+/**
+ * Containers between their network setup and the row saying `running` (another command's
+ * reconcile must not take their bridge away meanwhile): a marker naming the starting CLI.
+ */
+const startingDir = (host: BridgeHost): string => path.join(host.dir, 'starting');
+
+function markStarting(host: BridgeHost, containerId: string, starting: boolean): void {
+  const file = path.join(startingDir(host), containerId);
+  if (!starting) return fs.rmSync(file, { force: true });
+  fs.mkdirSync(startingDir(host), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, String(process.pid));
+}
+
+function startingContainers(host: BridgeHost): Set<string> {
+  const ids = new Set<string>();
+  for (const id of fs.existsSync(startingDir(host)) ? fs.readdirSync(startingDir(host)) : []) {
+    const file = path.join(startingDir(host), id);
+    if (processAlive(Number(fs.readFileSync(file, 'utf8')))) ids.add(id);
+    else fs.rmSync(file, { force: true });
+  }
+  return ids;
+}
+
+function activeContainers(engine: Engine, host: BridgeHost, change: Change): Map<string, ContainerRow> {
   const rows = new ContainerStore(engine.db).list<ContainerConfig, ContainerRuntimeState>();
-  const active = rows.filter((c) => c.id === change.starting || (c.id !== change.stopping && (c.status === 'running' || c.status === 'paused' || c.status === 'stopping')));
+  const starting = startingContainers(host);
+  if (change.starting) starting.add(change.starting);
+  const running = (c: ContainerRow): boolean => c.status === 'running' || c.status === 'paused' || c.status === 'stopping';
+  const active = rows.filter((c) => c.id !== change.stopping && (starting.has(c.id) || running(c)));
   return new Map(active.map((c) => [c.id, c]));
 }
 
@@ -60,7 +88,7 @@ function recordsFor(endpoints: readonly EndpointRow[], containers: Map<string, C
 /** Brings bridges, rules and resolvers in line with the containers that run. Lock held. */
 async function reconcile(engine: Engine, host: BridgeHost, change: Change): Promise<void> {
   const store = networkStore(engine);
-  const containers = activeContainers(engine, change);
+  const containers = activeContainers(engine, host, change);
   const endpoints = store.endpoints().filter((e) => containers.has(e.containerId));
   const nets = new Map<string, NetworkRecord>();
   for (const e of endpoints) if (!nets.has(e.network)) nets.set(e.network, store.require(e.network));
@@ -155,6 +183,7 @@ export function containerEndpoints(engine: Engine, containerId: string): { net: 
 export async function attachNetworks(engine: Engine, containerId: string, pid: number): Promise<void> {
   const host = bridgeHost(engine);
   await withFileLock(lock(host), async () => {
+    markStarting(host, containerId, true);
     await reconcile(engine, host, { starting: containerId });
     let routed = false;
     for (const { net, endpoint } of containerEndpoints(engine, containerId)) {
@@ -171,6 +200,7 @@ export async function detachNetworks(engine: Engine, containerId: string): Promi
   await withFileLock(lock(host), async () => {
     const veths = containerEndpoints(engine, containerId).map(({ net }) => `link del ${vethName(containerId, net.name)}`);
     if (bridgeHostExists(host)) ipBatch(host.netns, veths, { force: true });
+    markStarting(host, containerId, false);
     await reconcile(engine, host, { stopping: containerId });
   });
 }
