@@ -66,6 +66,9 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   dnsOption = Option.Array('--dns-option,--dns-opt', [], { description: 'Set a DNS resolver option' });
   addHost = Option.Array('--add-host', [], { description: 'Add a host to /etc/hosts (NAME:IP, IP may be host-gateway)' });
   macAddress = Option.String('--mac-address', { description: "The container's MAC address" });
+  networkAlias = Option.Array('--network-alias', [], { description: 'Another name the container has on its user-defined network' });
+  ip = Option.String('--ip', { description: 'IPv4 address on the user-defined network' });
+  ip6 = Option.String('--ip6', { hidden: true });
   pid = Option.String('--pid', { description: 'PID namespace: host or private' });
   ipc = Option.String('--ipc', { description: 'IPC namespace: host or private' });
   uts = Option.String('--uts', { description: 'UTS namespace: host or private' });

@@ -43,6 +43,8 @@ export interface ContainerConfig {
   shmSize?: number;
   /** --network as given (pkg/network/network-mode.ts parses it); `bridge` is the default */
   network: string;
+  /** per user-defined network: --network-alias, --ip, --mac-address and `--network NAME:alias=,ip=,mac=` */
+  networkOptions?: Record<string, NetworkRequest>;
   /** -p as asked (ports are bound at each start: state.network.ports) */
   publish?: PortMapping[];
   /** -P: every exposed port to a random host port */
@@ -105,5 +107,6 @@ export interface ContainerRuntimeState {
 import type { ContainerRecord } from './container-store';
 import type { NetworkStatus } from '../network/network-setup';
 import type { PortMapping } from '../network/port-mappings';
+import type { NetworkRequest } from '../network/endpoint-lease';
 
 export type Container = ContainerRecord<ContainerConfig, ContainerRuntimeState>;

@@ -120,6 +120,10 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
     throw new InvalidArgumentError(`no command or entrypoint provided, and no CMD or ENTRYPOINT from image ${req.image}`);
   }
   const store = new ContainerStore(engine.db);
+  // User-defined networks must exist; the leases (addresses) are taken once the row exists.
+  const userNetworks = Object.keys(req.config.networkOptions ?? {});
+  const { checkNetworks, reserveNetworks } = await import('../network/user-networks');
+  checkNetworks(engine, userNetworks);
   const id = crypto.randomBytes(32).toString('hex');
   const name = req.name ?? randomContainerName((n) => store.nameTaken(n));
   // Volumes exist from create on, as Docker's do (`volume rm` then sees them in use); anonymous
@@ -154,6 +158,7 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
       state: {},
     });
   });
+  reserveNetworks(engine, id, userNetworks, config);
   const paths = containerPaths(engine.config, id);
   for (const dir of [paths.work, paths.userdata]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   // The upper dir's root becomes the container's "/": it must look like one.

@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import { InvalidArgumentError } from '../errors';
 import { checkPublishable, parseNetworkMode } from '../network/network-mode';
 import { parseExpose, parsePublish } from '../network/port-mappings';
+import { parseNetworkChoice } from '../network/network-flags';
 import { ContainerConfig } from './container-config';
 import { splitHostEntry } from './etc-files';
 
@@ -18,12 +19,17 @@ export interface NetworkFlags {
   dnsOption: string[];
   addHost: string[];
   macAddress?: string;
+  networkAlias?: string[];
+  ip?: string;
 }
 
-type NetworkConfig = Pick<ContainerConfig, 'network' | 'publish' | 'publishAll' | 'exposedPorts' | 'dns' | 'dnsSearch' | 'dnsOptions' | 'addHosts' | 'macAddress'>;
+type NetworkConfig = Pick<ContainerConfig, 'network' | 'networkOptions' | 'publish' | 'publishAll' | 'exposedPorts' | 'dns' | 'dnsSearch' | 'dnsOptions' | 'addHosts' | 'macAddress'>;
 
 export function parseNetworkFlags(flags: NetworkFlags): NetworkConfig {
-  const network = flags.network.length ? flags.network.join(',') : 'bridge';
+  // User networks keep their per-network options (NAME:ip=,alias=,mac=) apart from the names.
+  const choice = parseNetworkChoice(flags.network, { aliases: flags.networkAlias, ip: flags.ip, mac: flags.macAddress });
+  const userNetworks = Object.keys(choice.networks);
+  const network = userNetworks.length ? userNetworks.join(',') : flags.network.length ? flags.network.join(',') : 'bridge';
   parseNetworkMode(network);
   for (const d of flags.dns) if (!net.isIP(d)) throw new InvalidArgumentError(`invalid --dns "${d}": use an IP address`);
   for (const h of flags.addHost) {
@@ -35,6 +41,7 @@ export function parseNetworkFlags(flags: NetworkFlags): NetworkConfig {
   }
   const config: NetworkConfig = {
     network,
+    ...(userNetworks.length ? { networkOptions: choice.networks } : {}),
     publish: flags.publish.flatMap(parsePublish),
     publishAll: flags.publishAll || undefined,
     exposedPorts: [...new Set(flags.expose.flatMap(parseExpose))],

@@ -10,6 +10,8 @@ export interface ActiveBridge {
 }
 
 export const TABLE = 'tspod';
+/** Refused at once (rather than dropped), so a client fails fast instead of timing out. */
+const REJECT = 'reject with icmp type admin-prohibited';
 
 const quote = (s: string): string => `"${s}"`;
 const set = (items: string[]): string => (items.length === 1 ? items[0] : `{ ${items.join(', ')} }`);
@@ -25,12 +27,12 @@ export function bridgeRuleset(bridges: readonly ActiveBridge[]): string {
     const others = bridges.filter((o) => o.interface !== b.interface);
     const otherGateways = others.flatMap((o) => o.subnets.map((s) => s.gateway));
     if (b.internal) {
-      forward.push(`iifname ${me} drop`, `oifname ${me} drop`);
-      input.push(`iifname ${me} ip daddr != ${set(b.subnets.map((s) => s.gateway))} drop`);
+      forward.push(`iifname ${me} ${REJECT}`, `oifname ${me} ${REJECT}`);
+      input.push(`iifname ${me} ip daddr != ${set(b.subnets.map((s) => s.gateway))} ${REJECT}`);
       continue;
     }
-    if (others.length > 0) forward.push(`iifname ${me} oifname ${set(others.map((o) => quote(o.interface)))} drop`);
-    if (otherGateways.length > 0) input.push(`iifname ${me} ip daddr ${set(otherGateways)} drop`);
+    if (others.length > 0) forward.push(`iifname ${me} oifname ${set(others.map((o) => quote(o.interface)))} ${REJECT}`);
+    if (otherGateways.length > 0) input.push(`iifname ${me} ip daddr ${set(otherGateways)} ${REJECT}`);
     for (const s of b.subnets) post.push(`ip saddr ${s.subnet} ip daddr != ${s.subnet} oifname != ${me} masquerade`);
   }
   const chain = (name: string, hook: string, body: string[]): string[] => [`  chain ${name} {`, `    type ${hook}; policy accept;`, ...body.map((r) => `    ${r}`), '  }'];

@@ -34,7 +34,7 @@ function perNetworkOptions(name: string, text: string): NetworkRequest {
 }
 
 /** The flags as given: several --network flags, or comma-separated names. */
-export function parseNetworkFlags(values: readonly string[], opts: { aliases?: readonly string[]; ip?: string; mac?: string } = {}): NetworkChoice {
+export function parseNetworkChoice(values: readonly string[], opts: { aliases?: readonly string[]; ip?: string; mac?: string } = {}): NetworkChoice {
   const modes: string[] = [];
   const networks: Record<string, NetworkRequest> = {};
   for (const value of values) {

@@ -8,6 +8,7 @@ import type { ContainerConfig, ContainerRuntimeState } from '../container/contai
 import { ContainerStore } from '../container/container-store';
 import { hostIdentity } from '../config/host-identity';
 import { RemoveReport, failureKind } from '../engine/remove-report';
+import { parseNetworkMode } from './network-mode';
 import { DEFAULT_NETWORK, NetworkRecord, NetworkStore } from './network-store';
 
 /** A fixed ID, so `network inspect bridge` prints the same one on every call. */
@@ -39,10 +40,13 @@ export function networkStore(engine: Engine): NetworkStore {
   return new NetworkStore(engine.db, () => defaultNetwork(rootless));
 }
 
-/** Containers without a user network are on the default one (slirp4netns, bridge, private). */
+/** Containers without a user network are on the default one (bridge, default, podman). */
 export function onDefaultNetwork(config: Pick<ContainerConfig, 'network'>): boolean {
-  const mode = config.network ?? '';
-  return mode === '' || mode === 'bridge' || mode === 'slirp4netns' || mode === 'private' || mode === 'podman' || mode.startsWith('slirp4netns:');
+  try {
+    return parseNetworkMode(config.network).kind === 'default';
+  } catch {
+    return false;
+  }
 }
 
 /** Network name -> the containers (any state) connected to it. */

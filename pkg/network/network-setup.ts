@@ -23,9 +23,8 @@
 // The start code stores the NetworkStatus in the container's state column; inspect, port and
 // ps read it from there. Backends: slirp4netns (rootless default), pasta, none, host,
 // container:NAME, ns:PATH here; user-defined networks (`kind: 'networks'`, and root's default
-// `bridge`) are the bridge branch: fill planUserNetworks / setUpUserNetworks /
-// tearDownUserNetworks below. Ports into a shared namespace: startPortForwarder() with that
-// namespace's path and the container's address on the bridge as targetIp.
+// `bridge`) are the bridge branch in user-networks.ts, which publishes ports into the bridges'
+// namespace with startPortForwarder() and the container's address on the bridge as targetIp.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -41,6 +40,9 @@ import { PortMapping, PublishedPort, publishAllMappings } from './port-mappings'
 import { startPortForwarder } from './port-forwarder';
 import { slirpAddresses, slirpPublish, startSlirp } from './slirp-network';
 import { unmountAll } from '../storage/mounts';
+import { planUserNetworks, setUpUserNetworks, tearDownUserNetworks } from './user-networks';
+import { DEFAULT_NETWORK } from './network-store';
+import { hostIdentity } from '../config/host-identity';
 
 /** One network the container is attached to, as inspect's NetworkSettings.Networks shows it. */
 export interface NetworkEndpoint {
@@ -99,8 +101,8 @@ export interface NetworkPlan {
 export function effectiveMode(engine: Engine, config: Pick<ContainerConfig, 'network'>): NetworkMode {
   const mode = parseNetworkMode(config.network);
   if (mode.kind !== 'default') return mode;
-  // Root's default becomes the `bridge` network once the bridge backend exists; until then
-  // slirp4netns serves root too.
+  // Root's default is the `bridge` network: the tspod0 bridge on the host (user-networks.ts).
+  if (!hostIdentity().rootless) return { kind: 'networks', names: [DEFAULT_NETWORK] };
   if (engine.config.containers.rootlessNetworkCmd === 'pasta') return { kind: 'pasta', args: [] };
   return { kind: 'slirp4netns', options: DEFAULT_SLIRP_OPTIONS };
 }
@@ -225,21 +227,6 @@ export async function tearDownNetwork(engine: Engine, container: Container): Pro
   stopHelper(container.state.networkPid ? { pid: container.state.networkPid, comm: 'slirp4netns' } : undefined);
   const status = container.state.network;
   if (!status) return;
-  if (status.mode === 'networks') await tearDownUserNetworks(engine, container, status);
+  if (status.mode === 'networks') await tearDownUserNetworks(engine, container);
   await releaseHelpers(status);
-}
-
-// ---------------------------------------------------------------- user-defined networks ----
-// The bridge branch (user-defined networks, root's `bridge`): replace these three.
-
-async function planUserNetworks(_engine: Engine, _container: Container, names: string[], _base: Pick<NetworkPlan, 'mode' | 'ports' | 'networks'>): Promise<NetworkPlan> {
-  throw new InvalidArgumentError(`network ${names[0]} not found: user-defined networks are not available yet`);
-}
-
-async function setUpUserNetworks(_engine: Engine, _container: Container, _plan: NetworkPlan, _pid: number, status: NetworkStatus): Promise<NetworkStatus> {
-  return status;
-}
-
-async function tearDownUserNetworks(_engine: Engine, _container: Container, _status: NetworkStatus): Promise<void> {
-  // nothing yet
 }

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import { AddressInfo } from 'node:net';
-import { asUser, resetUserState, testEnv, tspod, tspodAsync, waitFor } from './harness';
+import { asRoot, asUser, image, resetUserState, testEnv, tspod, tspodAsync, waitFor } from './harness';
 
 function ok(args: string[]): string {
   const r = tspod(args, { timeoutMs: 120_000 });
@@ -22,7 +22,8 @@ function networkNames(...filters: string[]): string[] {
   return ok(['network', 'ls', '--format', '{{.Name}}', ...filters.flatMap((f) => ['--filter', f])]).split('\n').filter(Boolean);
 }
 
-const wget = (network: string, url: string): string[] => ['run', '--rm', '--network', network, 'busybox', 'timeout', '5', 'wget', '-q', '-O', '-', url];
+// Under sh: busybox's timeout execs the command, which as pid 1 would ignore its SIGTERM.
+const wget = (network: string, url: string): string[] => ['run', '--rm', '--network', network, 'busybox', 'sh', '-c', `timeout 5 wget -q -O - ${url}`];
 
 /** `wget` from a new container on `network`: the body, or '' when it failed. */
 function fetchFrom(network: string, url: string): { code: number; body: string; stderr: string } {
@@ -220,5 +221,66 @@ describe('containers on user-defined networks', () => {
     const dir = `${testEnv.runtimeDir}/tspod/networks`;
     assert.ok(!fs.existsSync(`${dir}/netns`), 'the shared namespace is gone');
     assert.deepEqual(fs.existsSync(`${dir}/dns`) ? fs.readdirSync(`${dir}/dns`) : [], []);
+  });
+});
+
+describe('networks as root', () => {
+  const ref = image('busybox:latest').ref;
+  const root = (args: string[]) => asRoot(['tspod', ...args], { timeoutMs: 120_000 });
+  const rootOk = (args: string[]): string => {
+    const r = root(args);
+    assert.equal(r.code, 0, `tspod ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const containers = ['net-bridge-web', 'net-bridge-mv1'];
+  const networks = ['net-bridge-user', 'net-bridge-mv', 'net-bridge-iv'];
+  const cleanup = (): void => {
+    root(['rm', '-f', ...containers]);
+    root(['network', 'rm', '-f', ...networks]);
+    asRoot(['ip', 'link', 'del', 'nb-par0']);
+  };
+  before(() => {
+    cleanup();
+    rootOk(['pull', '-q', '--tls-verify=false', ref]);
+  });
+  after(cleanup);
+
+  test('the default network is a bridge on the host; a user network resolves names', () => {
+    const out = rootOk(['run', '--rm', ref, 'sh', '-c', 'ip -4 addr show eth0; ip route']);
+    assert.match(out, /inet 10\.87\.\d+\.\d+\/16/);
+    assert.match(out, /default via 10\.87\.0\.1/);
+    rootOk(['network', 'create', 'net-bridge-user']);
+    rootOk(['run', '-d', '--name', 'net-bridge-web', '--network', 'net-bridge-user', ref, 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    const id = rootOk(['inspect', '--format', '{{.Id}}', 'net-bridge-web']).trim();
+    const got = rootOk(['run', '--rm', '--network', 'net-bridge-user', ref, 'sh', '-c', 'timeout 5 wget -q -O - http://net-bridge-web/hostname']);
+    assert.equal(got, `${id.slice(0, 12)}\n`);
+    const iface = JSON.parse(rootOk(['network', 'inspect', 'net-bridge-user']))[0].NetworkInterface as string;
+    assert.match(asRoot(['ip', '-br', 'link', 'show', iface]).stdout, new RegExp(`^${iface}\\s+UP`));
+    rootOk(['rm', '-f', 'net-bridge-web']);
+    assert.notEqual(asRoot(['ip', 'link', 'show', iface]).code, 0, 'the bridge goes with its last container');
+  });
+
+  test('macvlan on a parent interface the test made; ipvlan where the kernel has it', () => {
+    const veth = asRoot(['ip', 'link', 'add', 'nb-par0', 'type', 'veth', 'peer', 'name', 'nb-par1']);
+    assert.equal(veth.code, 0, veth.stderr);
+    asRoot(['ip', 'link', 'set', 'nb-par0', 'up']);
+    asRoot(['ip', 'link', 'set', 'nb-par1', 'up']);
+    rootOk(['network', 'create', '-d', 'macvlan', '-o', 'parent=nb-par0', '--subnet', '10.132.0.0/24', 'net-bridge-mv']);
+    rootOk(['run', '-d', '--name', 'net-bridge-mv1', '--network', 'net-bridge-mv', '--ip', '10.132.0.10', ref, 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    const pid = rootOk(['inspect', '--format', '{{.State.Pid}}', 'net-bridge-mv1']).trim();
+    assert.match(asRoot(['nsenter', '-t', pid, '-n', 'ip', '-d', 'link', 'show', 'eth0']).stdout, /macvlan mode bridge/);
+    const id = rootOk(['inspect', '--format', '{{.Id}}', 'net-bridge-mv1']).trim();
+    assert.equal(rootOk(['run', '--rm', '--network', 'net-bridge-mv', ref, 'sh', '-c', 'timeout 5 wget -q -O - http://10.132.0.10/hostname']), `${id.slice(0, 12)}\n`);
+    rootOk(['network', 'create', '-d', 'ipvlan', '-o', 'parent=nb-par0', '--subnet', '10.133.0.0/24', 'net-bridge-iv']);
+    const ipvlan = root(['run', '--rm', '--network', 'net-bridge-iv', ref, 'ip', 'addr', 'show', 'eth0']);
+    const kernelHasIpvlan = asRoot(['sh', '-c', 'ip link add nb-ivtest link nb-par0 type ipvlan && ip link del nb-ivtest']).code === 0;
+    if (kernelHasIpvlan) assert.match(ipvlan.stdout, /inet 10\.133\.0\.\d+\/24/);
+    else {
+      assert.equal(ipvlan.code, 125);
+      assert.equal(ipvlan.stderr.trim(), 'Error: the kernel has no ipvlan support: use another network driver');
+    }
+    const rootless = tspod(['network', 'create', '-d', 'macvlan', '-o', 'parent=eth0', 'x']);
+    assert.equal(rootless.code, 125);
+    assert.match(rootless.stderr, /needs root/);
   });
 });

@@ -4,7 +4,7 @@ import { formatSubnet, nextFreeAddress, parseIp, parseSubnet, formatIp } from '.
 import { allocateSubnet, parseProcRoutes } from '../../pkg/network/subnet-pool';
 import { NetworkCreateRequest, planNetwork } from '../../pkg/network/network-create';
 import { leaseEndpoint, vethName } from '../../pkg/network/endpoint-lease';
-import { parseNetworkFlags } from '../../pkg/network/network-flags';
+import { parseNetworkChoice } from '../../pkg/network/network-flags';
 import { bridgeRuleset } from '../../pkg/network/bridge-rules';
 import { InvalidArgumentError, ConflictError } from '../../pkg/errors';
 import type { NetworkRecord } from '../../pkg/network/network-store';
@@ -103,14 +103,14 @@ test('leases: lowest free address, never the gateway; --ip checked', () => {
 });
 
 test('--network values: modes, several networks, per-network options', () => {
-  assert.deepEqual(parseNetworkFlags([]), { mode: undefined, networks: {} });
-  assert.deepEqual(parseNetworkFlags(['host']), { mode: 'host', networks: {} });
-  assert.deepEqual(parseNetworkFlags(['a', 'b'], { aliases: ['x'], ip: '10.89.0.9' }), { mode: 'a', networks: { a: { aliases: ['x'], ip: '10.89.0.9' }, b: { aliases: [] } } });
-  assert.deepEqual(parseNetworkFlags(['a,b']).networks, { a: { aliases: [] }, b: { aliases: [] } });
-  assert.deepEqual(parseNetworkFlags(['a:ip=10.89.0.5,alias=db,mac=02:00:00:00:00:01']).networks, { a: { aliases: ['db'], ip: '10.89.0.5', mac: '02:00:00:00:00:01' } });
-  assert.throws(() => parseNetworkFlags(['host', 'a']), /cannot be combined/);
-  assert.throws(() => parseNetworkFlags([], { ip: '10.0.0.2' }), /--ip needs a user-defined network/);
-  assert.throws(() => parseNetworkFlags(['a:bogus=1']), /invalid option/);
+  assert.deepEqual(parseNetworkChoice([]), { mode: undefined, networks: {} });
+  assert.deepEqual(parseNetworkChoice(['host']), { mode: 'host', networks: {} });
+  assert.deepEqual(parseNetworkChoice(['a', 'b'], { aliases: ['x'], ip: '10.89.0.9' }), { mode: 'a', networks: { a: { aliases: ['x'], ip: '10.89.0.9' }, b: { aliases: [] } } });
+  assert.deepEqual(parseNetworkChoice(['a,b']).networks, { a: { aliases: [] }, b: { aliases: [] } });
+  assert.deepEqual(parseNetworkChoice(['a:ip=10.89.0.5,alias=db,mac=02:00:00:00:00:01']).networks, { a: { aliases: ['db'], ip: '10.89.0.5', mac: '02:00:00:00:00:01' } });
+  assert.throws(() => parseNetworkChoice(['host', 'a']), /cannot be combined/);
+  assert.throws(() => parseNetworkChoice([], { ip: '10.0.0.2' }), /--ip needs a user-defined network/);
+  assert.throws(() => parseNetworkChoice(['a:bogus=1']), /invalid option/);
 });
 
 test('nft ruleset: NAT out, isolation between networks, internal networks closed', () => {
@@ -121,9 +121,9 @@ test('nft ruleset: NAT out, isolation between networks, internal networks closed
   ]);
   assert.match(rules, /ip saddr 10\.89\.0\.0\/24 ip daddr != 10\.89\.0\.0\/24 oifname != "tspod1" masquerade/);
   assert.doesNotMatch(rules, /10\.89\.1\.0\/24 .*masquerade/);
-  assert.match(rules, /iifname "tspod1" oifname "tspod2" drop/);
-  assert.match(rules, /iifname "tspod1" ip daddr 10\.89\.1\.1 drop/);
-  assert.match(rules, /iifname "tspod2" drop/);
-  assert.match(rules, /oifname "tspod2" drop/);
-  assert.match(rules, /iifname "tspod2" ip daddr != 10\.89\.1\.1 drop/);
+  assert.match(rules, /iifname "tspod1" oifname "tspod2" reject with icmp type admin-prohibited/);
+  assert.match(rules, /iifname "tspod1" ip daddr 10\.89\.1\.1 reject with icmp type admin-prohibited/);
+  assert.match(rules, /iifname "tspod2" reject with icmp type admin-prohibited/);
+  assert.match(rules, /oifname "tspod2" reject with icmp type admin-prohibited/);
+  assert.match(rules, /iifname "tspod2" ip daddr != 10\.89\.1\.1 reject with icmp type admin-prohibited/);
 });
