@@ -158,6 +158,20 @@ describe('containers on user-defined networks', () => {
     assert.equal(byIp.body, '');
   });
 
+  test('a port published from a user network answers on the host loopback', async () => {
+    ok(['run', '-d', '--name', 'published', '--network', 'front', '-p', '127.0.0.1::80', 'busybox', 'sh', '-c', 'echo published > /tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    const port = ok(['port', 'published', '80']).trim().split(':').pop();
+    const body = await new Promise<string>((resolve, reject) => {
+      http.get(`http://127.0.0.1:${port}/index.html`, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(text));
+      }).on('error', reject);
+    });
+    assert.equal(body, 'published\n');
+    ok(['rm', '-f', 'published']);
+  });
+
   test("inspect shows the container's place on the network", () => {
     const [doc] = JSON.parse(ok(['inspect', 'web'])) as Record<string, any>[];
     const ep = doc.NetworkSettings.Networks.front;
