@@ -6,13 +6,15 @@ import * as path from 'node:path';
 import { processAlive } from '../host/processes';
 import { Records } from './dns-message';
 import { BridgeHost } from './bridge-host';
+import { packageRoot } from '../package-root';
 import { startHelper } from './helper-process';
 import { inNetns } from './netns-exec';
 
 const dnsDir = (host: BridgeHost): string => path.join(host.dir, 'dns');
 const recordsFile = (host: BridgeHost, network: string): string => path.join(dnsDir(host), `${network}.json`);
 const pidFile = (host: BridgeHost, network: string): string => path.join(dnsDir(host), `${network}.pid`);
-const serverScript = (): string => path.join(__dirname, 'dns-server.js');
+// From the package root: inside the start-up snapshot __dirname is the build tree's.
+const serverScript = (): string => path.join(packageRoot(), 'dist', 'pkg', 'network', 'dns-server.js');
 
 function resolverPid(host: BridgeHost, network: string): number | undefined {
   try {
