@@ -330,6 +330,16 @@ function resourceCommand(t: Translation): { start: string[][]; service: string[]
   return { start: groups, service: [...service, 'Type=oneshot', 'RemainAfterExit=yes', 'SyslogIdentifier=%N'], name };
 }
 
+/** [Quadlet] DefaultDependencies=false: no network-online.target dependencies (Podman's switch). */
+function quadletOption(t: Translation, key: 'DefaultDependencies'): boolean | undefined {
+  let value: boolean | undefined;
+  for (const e of entriesOf(t.src, 'Quadlet')) {
+    if (e.key !== key) t.fail(e, `unknown key "${e.key}" in [Quadlet]`);
+    else value = t.bool(e);
+  }
+  return value;
+}
+
 /** The .service for one Quadlet file; throws QuadletError listing every problem in it. */
 export function quadletService(src: QuadletSource, ctx: QuadletContext): QuadletService {
   const { section, command } = SECTIONS[src.kind];
@@ -339,14 +349,15 @@ export function quadletService(src: QuadletSource, ctx: QuadletContext): Quadlet
   for (const e of entriesOf(src, 'Service')) {
     if (GENERATED_SERVICE_KEYS.includes(e.key)) t.fail(e, `${e.key}= is generated from [${section}]: leave it out of [Service]`);
   }
+  const defaultDependencies = quadletOption(t, 'DefaultDependencies') !== false;
   if (t.problems.length) throw new QuadletError(t.problems);
 
   const unit = [...unitLines(src), `SourcePath=${src.file}`, `RequiresMountsFor=${ctx.runRoot}`];
-  if (src.kind === 'container') unit.push('Wants=network-online.target', 'After=network-online.target');
+  if (src.kind === 'container' && defaultDependencies) unit.push('Wants=network-online.target', 'After=network-online.target');
   for (const dep of [...new Set(t.deps)]) unit.push(`Requires=${dep}`, `After=${dep}`);
   const userService = entriesOf(src, 'Service').map((e) => `${e.key}=${e.value}`);
   const service = [...generated.service, execLine('ExecStart', generated.start), ...userService];
-  const others = src.unit.sections.filter((s) => !['Unit', 'Service', section].includes(s.name));
+  const others = src.unit.sections.filter((s) => !['Unit', 'Service', 'Quadlet', section].includes(s.name));
   const body = renderSections([
     { name: `X-${section}`, lines: entriesOf(src, section).map((e) => `${e.key}=${e.value}`) },
     { name: 'Unit', lines: unit },

@@ -32,6 +32,9 @@ test('a container: default name systemd-%N, notify when relayed, flags in file o
   assert.match(s.text, /\nType=oneshot\n\n\[Timer\]\nOnCalendar=daily\n$/);
   const plain = source('/q/p.container', '[Container]\nImage=busybox\nNotify=true\n');
   assert.match(quadletService(plain, context(true, plain)).text, /\nType=notify\nNotifyAccess=all\n[\s\S]*\t--sdnotify=container \\\n/);
+  const bare = quadletService(source('/q/b.container', '[Quadlet]\nDefaultDependencies=no\n[Container]\nImage=busybox\n'), context(false)).text;
+  assert.doesNotMatch(bare, /network-online|\[Quadlet\]/);
+  assert.match(quadletService(plain, context(true, plain)).text, /\nWants=network-online\.target\nAfter=network-online\.target\n/);
   const forking = quadletService(source('/q/f.container', '[Container]\nImage=busybox\n'), context(false));
   assert.match(forking.text, /\t--conmon-pidfile=%t\/%N\.pid \\\n\t-d busybox\n/);
   assert.match(forking.text, /\nType=forking\nPIDFile=%t\/%N\.pid\n/);
