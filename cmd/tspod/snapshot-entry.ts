@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { startupSnapshot } from 'node:v8';
 import { runCli } from './cli';
 import { COMMAND_GROUPS } from './commands';
+import { trainCommonPaths } from './snapshot-training';
 import { setPackageRoot } from '../../pkg/package-root';
 
 /** The blob is <pkgroot>/dist/tspod.blob: the package root is where this run found it. */
@@ -26,10 +27,12 @@ async function loadEveryCommand(): Promise<void> {
   await Promise.all(Object.values(COMMAND_GROUPS).map((group) => group.load()));
 }
 
-loadEveryCommand().then(() => {
-  startupSnapshot.setDeserializeMainFunction(() => {
-    const root = packageRootFromBlob();
-    if (root) setPackageRoot(root);
-    runCli(process.argv.slice(1));
+loadEveryCommand()
+  .then(trainCommonPaths)
+  .then(() => {
+    startupSnapshot.setDeserializeMainFunction(() => {
+      const root = packageRootFromBlob();
+      if (root) setPackageRoot(root);
+      runCli(process.argv.slice(1));
+    });
   });
-});

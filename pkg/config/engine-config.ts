@@ -107,13 +107,12 @@ export function loadEngineConfig(globals: GlobalOptions = {}, env: NodeJS.Proces
   const regFiles = registriesConfFiles(env, host.rootless);
   const containers = parseContainersConf(containersLoaded.table, containersLoaded.files);
   const storage = parseStorageConf(storageLoaded.table, storageLoaded.files);
-  const registries = loadRegistriesConfig(regFiles.main, regFiles.dropIns);
 
   const defaultGraph = host.rootless ? path.join(dataHome(env), 'tspod') : '/var/lib/tspod';
   const defaultRun = host.rootless ? path.join(host.runtimeDir, 'tspod') : '/run/tspod';
   const graphRoot = path.resolve(globals.root || storage.graphRoot || defaultGraph);
   const runRoot = path.resolve(globals.runroot || storage.runRoot || defaultRun);
-  return {
+  const config: Omit<EngineConfig, 'registries'> = {
     host,
     graphRoot,
     runRoot,
@@ -124,6 +123,11 @@ export function loadEngineConfig(globals: GlobalOptions = {}, env: NodeJS.Proces
     runtime: globals.runtime || containers.runtime,
     containers,
     storage,
-    registries,
   };
+  // registries.conf only matters to commands that resolve or contact a registry: read on first use.
+  let registries: RegistriesConfig | undefined;
+  return Object.defineProperty(config, 'registries', {
+    enumerable: true,
+    get: () => (registries ??= loadRegistriesConfig(regFiles.main, regFiles.dropIns)),
+  }) as EngineConfig;
 }

@@ -5,6 +5,7 @@ import { EngineConfig } from '../config/engine-config';
 import { TspodError } from '../errors';
 import { chooseRuntime } from './runtime-probe';
 import { runtimeErrorMessage as runtimeMessage } from './monitor-launch';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export interface RuntimeResult {
@@ -54,7 +55,11 @@ export class OciRuntime {
     }
   }
 
+  /** Removes the runtime's record of the container, killing what is left of it. runc and crun
+   * keep that record in ROOT/ID: without it there is nothing to delete, and no runtime process
+   * is started (start deletes before it creates, rm after a cleanup did). */
   async delete(id: string): Promise<void> {
+    if (!fs.existsSync(path.join(this.root, id))) return;
     await this.run(['delete', '--force', id]);
   }
 

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostError, TspodError } from '../errors';
-import { requireInstalled } from '../package-root';
+import { packageRoot, requireInstalled } from '../package-root';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema';
 
 export type Db = Database.Database;
@@ -18,7 +18,16 @@ let sqliteAddon: object | undefined;
 /** better-sqlite3's compiled addon, loaded by path: its own lookup (the bindings package) tries
  * a dozen directories, and its require() inside the start-up snapshot could not load it. */
 function loadSqliteAddon(): object {
-  sqliteAddon ??= requireInstalled<object>('better-sqlite3/build/Release/better_sqlite3.node');
+  if (sqliteAddon) return sqliteAddon;
+  // Where npm puts it beside tspod, without require()'s lookup; wherever require() finds it else.
+  const direct = path.join(packageRoot(), 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+  if (fs.existsSync(direct)) {
+    const loaded = { exports: {} };
+    process.dlopen(loaded, direct);
+    sqliteAddon = loaded.exports;
+  } else {
+    sqliteAddon = requireInstalled<object>('better-sqlite3/build/Release/better_sqlite3.node');
+  }
   return sqliteAddon;
 }
 
