@@ -117,6 +117,9 @@ function parseArguments(keyword: string, rest: string, escape: string): Parsed {
       if (p.args.length < 2) {
         throw new InstructionError('requires at least two arguments, but only one was provided: the destination could not be determined', keyword);
       }
+      if (p.form === 'words' && /^\d*<<-?[^<]+$/.test(p.args[p.args.length - 1])) {
+        throw new InstructionError('a here-document cannot be the destination: put the path last', keyword);
+      }
       return p;
     }
     case 'VOLUME': {

@@ -68,3 +68,36 @@ export function parseDockerfile(text: string, path: string): Dockerfile {
   if (stages.length === 0) throw new DockerfileError(path, undefined, undefined, 'no FROM instruction: a Dockerfile needs at least one FROM to build from');
   return { path, escape: scanned.escape, syntax: scanned.syntax, globalArgs, stages, warnings: scanned.warnings };
 }
+
+/**
+ * The text an image's config keeps for an ONBUILD trigger, as Docker writes it: the inner
+ * instruction as written, each here-document's body and delimiter after it.
+ */
+export function onbuildTriggerText(ins: Instruction): string {
+  const inner = ins.onbuild ?? ins;
+  return inner.original + inner.heredocs.map((h) => `\n${h.content}${h.name}`).join('');
+}
+
+/**
+ * Parses one ONBUILD trigger from a base image's config (`RUN echo hi`, or a text with
+ * here-documents as onbuildTriggerText writes it). `line` is the FROM line that triggered it.
+ */
+export function parseTrigger(text: string, path: string, line: number, escape = '\\'): Instruction {
+  let scanned;
+  try {
+    scanned = scanLines(text, heredocsForLine);
+  } catch (err) {
+    if (err instanceof LineError) throw new DockerfileError(path, line, 'ONBUILD', `trigger "${text}": ${err.message}`);
+    throw err;
+  }
+  if (scanned.lines.length !== 1) throw new DockerfileError(path, line, 'ONBUILD', `trigger "${text}" is not one instruction`);
+  const [logical] = scanned.lines;
+  try {
+    const ins = parseInstruction(logical.text, line, logical.heredocs, escape);
+    if (['ONBUILD', 'FROM', 'MAINTAINER'].includes(ins.keyword)) throw new InstructionError(`${ins.keyword} isn't allowed as an ONBUILD trigger`, 'ONBUILD');
+    return ins;
+  } catch (err) {
+    if (err instanceof InstructionError) throw new DockerfileError(path, line, err.keyword, `in an ONBUILD trigger of the base image: ${err.message}`);
+    throw err;
+  }
+}

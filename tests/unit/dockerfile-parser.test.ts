@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DockerfileError, parseDockerfile } from '../../pkg/build/dockerfile-parser';
+import { DockerfileError, onbuildTriggerText, parseDockerfile, parseTrigger } from '../../pkg/build/dockerfile-parser';
 import type { Instruction } from '../../pkg/build/dockerfile-types';
 
 /** The first instruction after FROM in a one-stage Dockerfile. */
@@ -263,4 +263,22 @@ test('errors carry the path, line and instruction as fields', () => {
 test('flags holding variables are checked only after expansion', () => {
   assert.deepEqual(one('COPY --chmod=$MODE a b').flags, [f('chmod', '$MODE')]);
   assert.deepEqual(one('RUN --mount=type=$T,target=/x true').flags, [f('mount', 'type=$T,target=/x')]);
+});
+
+test('ONBUILD triggers: the text Docker stores, parsed back as one instruction', () => {
+  const plain = one('ONBUILD RUN echo "$HOME"');
+  assert.equal(onbuildTriggerText(plain), 'RUN echo "$HOME"');
+  const withHeredoc = one('ONBUILD COPY <<EOF /greeting\nhello\nEOF');
+  const text = onbuildTriggerText(withHeredoc);
+  assert.equal(text, 'COPY <<EOF /greeting\nhello\nEOF');
+  const back = parseTrigger(text, 'Dockerfile', 1);
+  assert.deepEqual(shape(back), { keyword: 'COPY', flags: [], form: 'words', args: ['<<EOF', '/greeting'] });
+  assert.deepEqual(back.heredocs.map((h) => h.content), ['hello\n']);
+  assert.throws(() => parseTrigger('FROM x', 'Dockerfile', 3), /Dockerfile:3: ONBUILD: in an ONBUILD trigger of the base image: FROM isn't allowed as an ONBUILD trigger$/);
+  assert.throws(() => parseTrigger('RUNN x', 'Dockerfile', 3), /Dockerfile:3: RUNN: in an ONBUILD trigger of the base image: unknown instruction \(did you mean RUN\?\)/);
+  assert.throws(() => parseTrigger('RUN a\nRUN b', 'Dockerfile', 3), /is not one instruction/);
+});
+
+test('a here-document cannot be the COPY destination', () => {
+  assert.throws(() => parseDockerfile('FROM busybox\nCOPY a <<EOF\nx\nEOF\n', 'Dockerfile'), /Dockerfile:2: COPY: a here-document cannot be the destination/);
 });
