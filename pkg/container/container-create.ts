@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Engine } from '../engine/engine';
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import { findImage } from '../image/image-lookup';
+import { imageForPlatform, isManifestList } from '../image/manifest-list';
 import { formatReference } from '../image/reference';
 import { localCandidates } from '../image/short-names';
 import { ImageRecord } from '../image/image-store';
@@ -54,6 +55,7 @@ export function parsePullPolicy(value: string | undefined): PullPolicy {
 
 async function resolveImage(engine: Engine, req: CreateRequest): Promise<ImageRecord> {
   const local = req.pull === 'always' ? undefined : findImage(engine.images, req.image, engine.config.registries);
+  if (local && isManifestList(local)) return imageForPlatform(engine, local, req.pullOptions);
   if (local && req.pull !== 'newer') return local;
   if (req.pull === 'never') throw new NotFoundError(`${req.image}: image not known`);
   try {

@@ -12,9 +12,9 @@ import { findImage } from './image-lookup';
 import { ImageRecord } from './image-store';
 import { Descriptor, MediaType, Platform, parseImageConfig, parseManifest } from './manifest';
 import { ManifestFormat, serializeManifest } from './manifest-format';
-import { fromPullEndpoints } from './image-pull';
+import { fromPullEndpoints, pullReference } from './image-pull';
 import { hostPlatform, selectPlatform } from './platform';
-import { manifestReference, repositoryName } from './reference';
+import { manifestReference, parseReference, repositoryName } from './reference';
 import { normalizeTagName } from './image-tag';
 import { resolveShortName } from './short-names';
 import type { AuthStoreOptions, Credentials } from './auth-store';
@@ -282,4 +282,18 @@ export async function inspectManifest(engine: Engine, name: string, access: Regi
   const { result, client } = await fromPullEndpoints(ref, access, engine, (client, endpoint) => client.getManifest(endpoint.repository, manifestReference(ref)));
   client.close();
   return JSON.parse(result.bytes.toString('utf8'));
+}
+
+/**
+ * The image `run`/`create` use for a manifest list, as Podman does: the instance for this
+ * host's platform, a local image when it was added from one, else pulled by its digest.
+ */
+export async function imageForPlatform(engine: Engine, list: ImageRecord, access: RegistryAccess = {}): Promise<ImageRecord> {
+  const state = listState(list);
+  const chosen = selectPlatform({ schemaVersion: 2, manifests: state.manifests }, hostPlatform());
+  const source = state.sources[chosen.digest] ?? {};
+  const local = source.image ? engine.images.get(source.image) : undefined;
+  if (local) return local;
+  if (!source.repository) throw new NotFoundError(`${list.names[0] ?? list.id}: the image of instance ${chosen.digest} is no longer stored: add it to the list again`);
+  return (await pullReference(engine, { ...parseReference(source.repository), tag: undefined, digest: chosen.digest }, access)).image;
 }

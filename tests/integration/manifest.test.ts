@@ -126,6 +126,14 @@ describe('manifest lists', () => {
     assert.equal(tspod(['manifest', 'exists', 'bp-two']).code, 1);
   });
 
+  test('run of a list runs the instance for this host; a list without one is a clear error', () => {
+    ok(tspod(['manifest', 'create', 'bp-run', 'busybox']), 'create bp-run');
+    assert.equal(ok(tspod(['run', '--rm', 'bp-run', 'echo', 'from the list']), 'run bp-run').stdout, 'from the list\n');
+    ok(tspod(['manifest', 'annotate', '--arch', 's390x', 'bp-run', busybox.digest]), 'annotate s390x');
+    oneError(tspod(['run', '--rm', 'bp-run', 'true']), 125, /^Error: no image found in image index for platform linux\/\S+; available platforms: linux\/s390x$/);
+    ok(tspod(['manifest', 'rm', 'bp-run']), 'rm bp-run');
+  });
+
   test('errors: one line each, with the exit codes Podman uses', () => {
     ok(tspod(['manifest', 'create', 'bp-err']), 'create bp-err');
     oneError(tspod(['manifest', 'create', 'bp-err']), 125, /^Error: bp-err: an image or manifest list with this name already exists/);
