@@ -226,7 +226,36 @@ describe('containers on user-defined networks', () => {
     assert.match(again.stderr, /not connected/);
   });
 
+  test('containers started at once get distinct addresses and find each other', async () => {
+    ok(['network', 'create', 'busy']);
+    const names = ['c1', 'c2', 'c3'];
+    const started = await Promise.all(names.map((n) => tspodAsync(['run', '-d', '--name', n, '--network', 'busy', 'busybox', 'sleep', '600'])));
+    for (const r of started) assert.equal(r.code, 0, r.stderr);
+    const ips = names.map((n) => ok(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', n]).trim());
+    assert.equal(new Set(ips).size, 3, `distinct addresses: ${ips}`);
+    const lookup = ok(['exec', 'c1', 'nslookup', 'c3']);
+    assert.match(lookup, new RegExp(`Address:\\s*${ips[2].replace(/\./g, '\\.')}`));
+    ok(['rm', '-f', ...names]);
+  });
+
+  test('a stopped container joins a network at its next start; a dead monitor is cleaned up after', async () => {
+    ok(['network', 'create', 'later']);
+    ok(['create', '--name', 'sleeper', '--network', 'back', 'busybox', 'sleep', '600']);
+    ok(['network', 'connect', '--alias', 'napper', 'later', 'sleeper']);
+    ok(['start', 'sleeper']);
+    assert.match(ok(['exec', 'sleeper', 'ip', '-4', 'addr']), /eth1[\s\S]*inet 10\.89\./);
+    const resolved = tspod(['run', '--rm', '--network', 'later', 'busybox', 'nslookup', 'napper']);
+    assert.equal(resolved.code, 0, resolved.stderr);
+    // kill -9 of the monitor and the container: the next command notices and frees the network
+    const pids = ok(['inspect', '--format', '{{.State.ConmonPid}} {{.State.Pid}}', 'sleeper']).trim().split(' ').map(Number);
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await waitFor(() => ok(['ps', '-a', '--format', '{{.Names}} {{.Status}}']).includes('sleeper Exited'), 15_000, 'the container to be seen as exited');
+    await waitFor(() => !userProcesses().some((l) => l.includes('dns-server') && l.includes('later.json')), 15_000, 'the resolver of network later to end');
+    ok(['rm', 'sleeper']);
+  });
+
   test('nothing is left running once the last container is removed', () => {
+    ok(['run', '-d', '--name', 'last', '--network', 'front', 'busybox', 'sleep', '600']);
     assert.ok(userProcesses().some((l) => l.includes('slirp4netns') && l.includes('netns-type=path')));
     assert.ok(userProcesses().some((l) => l.includes('dns-server')));
     ok(['rm', '-af']);
