@@ -118,20 +118,28 @@ describe('Quadlet units', () => {
     assert.match(data, /\nType=oneshot\nRemainAfterExit=yes\n/);
   });
 
-  test('.network files become `network create` units, or a clear error while tspod has no networks', () => {
-    writeQuadlets({ 'net.network': '[Network]\nSubnet=10.89.7.0/24\nLabel=app=web\n', 'app.container': '[Container]\nImage=busybox\nNetwork=net.network\n' });
-    const r = tspod(['systemd', 'generate-units', '--dry-run']);
-    const hasNetworks = tspod(['network', 'create', '--help']).code === 0;
-    if (hasNetworks) {
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /---net-network\.service---\n[\s\S]*\nExecStart=\S+\/tspod network create --ignore \\\n/);
-      assert.match(r.stdout, /\t--network systemd-net /);
-      assert.match(r.stdout, /\nRequires=net-network\.service\n/);
-    } else {
-      assert.equal(r.code, 125);
-      assert.match(r.stderr, new RegExp(`^Error: ${path.join(quadletDir(), 'net.network')}:2: Subnet= needs \`tspod network create\`, which this tspod does not have$`, 'm'));
-      assert.match(r.stdout, /---app\.service---/, 'the container that uses it is still generated');
-    }
+  test('a .network file becomes a `network create` unit that the container joining it requires', () => {
+    writeQuadlets({
+      'net.network': '[Network]\nSubnet=10.89.7.0/24\nLabel=app=web\n',
+      'app.container': `[Container]\nImage=busybox\nNetwork=net.network\nExec=sh -c 'trap "exit 0" TERM; sleep 1000 & wait'\n`,
+    });
+    const g = tspod(['systemd', 'generate-units', outDir()]);
+    assert.equal(g.code, 0, g.stderr);
+    for (const f of ['net-network.service', 'app.service']) verifyUnit(path.join(outDir(), f));
+    const net = loadUnit(path.join(outDir(), 'net-network.service'));
+    const app = loadUnit(path.join(outDir(), 'app.service'));
+    assert.deepEqual(app.unit.get('Requires'), ['net-network.service']);
+    assert.match(app.service.get('ExecStart')?.[0] ?? '', /--network systemd-net /);
+    // Twice, as every boot would: --ignore keeps the second run from failing.
+    runExec(net, 'ExecStart');
+    runExec(net, 'ExecStart');
+    assert.equal(ok(['network', 'inspect', '--format', '{{index .Labels "app"}}', 'systemd-net']), 'web\n');
+    startUnit(app);
+    assert.equal(inspect('systemd-app', '{{.State.Status}}'), 'running');
+    assert.match(inspect('systemd-app', '{{json .NetworkSettings.Networks}}'), /"systemd-net"/);
+    stopUnit(app);
+    assert.equal(tspod(['container', 'exists', 'systemd-app']).code, 1);
+    ok(['network', 'rm', 'systemd-net']);
   });
 
   test('the user generator writes verified units; run in order they create the volume, run the container, remove it', async () => {
