@@ -62,7 +62,7 @@ pump_run (int from, int to)
   fcntl (pipefd[1], F_SETPIPE_SZ, RELAY_CHUNK);
   for (;;)
     {
-      ssize_t in = splice (from, NULL, pipefd[1], NULL, RELAY_CHUNK, SPLICE_F_MOVE | SPLICE_F_MORE);
+      ssize_t in = splice (from, NULL, pipefd[1], NULL, RELAY_CHUNK, SPLICE_F_MOVE);
       if (in == 0)
         {
           shutdown (to, SHUT_WR);
@@ -78,7 +78,7 @@ pump_run (int from, int to)
         }
       while (in > 0)
         {
-          ssize_t out = splice (pipefd[0], NULL, to, NULL, (size_t) in, SPLICE_F_MOVE | SPLICE_F_MORE);
+          ssize_t out = splice (pipefd[0], NULL, to, NULL, (size_t) in, SPLICE_F_MOVE);
           if (out < 0 && errno == EINTR)
             continue;
           if (out <= 0)
