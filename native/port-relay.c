@@ -4,6 +4,8 @@
  * the namespace per client address, so replies find their way back; idle ones expire. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -120,6 +122,16 @@ spawn (void *(*fn) (void *), void *arg)
   return rc == 0 ? 0 : -1;
 }
 
+/* Nagle would hold the tail of every relayed chunk until the previous one is acknowledged
+ * (and delayed ACKs make that up to 40 ms): the relay passes data on as it comes, as Go's
+ * sockets (Podman's rootlessport) do by default. */
+static void
+no_delay (int fd)
+{
+  int one = 1;
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 /* Connects to the target (inside the namespace: this thread was created after setns), then
  * pumps client → target while a second thread pumps target → client. */
 static void *
@@ -131,6 +143,8 @@ conn_thread (void *arg)
   c->target = socket (c->mapping->target.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (c->target < 0 || connect (c->target, (const struct sockaddr *) &c->mapping->target, c->mapping->target_len) < 0)
     goto fail;
+  no_delay (c->client);
+  no_delay (c->target);
   back = malloc (sizeof *back);
   if (!back)
     goto fail;
