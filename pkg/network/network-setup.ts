@@ -34,7 +34,7 @@ import type { Container, ContainerConfig, ContainerRuntimeState } from '../conta
 import { ContainerStore } from '../container/container-store';
 import type { NamespaceMode } from '../runtime/oci-spec';
 import { HelperProcess, stopHelper } from './helper-process';
-import { DEFAULT_SLIRP_OPTIONS, NetworkMode, canPublish, parseNetworkMode } from './network-mode';
+import { DEFAULT_SLIRP_OPTIONS, NetworkMode, SlirpModeOptions, canPublish, parseNetworkMode } from './network-mode';
 import { defaultRoute, startPasta } from './pasta-network';
 import { PortMapping, PublishedPort, publishAllMappings } from './port-mappings';
 import { startPortForwarder } from './port-forwarder';
@@ -164,29 +164,38 @@ function netRunPath(engine: Engine, container: Container, suffix: string): strin
   return path.join(dir, `${container.id.slice(0, 16)}.${suffix}`);
 }
 
+/**
+ * slirp4netns, and the port forwarder started alongside (it needs only the namespace, not
+ * slirp's interface: it connects when the first client comes), which saves a start-up's wait.
+ */
+async function setUpSlirp(engine: Engine, container: Container, opts: SlirpModeOptions, plan: NetworkPlan, pid: number, status: NetworkStatus): Promise<void> {
+  const viaApi = opts.portHandler === 'slirp4netns' && plan.ports.length > 0;
+  const endpoint = Object.values(plan.networks)[0];
+  const guest = endpoint?.ipAddress ?? slirpAddresses(opts).guest;
+  const slirp = startSlirp(pid, opts, { apiSocket: viaApi ? netRunPath(engine, container, 'sock') : undefined, macAddress: endpoint?.macAddress });
+  const forwarder = !viaApi && plan.ports.length ? startPortForwarder({ netnsPath: `/proc/${pid}/ns/net`, watchPid: pid, targetIp: guest, mappings: plan.ports }) : undefined;
+  const [s, f] = await Promise.allSettled([slirp, forwarder]);
+  if (s.status === 'fulfilled') {
+    status.helpers.push(s.value.helper);
+    status.apiSocket = s.value.apiSocket;
+  }
+  if (f.status === 'fulfilled' && f.value) {
+    status.helpers.push(f.value.helper);
+    status.ports = f.value.ports;
+  }
+  if (s.status === 'rejected') throw s.reason;
+  if (f.status === 'rejected') throw f.reason;
+  if (viaApi) status.ports = await slirpPublish(s.value.apiSocket as string, guest, plan.ports);
+}
+
 export async function setUpNetwork(engine: Engine, container: Container, plan: NetworkPlan, pid: number): Promise<NetworkStatus> {
   const netnsPath = `/proc/${pid}/ns/net`;
   const status: NetworkStatus = { mode: plan.mode.kind, helpers: [], ports: [], networks: plan.networks, netnsPath };
   try {
     switch (plan.mode.kind) {
-      case 'slirp4netns': {
-        const opts = plan.mode.options;
-        const viaApi = opts.portHandler === 'slirp4netns' && plan.ports.length > 0;
-        const endpoint = Object.values(plan.networks)[0];
-        const slirp = await startSlirp(pid, opts, { apiSocket: viaApi ? netRunPath(engine, container, 'sock') : undefined, macAddress: endpoint?.macAddress });
-        status.helpers.push(slirp.helper);
-        status.apiSocket = slirp.apiSocket;
-        if (plan.ports.length === 0) break;
-        const guest = endpoint?.ipAddress ?? slirpAddresses(opts).guest;
-        if (viaApi) {
-          status.ports = await slirpPublish(slirp.apiSocket as string, guest, plan.ports);
-        } else {
-          const fwd = await startPortForwarder({ netnsPath, watchPid: pid, targetIp: guest, mappings: plan.ports });
-          status.helpers.push(fwd.helper);
-          status.ports = fwd.ports;
-        }
+      case 'slirp4netns':
+        await setUpSlirp(engine, container, plan.mode.options, plan, pid, status);
         break;
-      }
       case 'pasta': {
         status.netnsFile = netRunPath(engine, container, 'netns');
         const pasta = await startPasta(pid, plan.mode.args, plan.ports, path.join(engine.config.runRoot, 'net'), status.netnsFile);
