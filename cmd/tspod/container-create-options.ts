@@ -109,6 +109,9 @@ export abstract class ContainerCreateCommand extends TspodCommand {
       throw new InvalidArgumentError(`invalid --cgroups "${this.cgroups}": use enabled, disabled, no-conmon or split`);
     }
     (await import('../../pkg/container/userns-mode')).parseUsernsFlag(this.userns);
+    // A device that is not there fails now, not at every start.
+    const { describeDevice } = await import('../../pkg/runtime/host-facts');
+    for (const d of this.device) describeDevice(d);
     const logConfig = await import('../../pkg/container/log-config');
     const logDriver = this.logDriver ?? this.config().containers.logDriver;
     logConfig.checkLogDriverUsable(logDriver);

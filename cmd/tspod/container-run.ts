@@ -19,6 +19,7 @@ export class RunCommand extends ContainerCreateCommand {
     ],
   });
 
+  attach = Option.Array('-a,--attach', [], { description: 'Attach to STDIN, STDOUT or STDERR (repeatable; default: all)' });
   detachKeys = Option.String('--detach-keys', { description: 'Key sequence for detaching (default ctrl-p,ctrl-q)' });
   sigProxy = Option.String('--sig-proxy', { tolerateBoolean: true, description: 'Forward received signals to the container (without a tty; default true)' });
 
@@ -26,6 +27,8 @@ export class RunCommand extends ContainerCreateCommand {
     // Bad values fail before a container exists.
     sigProxyEnabled(this.sigProxy);
     parseDetachKeys(this.detachKeys);
+    this.attachedStreams();
+    if (this.detach && this.attach.length) throw new InvalidArgumentError('conflicting options: -a/--attach and -d/--detach');
     if (this.detach && this.logDriver === 'passthrough') {
       throw new InvalidArgumentError('the passthrough log driver cannot be used with -d: the container would write to a terminal tspod has left');
     }
@@ -36,6 +39,18 @@ export class RunCommand extends ContainerCreateCommand {
     } finally {
       engine.close();
     }
+  }
+
+  /** -a stdin|stdout|stderr (Docker accepts any case); none given means all three. */
+  private attachedStreams(): Set<string> {
+    if (!this.attach.length) return new Set(['stdin', 'stdout', 'stderr']);
+    const out = new Set<string>();
+    for (const value of this.attach.flatMap((a) => a.split(','))) {
+      const stream = value.trim().toLowerCase();
+      if (!['stdin', 'stdout', 'stderr'].includes(stream)) throw new InvalidArgumentError(`invalid -a/--attach "${value}": use stdin, stdout or stderr`);
+      out.add(stream);
+    }
+    return out;
   }
 
   private async startAndAttach(engine: Engine, id: string): Promise<number> {
@@ -57,10 +72,11 @@ export class RunCommand extends ContainerCreateCommand {
     }
     if (prepared.container.config.logDriver === 'passthrough') return this.passthroughRun(engine, prepared);
     const { connectAttach } = await import('../../pkg/runtime/monitor-client');
+    const streams = this.attachedStreams();
     const session = await connectAttach(prepared.attachSocket, {
-      stdin: this.interactive ? process.stdin : undefined,
-      stdout: process.stdout,
-      stderr: process.stderr,
+      stdin: this.interactive && streams.has('stdin') ? process.stdin : undefined,
+      stdout: streams.has('stdout') ? process.stdout : undefined,
+      stderr: streams.has('stderr') ? process.stderr : undefined,
       tty: this.tty,
       detachKeys: parseDetachKeys(this.detachKeys),
     });

@@ -23,6 +23,8 @@ export async function removeContainer(engine: Engine, container: Container, opts
     if (!opts.force) {
       throw new ConflictError(
         `cannot remove container ${container.id} as it is ${fresh.status} - running or paused containers cannot be removed without force: container state improper`,
+        // Podman's exit code for "one of the containers is running or paused"
+        2,
       );
     }
     await new OciRuntime(engine.config).kill(container.id, 'KILL');

@@ -13,7 +13,7 @@ import { parseImageConfig } from '../image/manifest';
 import { capabilitySet, explicitlyAddedCapabilities } from '../runtime/capabilities';
 import { resolveContainerUser } from '../runtime/container-user';
 import { MonitorStartError, runtimeErrorMessage, startMonitor } from '../runtime/monitor-launch';
-import { MountInput, NamespaceMode, ResourceInput, UserNamespaceMode, buildSpec, containerEnv, containerMappings, hostFacts, serializeSpec, sourceMountOptions } from '../runtime/oci-spec';
+import { MountInput, NamespaceMode, ResourceInput, UserNamespaceMode, buildSpec, containerEnv, containerMappings, describeDevice, hostFacts, serializeSpec, sourceMountOptions } from '../runtime/oci-spec';
 import { findExecutable } from '../host/executables';
 import { FuseOverlayDriver } from '../storage/fuse-overlay-driver';
 import type { GraphDriver } from '../storage/graph-driver';
@@ -225,6 +225,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
     },
     hostname,
     mounts: [...mountInputs(engine, config, paths.rootfs), ...initMount(config)],
+    devices: (config.devices ?? []).map((d) => describeDevice(d)),
     etcFiles: hostNetwork ? undefined : etc,
     namespaces: {
       network: network.namespace,

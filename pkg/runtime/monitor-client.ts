@@ -24,9 +24,10 @@ import {
 export interface AttachOptions {
   /** Sent to the container (it must have been started with stdin open); its end sends EOF. */
   stdin?: Readable;
-  stdout: Writable;
+  /** Absent: that stream is not shown (`run -a stdout` leaves stderr out). */
+  stdout?: Writable;
   /** Unused with a tty: a pty has one output stream. */
-  stderr: Writable;
+  stderr?: Writable;
   tty: boolean;
   /**
    * The detach sequence, key by key (default Ctrl-P Ctrl-Q); [] turns detaching off. Like
@@ -154,8 +155,8 @@ export class AttachSession {
       return;
     }
     for (const frame of frames) {
-      if (frame.type === FrameType.Stdout) this.opts.stdout.write(frame.payload);
-      else if (frame.type === FrameType.Stderr) (this.opts.tty ? this.opts.stdout : this.opts.stderr).write(frame.payload);
+      if (frame.type === FrameType.Stdout) this.opts.stdout?.write(frame.payload);
+      else if (frame.type === FrameType.Stderr) (this.opts.tty ? this.opts.stdout : this.opts.stderr)?.write(frame.payload);
       else if (frame.type === FrameType.Exit) this.exitCode = parseExitCode(frame.payload);
     }
   }
@@ -170,7 +171,7 @@ export class AttachSession {
       stdin.pause();
     }
     if (!this.detached) this.socket.destroy();
-    await Promise.all([flushed(this.opts.stdout), flushed(this.opts.stderr)]);
+    await Promise.all([this.opts.stdout, this.opts.stderr].map((s) => (s ? flushed(s) : undefined)));
     this.resolveResult(this.detached ? { detached: true } : { exitCode: this.exitCode, detached: false });
   }
 }
