@@ -22,7 +22,11 @@ export class BuildCache {
     const row = this.db.prepare('SELECT image_id FROM build_cache WHERE parent = ? AND step = ?').get(parent ?? '', step) as { image_id: string } | undefined;
     if (!row) return undefined;
     const image = this.images.get(row.image_id);
-    if (!image) return undefined;
+    if (!image) {
+      // the image was removed since: the row can only miss from now on
+      writeTransaction(this.db, () => this.db.prepare('DELETE FROM build_cache WHERE parent = ? AND step = ?').run(parent ?? '', step));
+      return undefined;
+    }
     if (image.topLayer !== null) {
       const layer = this.db.prepare('SELECT state FROM layers WHERE id = ?').get(image.topLayer) as { state: string } | undefined;
       if (layer?.state !== 'ready') return undefined;

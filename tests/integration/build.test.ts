@@ -166,15 +166,21 @@ describe('build', () => {
         'RUN echo unused-stage-ran && exit 1',
         'FROM busybox',
         'COPY --from=builder /artifact /app/artifact',
+        'COPY --from=multilayer /data/a.txt /app/from-image.txt',
+        'RUN --mount=type=bind,from=builder,source=/artifact,target=/mnt/artifact --mount=type=bind,source=src,target=/src --mount=type=tmpfs,target=/scratch \\',
+        '    cat /mnt/artifact /src/input.txt > /app/mounted.txt && touch /scratch/x && ! touch /src/written 2>/dev/null',
         'CMD ["cat", "/app/artifact"]',
         '',
       ].join('\n'),
+      'src/input.txt': 'from the context\n',
     });
     const out = built(['-t', 'multi', dir]);
     assert.doesNotMatch(out, /unused-stage-ran/);
     assert.match(out, /^\[1\/2\] STEP 1\/2: FROM busybox AS builder$/m);
-    assert.match(out, /^\[2\/2\] STEP 2\/3: COPY --from=builder \/artifact \/app\/artifact$/m);
+    assert.match(out, /^\[2\/2\] STEP 2\/5: COPY --from=builder \/artifact \/app\/artifact$/m);
     assert.equal(ok(['run', '--rm', 'multi']), 'compiled\n');
+    assert.equal(ok(['run', '--rm', 'multi', 'sh', '-c', 'cat /app/from-image.txt /app/mounted.txt; ls /scratch /mnt 2>&1 | wc -l']), 'a\ncompiled\nfrom the context\n2\n');
+    assert.ok(!fs.existsSync(path.join(dir, 'src/written')), 'a bind mount is read-only');
     built(['--target', 'builder', '-t', 'multi-builder', dir]);
     assert.equal(ok(['run', '--rm', 'multi-builder', 'sh', '-c', 'cat /artifact; ls /app 2>&1 || true']), 'compiled\nls: /app: No such file or directory\n');
     const bad = build(['--target', 'nope', dir]);
@@ -218,6 +224,15 @@ describe('build', () => {
     assert.equal(ok(['run', '--rm', 'cached', 'cat', '/data.txt']), 'version 2\n');
     // --no-cache runs every step again
     assert.match(built(['--no-cache', '-t', 'cached', dir]), /^first-run-output$/m);
+    // a build arg a RUN sees is part of its key; --pull=never refuses a missing base
+    fs.writeFileSync(path.join(dir, 'Dockerfile.arg'), 'FROM busybox\nARG LEVEL=1\nRUN echo level-$LEVEL\n');
+    assert.match(built(['-f', `${dir}/Dockerfile.arg`, dir]), /^level-1$/m);
+    assert.doesNotMatch(built(['-f', `${dir}/Dockerfile.arg`, dir]), /^level-1$/m);
+    assert.match(built(['-f', `${dir}/Dockerfile.arg`, '--build-arg', 'LEVEL=2', dir]), /^level-2$/m);
+    fs.writeFileSync(path.join(dir, 'Dockerfile.never'), 'FROM busybox:never-pulled\n');
+    const never = build(['--pull=never', '-f', `${dir}/Dockerfile.never`, dir]);
+    assert.equal(never.code, 125);
+    assert.match(never.stderr, /busybox:never-pulled: image not known/);
   });
 
   test('RUN --mount=type=cache keeps its content across builds and out of the image', () => {
