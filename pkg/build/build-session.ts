@@ -9,7 +9,8 @@ import { InvalidArgumentError } from '../errors';
 import { findImage } from '../image/image-lookup';
 import type { ImageRecord } from '../image/image-store';
 import type { PullOptions } from '../image/image-pull';
-import { formatPlatform, PlatformSpec } from '../image/platform';
+import { parseImageConfig } from '../image/manifest';
+import { formatPlatform, hostPlatform, normalizePlatform, PlatformSpec } from '../image/platform';
 import { NotFoundError } from '../errors';
 import type { PullPolicy } from '../container/container-create';
 import { BuildCache } from './build-cache';
@@ -76,16 +77,24 @@ export class BuildSession {
     return undefined;
   }
 
-  /** An image by name, pulled per --pull (for FROM and COPY --from=image). */
-  async image(name: string, policy: PullPolicy = this.req.pull): Promise<ImageRecord> {
-    const local = policy === 'always' ? undefined : findImage(this.engine.images, name, this.engine.config.registries);
+  /**
+   * An image by name, pulled per --pull (for FROM and COPY --from=image), for the build's
+   * platform (or FROM --platform's): a local image of another platform counts as missing.
+   */
+  async image(name: string, policy: PullPolicy = this.req.pull, platform: PlatformSpec = this.req.platform): Promise<ImageRecord> {
+    let local = policy === 'always' ? undefined : findImage(this.engine.images, name, this.engine.config.registries);
+    if (local) {
+      const config = parseImageConfig(local.config);
+      const have = normalizePlatform({ os: config.os || 'linux', architecture: config.architecture || platform.architecture, variant: config.variant });
+      if (have.os !== platform.os || have.architecture !== platform.architecture) local = undefined;
+    }
     if (local && policy !== 'newer') return local;
-    if (policy === 'never') throw new NotFoundError(`${name}: image not known`);
+    if (policy === 'never') throw new NotFoundError(`${name}: image not known${platform.architecture !== hostPlatform().architecture ? ` for ${formatPlatform(platform)}` : ''}`);
     const { pullImage } = await import('../image/image-pull');
     try {
       const pulled = await pullImage(this.engine, name, {
         ...this.req.pullOptions,
-        platform: formatPlatform(this.req.platform),
+        platform: formatPlatform(platform),
         listener: (e) => {
           if (e.kind === 'message') this.req.output.message(e.text);
         },

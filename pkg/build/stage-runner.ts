@@ -5,14 +5,14 @@
 // ARG of the same name. Every step but ARG yields an image; a step whose key (parent image,
 // instruction after expansion, args in use, sources) is in the cache is not run again.
 import { InvalidArgumentError, TspodError } from '../errors';
-import { hostPlatform } from '../image/platform';
+import { hostPlatform, parsePlatform } from '../image/platform';
 import { stepKey } from './build-cache';
 import { BuildImage, baseImage, fromRecord, scratchImage, stepConfig, storeImage, nowRfc3339, StepResult } from './build-image';
 import { BuildSession } from './build-session';
 import { parseDockerfile } from './dockerfile-parser';
 import type { Instruction, Stage } from './dockerfile-types';
 import { planCopy, planRun, planWorkdir, PlannedStep } from './file-steps';
-import { applyConfigInstruction, nopCreatedBy } from './instruction-config';
+import { applyConfigInstruction, flagValue, nopCreatedBy } from './instruction-config';
 import { expandInstruction } from './variable-expansion';
 import { sha256Digest } from '../image/digest';
 
@@ -110,7 +110,10 @@ export class StageRunner {
       const stageIdx = this.s.stageIndex(name, this.stage.index);
       if (name.toLowerCase() === 'scratch') this.image = scratchImage(this.s.req.platform);
       else if (stageIdx !== undefined) this.image = this.s.stages.get(stageIdx) as BuildImage;
-      else this.image = baseImage(await this.s.image(name));
+      else {
+        const platform = flagValue(from, 'platform');
+        this.image = baseImage(await this.s.image(name, undefined, platform ? parsePlatform(platform) : undefined));
+      }
     } catch (err) {
       throw stepError(this.s, from, err);
     }

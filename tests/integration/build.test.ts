@@ -320,8 +320,12 @@ describe('build', () => {
 
   test('--platform: another architecture builds without RUN; a RUN there is a clear error', () => {
     const dir = context('platform', { Dockerfile: 'FROM multiarch\nLABEL arch=arm\n', 'Dockerfile.run': 'FROM multiarch\nRUN cat /arch\n' });
+    ok(['pull', '-q', 'multiarch']); // the host's variant, present locally: not the one asked for
     built(['--platform', 'linux/arm64', '-t', 'arm-image', dir]);
     assert.equal(inspect('arm-image').Architecture, 'arm64');
+    fs.writeFileSync(path.join(dir, 'Dockerfile.from'), 'FROM --platform=linux/arm64 multiarch\nCMD ["cat", "/arch"]\n');
+    built(['-f', `${dir}/Dockerfile.from`, '-t', 'arm-from', dir]);
+    assert.equal(inspect('arm-from').Architecture, 'arm64');
     const r = build(['--platform', 'linux/arm64', '-f', `${dir}/Dockerfile.run`, dir]);
     assert.equal(r.code, 125);
     assert.match(r.stderr, /cannot run a arm64 image on this amd64 host/);
