@@ -282,3 +282,47 @@ test('ONBUILD triggers: the text Docker stores, parsed back as one instruction',
 test('a here-document cannot be the COPY destination', () => {
   assert.throws(() => parseDockerfile('FROM busybox\nCOPY a <<EOF\nx\nEOF\n', 'Dockerfile'), /Dockerfile:2: COPY: a here-document cannot be the destination/);
 });
+
+test("here-documents: the examples of Docker's Dockerfile reference", () => {
+  const df = parseDockerfile(
+    [
+      '# syntax=docker/dockerfile:1',
+      'FROM debian',
+      'ARG FOO=bar',
+      'RUN <<EOT bash',
+      '  set -ex',
+      '  apt-get update',
+      '  apt-get install -y vim',
+      'EOT',
+      'COPY <<-EOT /script.sh',
+      '  echo "hello ${FOO}"',
+      'EOT',
+      'COPY <<-"EOT" /quoted.sh',
+      '  echo "hello ${FOO}"',
+      'EOT',
+      'RUN <<FILE1 cat > file1 && <<FILE2 cat > file2',
+      'I am',
+      'first',
+      'FILE1',
+      'I am',
+      'second',
+      'FILE2',
+      'RUN python3 <<EOF',
+      'with open("/hello", "w") as f:',
+      '    print("Hello", file=f)',
+      'EOF',
+      'ENTRYPOINT ash /script.sh',
+    ].join('\n'),
+    'Dockerfile',
+  );
+  const ins = df.stages[0].instructions;
+  assert.deepEqual(ins.map((i) => i.keyword), ['ARG', 'RUN', 'COPY', 'COPY', 'RUN', 'RUN', 'ENTRYPOINT']);
+  assert.deepEqual(ins[1].args, ['<<EOT bash']);
+  assert.equal(ins[1].heredocs[0].content, '  set -ex\n  apt-get update\n  apt-get install -y vim\n');
+  // <<- strips tabs only: the reference's spaces stay
+  assert.deepEqual(ins[2].heredocs[0], { name: 'EOT', content: '  echo "hello ${FOO}"\n', expand: true, chomp: true });
+  assert.equal(ins[3].heredocs[0].expand, false);
+  assert.deepEqual(ins[4].heredocs.map((h) => [h.name, h.content]), [['FILE1', 'I am\nfirst\n'], ['FILE2', 'I am\nsecond\n']]);
+  assert.equal(ins[5].heredocs[0].content, 'with open("/hello", "w") as f:\n    print("Hello", file=f)\n');
+  assert.deepEqual(ins[6].args, ['ash /script.sh']);
+});

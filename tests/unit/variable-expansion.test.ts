@@ -168,3 +168,29 @@ test('expandInstruction: a malformed word throws ExpansionError', () => {
   const [ins] = stageInstructions('WORKDIR ${NAME');
   assert.throws(() => expandInstruction(ins, lookup, '\\'), ExpansionError);
 });
+
+test("examples from Docker's Dockerfile reference", () => {
+  // "Environment replacement": ADD . $FOO and COPY \$FOO /quux
+  const df = parseDockerfile(
+    ['FROM busybox', 'ENV FOO=/bar', 'WORKDIR ${FOO}', 'ADD . $FOO', 'COPY \\$FOO /quux', 'ENV abc=hello', 'ENV abc=bye def=$abc', 'ENV ghi=$abc'].join('\n'),
+    'Dockerfile',
+  );
+  const env = new Map<string, string>();
+  const vars = (n: string) => env.get(n);
+  const out: string[][] = [];
+  for (const ins of df.stages[0].instructions) {
+    const expanded = expandInstruction(ins, vars, df.escape);
+    out.push(expanded.args);
+    // ENV takes effect after the whole instruction: `ENV abc=bye def=$abc` gives def=hello
+    if (ins.keyword === 'ENV') for (const w of expanded.args) env.set(w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1));
+  }
+  assert.deepEqual(out, [['FOO=/bar'], ['/bar'], ['.', '/bar'], ['$FOO', '/quux'], ['abc=hello'], ['abc=bye', 'def=hello'], ['ghi=bye']]);
+
+  // "ENV": quotes and backslashes as in the reference's examples
+  const [env1] = stageInstructions('ENV MY_NAME="John Doe" MY_DOG=Rex\\ The\\ Dog MY_CAT=fluffy');
+  assert.deepEqual(expandInstruction(env1, () => undefined, '\\').args, ['MY_NAME=John Doe', 'MY_DOG=Rex The Dog', 'MY_CAT=fluffy']);
+
+  // "escape": the Windows example, where \ stays a path separator
+  const win = parseDockerfile('# escape=`\n\nFROM microsoft/nanoserver\nCOPY testfile.txt c:\\\nRUN dir c:\\\n', 'Dockerfile');
+  assert.deepEqual(win.stages[0].instructions.map((i) => expandInstruction(i, () => undefined, win.escape).args), [['testfile.txt', 'c:\\'], ['dir c:\\']]);
+});
