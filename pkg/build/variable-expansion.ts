@@ -5,12 +5,25 @@
 // the escape character escaping the next character). Only the instructions Docker expands
 // go through here (see expandInstruction); RUN/CMD/ENTRYPOINT text is left to the shell.
 
+import { InvalidArgumentError } from '../errors';
 import type { Instruction } from './dockerfile-types';
 
 export type VariableLookup = (name: string) => string | undefined;
 
-/** A word that cannot be expanded (unterminated quote, bad ${...}): the message says why. */
-export class ExpansionError extends Error {}
+/**
+ * A word that cannot be expanded (unterminated quote, bad ${...}). From expandInstruction it
+ * carries the instruction's line and keyword (the message then reads `line 3: WORKDIR: ...`),
+ * so a caller that knows the file can say `Dockerfile:3: WORKDIR: <reason>`.
+ */
+export class ExpansionError extends InvalidArgumentError {
+  constructor(
+    readonly reason: string,
+    readonly line?: number,
+    readonly instruction?: string,
+  ) {
+    super(line === undefined ? reason : `line ${line}: ${instruction}: ${reason}`);
+  }
+}
 
 interface ScanOptions {
   /** Quotes are ordinary characters (here-document bodies). */
@@ -300,6 +313,15 @@ function expandMountFields(value: string, expand: (w: string) => string): string
  * Throws ExpansionError with the reason when a word is malformed.
  */
 export function expandInstruction(ins: Instruction, vars: VariableLookup, escape: string): Instruction {
+  try {
+    return expandInstructionWords(ins, vars, escape);
+  } catch (err) {
+    if (err instanceof ExpansionError && err.line === undefined) throw new ExpansionError(err.reason, ins.line, ins.keyword);
+    throw err;
+  }
+}
+
+function expandInstructionWords(ins: Instruction, vars: VariableLookup, escape: string): Instruction {
   const expand = (w: string) => expandWord(w, vars, escape);
   const flagNames = EXPANDED_FLAGS[ins.keyword] ?? [];
   const flags = ins.flags.map((f) => {

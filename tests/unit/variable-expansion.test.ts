@@ -166,7 +166,11 @@ test('expandInstruction: COPY here-documents expand unless the delimiter is quot
 
 test('expandInstruction: a malformed word throws ExpansionError', () => {
   const [ins] = stageInstructions('WORKDIR ${NAME');
-  assert.throws(() => expandInstruction(ins, lookup, '\\'), ExpansionError);
+  assert.throws(
+    () => expandInstruction(ins, lookup, '\\'),
+    (err: unknown) =>
+      err instanceof ExpansionError && err.exitCode === 125 && err.line === 2 && err.instruction === 'WORKDIR' && err.message === "line 2: WORKDIR: syntax error: missing '}'",
+  );
 });
 
 test("examples from Docker's Dockerfile reference", () => {
