@@ -2,7 +2,7 @@
 // processes in /proc) and as root (from the container's own cgroup).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asRoot, image, resetUserState, tspod, spawnTspod, waitFor } from './harness';
+import { asRoot, asUser, image, resetUserState, tspod, spawnTspod, waitFor } from './harness';
 
 function ok(args: string[]): string {
   const r = tspod(args, { timeoutMs: 120_000 });
@@ -89,6 +89,14 @@ describe('stats (rootless)', () => {
     child.kill('SIGINT');
     assert.equal(await code, 0);
     assert.doesNotMatch(out, /\x1b\[/, 'no terminal codes when stdout is not a terminal');
+  });
+
+  test('on a terminal each sample redraws the screen in place', () => {
+    const r = asUser(['script', '-qec', 'timeout -s INT 1.5 tspod stats --interval 0.2 st-busy', '/dev/null'], { timeoutMs: 30_000 });
+    assert.ok(r.stdout.startsWith('\x1b[2J\x1b[H'), JSON.stringify(r.stdout.slice(0, 40)));
+    const frames = r.stdout.split('\x1b[H').length - 1;
+    assert.ok(frames >= 2, `${frames} frames`);
+    assert.match(r.stdout, /st-busy.*\x1b\[K\r?\n\x1b\[J/);
   });
 
   test('a missing container and a bad interval fail with 125', () => {
