@@ -236,3 +236,22 @@ export async function disconnectContainer(engine: Engine, containerId: string, n
     await reconcile(engine, host, {});
   });
 }
+
+/**
+ * `system reset`: ends every resolver and the rootless uplink, and as root removes the bridges
+ * named (the database is about to go, so nothing would find them again) and the nft table.
+ */
+export function releaseAllNetworks(runRoot: string, rootless: boolean, bridges: readonly string[]): void {
+  const host = describeBridgeHost(runRoot, rootless);
+  for (const n of resolverNetworks(host)) stopResolver(host, n);
+  if (rootless) {
+    removeBridgeHost(host);
+    return;
+  }
+  ipBatch(undefined, bridges.map((b) => `link del ${b}`), { force: true });
+  try {
+    nftApply(undefined, bridgeRuleset([]));
+  } catch {
+    // no nft, or never used: nothing to remove
+  }
+}

@@ -6,6 +6,7 @@ import { EngineConfig } from '../config/engine-config';
 import { openDatabase } from '../state/database';
 import { unmountAllUnder } from '../storage/mounts';
 import { killPauseProcess } from '../rootless/pause-process';
+import { releaseAllNetworks } from '../network/network-attach';
 
 function alive(pid: number): boolean {
   if (pid <= 0) return false;
@@ -17,7 +18,10 @@ function alive(pid: number): boolean {
   }
 }
 
-/** SIGKILL to every monitor and container process the database knows about. */
+/**
+ * SIGKILL to every monitor and container process the database knows about; then the network
+ * resolvers, the rootless networks' uplink and (root) the bridges of the networks it lists.
+ */
 function killContainers(config: EngineConfig): void {
   if (!fs.existsSync(config.databasePath)) return;
   const db = openDatabase(config.databasePath);
@@ -28,6 +32,8 @@ function killContainers(config: EngineConfig): void {
         if (alive(pid)) process.kill(pid, 'SIGKILL');
       }
     }
+    const bridges = (db.prepare("SELECT config FROM networks WHERE driver = 'bridge'").all() as { config: string }[]).map((r) => (JSON.parse(r.config) as { interface: string }).interface);
+    releaseAllNetworks(config.runRoot, config.host.rootless, bridges);
   } finally {
     db.close();
   }
