@@ -265,6 +265,13 @@ describe('containers on user-defined networks', () => {
     assert.ok(!fs.existsSync(`${dir}/netns`), 'the shared namespace is gone');
     assert.deepEqual(fs.existsSync(`${dir}/dns`) ? fs.readdirSync(`${dir}/dns`) : [], []);
   });
+  test('system reset ends the uplink and the resolvers of running networks', async () => {
+    ok(['network', 'create', 'doomed']);
+    ok(['run', '-d', '--network', 'doomed', 'busybox', 'sleep', '600']);
+    assert.ok(userProcesses().some((l) => l.includes('dns-server') && l.includes('doomed.json')));
+    ok(['system', 'reset', '-f']);
+    await waitFor(() => !userProcesses().some((l) => /slirp4netns|dns-server/.test(l)), 10_000, 'the network helpers to end');
+  });
 });
 
 describe('networks as root', () => {
