@@ -128,9 +128,10 @@ export async function planNetwork(engine: Engine, container: Container, exposed:
   const base = { mode, ports, networks: {} };
   switch (mode.kind) {
     case 'slirp4netns': {
-      const a = slirpAddresses(mode.options);
+      const mac = container.config.macAddress ?? randomMac();
+      const a = slirpAddresses(mode.options, mac);
       const name = parseNetworkMode(container.config.network).kind === 'default' ? 'bridge' : 'slirp4netns';
-      const endpoint: NetworkEndpoint = { ipAddress: a.guest, prefixLen: a.prefixLen, gateway: a.gateway, macAddress: container.config.macAddress ?? randomMac(), ...(a.guest6 ? { ipv6Address: a.guest6, ipv6PrefixLen: 64, ipv6Gateway: a.gateway6 } : {}) };
+      const endpoint: NetworkEndpoint = { ipAddress: a.guest, prefixLen: a.prefixLen, gateway: a.gateway, macAddress: mac, ...(a.guest6 ? { ipv6Address: a.guest6, ipv6PrefixLen: 64, ipv6Gateway: a.gateway6 } : {}) };
       return { ...base, namespace: 'private', etc: { ip: a.guest, hostIp: a.gateway, nameservers: [a.dns], hostNetwork: false }, networks: { [name]: endpoint } };
     }
     case 'pasta': {

@@ -18,13 +18,23 @@ export interface SlirpAddresses {
   gateway: string;
   dns: string;
   prefixLen: number;
-  /** with enable_ipv6 */
+  /** with enable_ipv6: the guest configures itself from slirp's router advertisement */
   guest6?: string;
   gateway6?: string;
 }
 
-/** The addresses slirp4netns gives a network: .100 for the guest, .2 the host, .3 DNS. */
-export function slirpAddresses(opts: Pick<SlirpModeOptions, 'cidr' | 'enableIpv6'>): SlirpAddresses {
+/** The address SLAAC derives from a MAC in a /64 (EUI-64: ff:fe in the middle, U/L bit flipped). */
+export function slaacAddress(prefix: string, mac: string): string {
+  const b = mac.split(':').map((h) => parseInt(h, 16));
+  const words = [((b[0] ^ 0x02) << 8) | b[1], (b[2] << 8) | 0xff, (0xfe << 8) | b[3], (b[4] << 8) | b[5]];
+  return `${prefix}${words.map((w) => w.toString(16)).join(':')}`;
+}
+
+/**
+ * The addresses slirp4netns gives a network: .100 for the guest, .2 the host, .3 DNS; with
+ * IPv6 the guest's address comes from its MAC in fd00::/64 and the host is fd00::2.
+ */
+export function slirpAddresses(opts: Pick<SlirpModeOptions, 'cidr' | 'enableIpv6'>, mac?: string): SlirpAddresses {
   const [base, bits] = (opts.cidr ?? '10.0.2.0/24').split('/');
   const octets = base.split('.').map(Number);
   const at = (n: number): string => [...octets.slice(0, 3), (octets[3] & 0xff) + n].join('.');
@@ -33,7 +43,7 @@ export function slirpAddresses(opts: Pick<SlirpModeOptions, 'cidr' | 'enableIpv6
     gateway: at(2),
     dns: at(3),
     prefixLen: Number(bits),
-    ...(opts.enableIpv6 ? { guest6: 'fd00::100', gateway6: 'fd00::2' } : {}),
+    ...(opts.enableIpv6 && mac ? { guest6: slaacAddress('fd00::', mac), gateway6: 'fd00::2' } : {}),
   };
 }
 

@@ -238,6 +238,15 @@ describe('network modes and name files', () => {
     assert.notEqual(denied.code, 0);
   });
 
+  test('--mac-address and enable_ipv6: the interface and inspect agree', () => {
+    const id = ok(['run', '-d', '--mac-address', '02:11:22:33:44:55', '--network', 'slirp4netns:enable_ipv6=true,mtu=1500', 'busybox', 'sleep', '1000']).trim();
+    const link = ok(['exec', id, 'ip', '-o', 'link', 'show', 'tap0']);
+    assert.match(link, /mtu 1500 .*link\/ether 02:11:22:33:44:55/);
+    const fmt = '{{range .NetworkSettings.Networks}}{{.MacAddress}} {{.GlobalIPv6Address}}{{end}}';
+    assert.equal(ok(['inspect', id, '--format', fmt]), '02:11:22:33:44:55 fd00::11:22ff:fe33:4455\n');
+    ok(['rm', '-f', id]);
+  });
+
   test('/etc/hosts and resolv.conf follow --hostname, --add-host, --dns, --dns-search and --dns-option', () => {
     const out = ok([
       'run', '--rm', '--name', 'named', '--hostname', 'box', '--add-host', 'db:10.9.8.7', '--add-host', 'gw:host-gateway',

@@ -6,6 +6,7 @@ import { parseNetworkMode, parseSlirpOptions } from '../../pkg/network/network-m
 import { inspectPortBindings, parseExpose, parsePublish, portLines, portsColumn, publishAllMappings, PublishedPort } from '../../pkg/network/port-mappings';
 import { hostsFile, resolvConf } from '../../pkg/container/etc-files';
 import { parseNetworkFlags } from '../../pkg/container/network-flags';
+import { slaacAddress, slirpAddresses } from '../../pkg/network/slirp-network';
 
 const one = (spec: string) => {
   const all = parsePublish(spec);
@@ -115,6 +116,14 @@ describe('--network parsing', () => {
     rejects(() => parseNetworkFlags({ ...flags, addHost: ['nohost'] }), /invalid --add-host/);
     rejects(() => parseNetworkFlags({ ...flags, macAddress: 'zz' }), /invalid --mac-address/);
     assert.deepEqual(parseNetworkFlags({ ...flags, addHost: ['gw:host-gateway', 'v6:::1'] }).addHosts, ['gw:host-gateway', 'v6:::1']);
+  });
+});
+
+describe('slirp4netns addresses', () => {
+  it('follows cidr= and derives the IPv6 address from the MAC as SLAAC does', () => {
+    assert.deepEqual(slirpAddresses({ cidr: '10.0.3.0/24', enableIpv6: false }), { guest: '10.0.3.100', gateway: '10.0.3.2', dns: '10.0.3.3', prefixLen: 24 });
+    assert.equal(slaacAddress('fd00::', '02:11:22:33:44:55'), 'fd00::11:22ff:fe33:4455');
+    assert.equal(slirpAddresses({ enableIpv6: true }, 'ee:93:2a:39:1d:cf').guest6, 'fd00::ec93:2aff:fe39:1dcf');
   });
 });
 
