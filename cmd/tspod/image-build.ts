@@ -133,7 +133,7 @@ export class BuildCommand extends TspodCommand {
           fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
           return dir;
         });
-        const result = await buildImage(engine, { context: ctx, tags, pull, platform, secrets, output, signal: abort.signal, noCache: this.noCache, squash: this.squash, target: this.target, ...opts }, dockerfile);
+        const result = await buildImage(engine, { context: ctx, tags, pull, platform, secrets, output, signal: abort.signal, noCache: this.noCache, squash: this.squash, target: this.target, format: this.format as 'oci' | 'docker', ...opts }, dockerfile);
         if (this.iidfile) fs.writeFileSync(this.iidfile, result.image.id);
         output.result(result.image.id);
         return 0;

@@ -4,6 +4,7 @@
 import type { Engine } from '../engine/engine';
 import { InvalidArgumentError } from '../errors';
 import type { ImageRecord } from '../image/image-store';
+import { MediaType } from '../image/manifest';
 import { BuildImage, storeImage } from './build-image';
 import { BuildRequest, BuildSession } from './build-session';
 import type { Dockerfile, Instruction, Stage } from './dockerfile-types';
@@ -95,6 +96,14 @@ async function finalImage(s: BuildSession, runner: StageRunner): Promise<BuildIm
   return storeImage(s.engine, parent, config, layer);
 }
 
+/** --format: the manifest type push and inspect see (the manifest itself is written on push). */
+function markFormat(engine: Engine, id: string, format: 'oci' | 'docker'): void {
+  const image = engine.images.get(id) as ImageRecord;
+  const manifestMediaType = format === 'docker' ? MediaType.DOCKER_MANIFEST : MediaType.OCI_MANIFEST;
+  if (image.manifestMediaType === manifestMediaType || image.manifest !== null) return;
+  engine.images.put({ id, topLayer: image.topLayer, config: image.config, size: image.size, created: image.created, manifestMediaType });
+}
+
 export async function buildImage(engine: Engine, req: BuildRequest, dockerfile: Dockerfile): Promise<BuildResult> {
   const s = new BuildSession(engine, req, dockerfile);
   try {
@@ -108,6 +117,7 @@ export async function buildImage(engine: Engine, req: BuildRequest, dockerfile: 
       s.stages.set(stage.index, await runner.run());
     }
     const built = await finalImage(s, runner as StageRunner);
+    markFormat(engine, built.id as string, req.format);
     const names = req.tags;
     req.output.commit(names[0] ?? '');
     for (const name of names) engine.images.tag(built.id as string, name);

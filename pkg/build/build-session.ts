@@ -31,6 +31,8 @@ export interface BuildRequest {
   pull: PullPolicy;
   pullOptions?: PullOptions;
   labels: Record<string, string>;
+  /** --format: the manifest type the image is stored (and pushed) with */
+  format: 'oci' | 'docker';
   squash: boolean;
   /** false: no cache, no intermediate images, the new layers squashed into one */
   layers: boolean;

@@ -237,7 +237,8 @@ export async function pushToRegistry(client: RegistryClient, repository: string,
   const config = parseImageConfig(input.config);
   const diffIds = config.rootfs.diff_ids;
   const stored = storedManifest(input, diffIds.length);
-  const format = opts.format ?? stored?.format ?? 'oci';
+  // an image without a manifest may still say which type it wants (build --format)
+  const format = opts.format ?? stored?.format ?? formatOfMediaType(input.manifestMediaType) ?? 'oci';
   const blobs = await makeBlobDir(input.tmpBase);
   try {
     const pusher = new Pusher(client, repository, input, format, opts, blobs);

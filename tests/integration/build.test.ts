@@ -117,6 +117,7 @@ describe('build', () => {
     assert.equal(fs.readFileSync(`${dir}/iid`, 'utf8'), `sha256:${id}`);
 
     const img = inspect('all-in');
+    assert.equal(img.ManifestType, 'application/vnd.oci.image.manifest.v1+json');
     const config = img.Config as Record<string, unknown>;
     assert.deepEqual((config.Env as string[]).filter((e) => !e.startsWith('PATH=')), ['APP_HOME=/srv/app', 'MODE=test', 'LEGACY=value with spaces']);
     assert.ok(!(config.Env as string[]).some((e) => e.startsWith('GREETING=')), 'build args are not persisted');
@@ -267,7 +268,14 @@ describe('build', () => {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.cpSync(path.join(testEnv.repoDir, 'tests/fixtures/build/prometheus'), dir, { recursive: true });
     spawnSync('chown', ['-R', `${testEnv.uid}:${testEnv.gid}`, dir]);
-    built(['-t', 'prometheus', dir]);
+    built(['--format', 'docker', '-t', 'prometheus', dir]);
+    assert.equal(inspect('prometheus').ManifestType, 'application/vnd.docker.distribution.manifest.v2+json');
+    // pushed as it was built: a Docker v2s2 manifest
+    const dest = `${testEnv.registry}/build-exec/prometheus:docker`;
+    ok(['push', '-q', 'prometheus', dest]);
+    const raw = asUser(['skopeo', 'inspect', '--tls-verify=false', '--raw', `docker://${dest}`]);
+    assert.equal(raw.code, 0, raw.stderr);
+    assert.equal((JSON.parse(raw.stdout) as { mediaType: string }).mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
     const config = inspect('prometheus').Config as Record<string, unknown>;
     assert.equal(config.User, 'nobody');
     assert.equal(config.WorkingDir, '/prometheus');
