@@ -85,15 +85,40 @@ function parseTime(value: string | undefined): number | undefined {
   return timeout;
 }
 
+/**
+ * What `start --all [--filter ...]` starts: the containers not running that match the filters.
+ * A restart-policy filter is the boot-time restart, which leaves alone the unless-stopped
+ * containers the user stopped (Docker's daemon does the same when it comes back).
+ */
+async function startCandidates(engine: Engine, filterFlags: string[]): Promise<Container[]> {
+  const { containerRow, matchesFilters, parseContainerFilters } = await import('../../pkg/container/container-list');
+  const filters = parseContainerFilters(filterFlags);
+  const now = Date.now();
+  return (await allContainers(engine)).filter(
+    (c) =>
+      c.status !== 'running' &&
+      c.status !== 'paused' &&
+      matchesFilters(c, containerRow(c, now), filters) &&
+      !(filters.has('restart-policy') && c.config.restartPolicy.name === 'unless-stopped' && c.stoppedByUser),
+  );
+}
+
 export class StartCommand extends TspodCommand {
   static override paths = [['start'], ['container', 'start']];
   static override usage = Command.Usage({
     description: 'Start one or more containers',
-    examples: [['Start a stopped container', 'tspod start web'], ['Start and attach', 'tspod start -a web']],
+    details:
+      'With --all, every container that is not running; --filter narrows that (the filters of ps). `start --all --filter restart-policy=always --filter restart-policy=unless-stopped` is what contrib/systemd/*/tspod-restart.service runs at boot: with a restart-policy filter, unless-stopped containers the user stopped stay stopped.',
+    examples: [
+      ['Start a stopped container', 'tspod start web'],
+      ['Start and attach', 'tspod start -a web'],
+      ['Bring back the containers that should run after a reboot', 'tspod start --all --filter restart-policy=always --filter restart-policy=unless-stopped'],
+    ],
   });
   attach = Option.Boolean('-a,--attach', false, { description: "Attach to the container's output" });
   interactive = Option.Boolean('-i,--interactive', false, { description: "Attach the container's stdin" });
   all = Option.Boolean('--all', false, { description: 'Start all containers' });
+  filter = Option.Array('-f,--filter', [], { description: 'Start only the containers matching a filter (KEY=VALUE, as in ps)' });
   detachKeys = Option.String('--detach-keys', { description: 'Key sequence for detaching (default ctrl-p,ctrl-q)' });
   names = Option.Rest();
 
@@ -128,8 +153,15 @@ export class StartCommand extends TspodCommand {
       }
     }
     const engine = await openEngine(this);
-    const names = namesOrAll(this.names, this.all) ?? (await allContainers(engine)).filter((c) => c.status !== 'running').map((c) => c.id);
-    engine.close();
+    let names: string[];
+    try {
+      // Podman's rule: filters without names pick from all containers.
+      const all = this.all || (this.filter.length > 0 && this.names.length === 0);
+      if (this.filter.length > 0 && this.names.length > 0) throw new InvalidArgumentError('--filter cannot be used with container names: use it with --all');
+      names = namesOrAll(this.names, all) ?? (await startCandidates(engine, this.filter)).map((c) => c.id);
+    } finally {
+      engine.close();
+    }
     return forEachContainer(this, names, async (e, c, name) => {
       const { refreshContainer } = await import('../../pkg/container/container-exit');
       const fresh = await refreshContainer(e, c);
@@ -253,10 +285,12 @@ export class ContainerCleanupCommand extends TspodCommand {
   async run(): Promise<number> {
     const { cleanupContainer } = await import('../../pkg/container/container-exit');
     const { removeContainer } = await import('../../pkg/container/container-remove');
+    const { restartPerPolicy } = await import('../../pkg/container/restart-policy');
     return forEachContainer(this, this.names, async (e, c) => {
       if (this.runToken !== undefined && c.state.runToken !== this.runToken) return undefined;
       await cleanupContainer(e, c, undefined, this.runToken);
       if (c.config.autoRemove) await removeContainer(e, c, { volumes: true });
+      else if (this.runToken !== undefined) await restartPerPolicy(e, c.id, this.runToken);
       return undefined;
     });
   }

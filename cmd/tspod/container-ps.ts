@@ -40,14 +40,8 @@ export class PsCommand extends TspodCommand {
   noHeading = Option.Boolean('--noheading', false, { description: 'Do not print the header' });
 
   async run(): Promise<number> {
-    const filters = new Map<string, string[]>();
-    const { PS_FILTER_KEYS, containerRow, matchesFilters } = await import('../../pkg/container/container-list');
-    for (const f of this.filter) {
-      const eq = f.indexOf('=');
-      const key = eq < 0 ? f : f.slice(0, eq);
-      if (eq < 0 || !PS_FILTER_KEYS.includes(key)) throw new InvalidArgumentError(`invalid filter "${f}": use one of ${PS_FILTER_KEYS.join(', ')} as KEY=VALUE`);
-      filters.set(key, [...(filters.get(key) ?? []), f.slice(eq + 1)]);
-    }
+    const { containerRow, matchesFilters, parseContainerFilters } = await import('../../pkg/container/container-list');
+    const filters = parseContainerFilters(this.filter);
     const { Engine } = await import('../../pkg/engine/engine');
     const { refreshAll } = await import('../../pkg/container/container-exit');
     const engine = new Engine(this.config());

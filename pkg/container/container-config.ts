@@ -102,6 +102,10 @@ export interface ContainerRuntimeState {
   runToken?: string;
   /** the error of the last start that failed */
   error?: string;
+  /** the restart policy's last backoff delay (restart-policy.ts) */
+  restartBackoffMs?: number;
+  /** an exit hook (pid) waits to restart the container at `at` (ms since the epoch) */
+  restartPending?: { pid: number; at: number };
 }
 
 import type { ContainerRecord } from './container-store';

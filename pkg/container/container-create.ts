@@ -115,6 +115,9 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
   if (req.name !== undefined && !isValidContainerName(req.name)) {
     throw new InvalidArgumentError(`invalid container name "${req.name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
   }
+  if (req.config.autoRemove && req.config.restartPolicy.name !== 'no') {
+    throw new InvalidArgumentError(`--rm and --restart ${req.config.restartPolicy.name} cannot be used together: a container removed when it exits cannot be restarted`);
+  }
   const image = await resolveImage(engine, req);
   const imageConfig = parseImageConfig(image.config);
   const { entrypoint, cmd } = processArgs(imageConfig, req.entrypoint, req.args);

@@ -29,8 +29,11 @@ export function readExitCode(exitDir: string, id: string): number | undefined {
  */
 export async function cleanupContainer(engine: Engine, container: Container, exitCode?: number, runToken?: string): Promise<void> {
   const store = new ContainerStore(engine.db);
-  // A late hook of an earlier run must not tear down the run that started since.
+  // A late hook of an earlier run must not tear down the run that started since, nor may a
+  // caller whose record predates that start (a restart policy starts runs at any time).
   if (runToken !== undefined && container.state.runToken !== runToken) return;
+  const current = store.get<object, ContainerRuntimeState>(container.id);
+  if (current && current.state.runToken !== container.state.runToken) return;
   const paths = containerPaths(engine.config, container.id);
   const code = exitCode ?? readExitCode(paths.exitDir, container.id);
   await tearDownNetwork(engine, container);

@@ -9,6 +9,7 @@ import { Container, MountRequest } from './container-config';
 import { ContainerPaths } from './container-paths';
 import { EndpointSettings, NetworkSettings, exposedPortsConfig, hostConfigNetwork, networkSettings } from './inspect-network';
 import { stateText } from './container-list';
+import { isRestarting } from './restart-policy';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 const DEFAULT_SHM_SIZE = 65536000;
@@ -111,7 +112,7 @@ export function inspectState(c: Container): InspectState {
     Status: stateText(c),
     Running: c.status === 'running' || c.status === 'stopping',
     Paused: c.status === 'paused',
-    Restarting: false,
+    Restarting: isRestarting(c),
     OOMKilled: c.state.oomKilled ?? false,
     Dead: false,
     Pid: active ? c.pid : 0,

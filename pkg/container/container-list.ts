@@ -1,9 +1,11 @@
 // The rows of `ps`: what Docker and Podman show for each container, with the fields their
 // --format templates use.
+import { InvalidArgumentError } from '../errors';
 import { humanDuration, timeAgo } from '../format/human-units';
 import { portsColumn } from '../network/port-mappings';
 import { Container } from './container-config';
 import { networkNames } from './inspect-network';
+import { isRestarting } from './restart-policy';
 
 export interface ContainerRow {
   ID: string;
@@ -28,6 +30,7 @@ export interface ContainerRow {
 }
 
 export function statusText(c: Container, now = Date.now()): string {
+  if (isRestarting(c)) return `Restarting (${c.exitCode}) ${timeAgo(c.finishedAt, now)}`;
   switch (c.status) {
     case 'running':
       return `Up ${humanDuration(now - c.startedAt)}`;
@@ -44,6 +47,7 @@ export function statusText(c: Container, now = Date.now()): string {
 
 /** Docker's State column: created, running, paused, exited. */
 export function stateText(c: Container): string {
+  if (isRestarting(c)) return 'restarting';
   return c.status === 'stopping' ? 'running' : c.status;
 }
 
@@ -111,3 +115,15 @@ export function matchesFilters(c: Container, row: ContainerRow, filters: Map<str
 }
 
 export const PS_FILTER_KEYS = ['status', 'name', 'id', 'label', 'ancestor', 'exited', 'volume', 'network', 'restart-policy'];
+
+/** --filter KEY=VALUE flags (ps, start --all): values of one key are alternatives. */
+export function parseContainerFilters(flags: string[]): Map<string, string[]> {
+  const filters = new Map<string, string[]>();
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    const key = eq < 0 ? f : f.slice(0, eq);
+    if (eq < 0 || !PS_FILTER_KEYS.includes(key)) throw new InvalidArgumentError(`invalid filter "${f}": use one of ${PS_FILTER_KEYS.join(', ')} as KEY=VALUE`);
+    filters.set(key, [...(filters.get(key) ?? []), f.slice(eq + 1)]);
+  }
+  return filters;
+}

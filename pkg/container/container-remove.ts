@@ -10,6 +10,7 @@ import { cleanupContainer, refreshContainer } from './container-exit';
 import { containerPaths } from './container-paths';
 import { waitForExit } from './container-stop';
 import { ContainerStore } from './container-store';
+import { cancelPendingRestart, isRestarting } from './restart-policy';
 
 export interface RemoveOptions {
   force?: boolean;
@@ -18,7 +19,10 @@ export interface RemoveOptions {
 }
 
 export async function removeContainer(engine: Engine, container: Container, opts: RemoveOptions = {}): Promise<void> {
-  let fresh = await refreshContainer(engine, container);
+  if (isRestarting(container) && !opts.force) {
+    throw new ConflictError(`cannot remove container ${container.id} as it is restarting: stop it first or use --force: container state improper`);
+  }
+  let fresh = await refreshContainer(engine, await cancelPendingRestart(engine, container));
   if (fresh.status === 'running' || fresh.status === 'paused' || fresh.status === 'stopping') {
     if (!opts.force) {
       throw new ConflictError(

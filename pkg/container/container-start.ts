@@ -254,7 +254,8 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   }
   const paths = containerPaths(engine.config, container.id);
   const runToken = crypto.randomBytes(8).toString('hex');
-  container.state = { ...container.state, runToken };
+  // A new run token also tells an exit hook waiting to restart the container that it is late.
+  container.state = { ...container.state, runToken, restartPending: undefined };
   store.update<ContainerRuntimeState>(container.id, { state: container.state });
   const runtime = new OciRuntime(engine.config);
   await runtime.delete(container.id);
@@ -302,12 +303,18 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   return { container, paths, runtime, containerPid: started.containerPid, monitorPid: started.monitorPid, network, attachSocket: path.join(paths.socketDir, 'attach') };
 }
 
+export interface StartOptions {
+  /** started by the restart policy (RestartCount goes up) rather than by the user (back to 0) */
+  policyRestart?: boolean;
+}
+
 /** Lets the created process run and records the container as running. */
-export async function releaseStart(engine: Engine, prepared: PreparedStart): Promise<void> {
+export async function releaseStart(engine: Engine, prepared: PreparedStart, opts: StartOptions = {}): Promise<void> {
   const store = new ContainerStore(engine.db);
   const { container } = prepared;
   store.update<ContainerRuntimeState>(container.id, {
     status: 'running',
+    restartCount: opts.policyRestart ? container.restartCount + 1 : 0,
     pid: prepared.containerPid,
     monitorPid: prepared.monitorPid,
     startedAt: Date.now(),
@@ -325,8 +332,8 @@ export async function releaseStart(engine: Engine, prepared: PreparedStart): Pro
   }
 }
 
-export async function startContainer(engine: Engine, nameOrId: string): Promise<Container> {
+export async function startContainer(engine: Engine, nameOrId: string, opts: StartOptions = {}): Promise<Container> {
   const prepared = await prepareStart(engine, nameOrId);
-  await releaseStart(engine, prepared);
+  await releaseStart(engine, prepared, opts);
   return prepared.container;
 }

@@ -8,6 +8,7 @@ import { Container, ContainerConfig, ContainerRuntimeState } from './container-c
 import { readExitCode, refreshContainer } from './container-exit';
 import { containerPaths } from './container-paths';
 import { ContainerStore } from './container-store';
+import { cancelPendingRestart } from './restart-policy';
 
 const POLL_MS = 25;
 
@@ -67,9 +68,13 @@ export async function killContainer(engine: Engine, container: Container, signal
 
 /** Docker's stop: the stop signal, then SIGKILL after the timeout; a no-op on a stopped container. */
 export async function stopContainer(engine: Engine, container: Container, timeoutSeconds?: number): Promise<Container> {
-  let fresh = await refreshContainer(engine, container);
-  if (!isActive(fresh)) return fresh;
+  let fresh = await refreshContainer(engine, await cancelPendingRestart(engine, container));
   const store = new ContainerStore(engine.db);
+  if (!isActive(fresh)) {
+    // Between two runs of a restart policy: an exit hook about to restart it must not.
+    if (fresh.config.restartPolicy.name !== 'no' && !fresh.stoppedByUser) store.update(container.id, { stoppedByUser: true });
+    return fresh;
+  }
   store.update(container.id, { stoppedByUser: true, status: 'stopping' });
   const runtime = new OciRuntime(engine.config);
   const timeout = timeoutSeconds ?? container.config.stopTimeout ?? 10;
