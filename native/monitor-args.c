@@ -39,6 +39,9 @@ enum
   OPT_SYSLOG,
   OPT_LOG_LEVEL,
   OPT_NO_NEW_KEYRING,
+  OPT_HEALTH_INTERVAL_MS,
+  OPT_HEALTH_COMMAND,
+  OPT_HEALTH_COMMAND_ARG,
 };
 
 static const struct option long_options[] = {
@@ -68,6 +71,9 @@ static const struct option long_options[] = {
   { "syslog", no_argument, NULL, OPT_SYSLOG },
   { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
   { "no-new-keyring", no_argument, NULL, OPT_NO_NEW_KEYRING },
+  { "health-interval-ms", required_argument, NULL, OPT_HEALTH_INTERVAL_MS },
+  { "health-command", required_argument, NULL, OPT_HEALTH_COMMAND },
+  { "health-command-arg", required_argument, NULL, OPT_HEALTH_COMMAND_ARG },
   { NULL, 0, NULL, 0 },
 };
 
@@ -149,7 +155,7 @@ absolute_paths (struct monitor_opts *o, struct tspod_error *err)
   const char **paths[] = { &o->bundle, &o->exit_dir, &o->socket_dir, &o->log_path,
                            &o->pidfile, &o->container_pidfile, &o->exec_process };
   /* Programs named without a slash are looked up on $PATH instead (execvp). */
-  const char **programs[] = { &o->runtime, &o->exit_command };
+  const char **programs[] = { &o->runtime, &o->exit_command, &o->health_command };
   size_t i;
 
   for (i = 0; i < sizeof (paths) / sizeof (paths[0]); i++)
@@ -196,7 +202,7 @@ check_required (const struct monitor_opts *o, struct tspod_error *err)
 
 static int
 parse_option (int opt, struct monitor_opts *o, size_t *n_runtime, size_t *n_exit,
-              struct tspod_error *err)
+              size_t *n_health, struct tspod_error *err)
 {
   long long n;
 
@@ -237,6 +243,14 @@ parse_option (int opt, struct monitor_opts *o, size_t *n_runtime, size_t *n_exit
     case OPT_SYSLOG: o->syslog = 1; return 0;
     case OPT_LOG_LEVEL:
     case OPT_NO_NEW_KEYRING: return 0;
+    case OPT_HEALTH_INTERVAL_MS:
+      if (parse_number ("health-interval-ms", optarg, &o->health_interval_ms, err) < 0
+          || o->health_interval_ms <= 0)
+        return tspod_fail (err, 0, NULL, "invalid --health-interval-ms: %s", optarg);
+      return 0;
+    case OPT_HEALTH_COMMAND: o->health_command = optarg; return 0;
+    case OPT_HEALTH_COMMAND_ARG:
+      return push_arg (&o->health_command_args, n_health, optarg, err);
     default: return tspod_fail (err, 0, NULL, "unknown option (see the top of native/monitor.c)");
     }
 }
@@ -246,17 +260,19 @@ monitor_parse_args (int argc, char **argv, struct monitor_opts *o, struct tspod_
 {
   size_t n_runtime = 0;
   size_t n_exit = 0;
+  size_t n_health = 0;
   int opt;
 
   opterr = 0;
   while ((opt = getopt_long (argc, argv, "", long_options, NULL)) != -1)
-    if (parse_option (opt, o, &n_runtime, &n_exit, err) < 0)
+    if (parse_option (opt, o, &n_runtime, &n_exit, &n_health, err) < 0)
       return -1;
   if (optind < argc)
     return tspod_fail (err, 0, NULL, "unexpected argument %s", argv[optind]);
   if (o->log_driver == MONITOR_LOG_PASSTHROUGH)
     o->passthrough = 1;
-  if (terminate (&o->runtime_args, err) < 0 || terminate (&o->exit_command_args, err) < 0)
+  if (terminate (&o->runtime_args, err) < 0 || terminate (&o->exit_command_args, err) < 0
+      || terminate (&o->health_command_args, err) < 0)
     return -1;
   if (check_required (o, err) < 0 || absolute_paths (o, err) < 0)
     return -1;

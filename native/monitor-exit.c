@@ -38,21 +38,21 @@ monitor_write_exit_file (const struct monitor_opts *o, int code, struct tspod_er
 
 /* In the child: a session of its own, stdio on /dev/null, the default signal mask. */
 static void __attribute__ ((noreturn))
-exec_exit_command (const struct monitor_opts *o)
+exec_detached (const char *program, const char **args)
 {
   const char **argv;
   size_t n = 0;
   size_t i;
   int fd;
 
-  while (o->exit_command_args[n] != NULL)
+  while (args[n] != NULL)
     n++;
   argv = calloc (n + 2, sizeof (*argv));
   if (argv == NULL)
     _exit (127);
-  argv[0] = o->exit_command;
+  argv[0] = program;
   for (i = 0; i < n; i++)
-    argv[i + 1] = o->exit_command_args[i];
+    argv[i + 1] = args[i];
   if (monitor_child_signals () < 0 || setsid () < 0)
     _exit (127);
   fd = open ("/dev/null", O_RDWR);
@@ -60,6 +60,19 @@ exec_exit_command (const struct monitor_opts *o)
     _exit (127);
   execvp (argv[0], (char **) argv);
   _exit (127);
+}
+
+int
+monitor_spawn (const char *program, const char **args, pid_t *pid, struct tspod_error *err)
+{
+  if (strchr (program, '/') != NULL && access (program, X_OK) < 0)
+    return tspod_fail (err, errno, NULL, "cannot run %s", program);
+  *pid = fork ();
+  if (*pid < 0)
+    return tspod_fail (err, errno, NULL, "cannot fork %s", program);
+  if (*pid == 0)
+    exec_detached (program, args);
+  return 0;
 }
 
 /* Not waited for: the monitor exits right after, and init (or the caller's subreaper) reaps
@@ -71,12 +84,5 @@ monitor_run_exit_command (const struct monitor_opts *o, struct tspod_error *err)
 
   if (o->exit_command == NULL)
     return 0;
-  if (strchr (o->exit_command, '/') != NULL && access (o->exit_command, X_OK) < 0)
-    return tspod_fail (err, errno, NULL, "cannot run the exit command %s", o->exit_command);
-  pid = fork ();
-  if (pid < 0)
-    return tspod_fail (err, errno, NULL, "cannot fork the exit command");
-  if (pid == 0)
-    exec_exit_command (o);
-  return 0;
+  return monitor_spawn (o->exit_command, o->exit_command_args, &pid, err);
 }

@@ -41,6 +41,7 @@ struct relay
   int64_t hold_until;
   int backlogged; /* an attach client is behind: output is not read meanwhile */
   int log_failed;
+  struct health_timer health;
 };
 
 static void
@@ -54,6 +55,7 @@ close_fd (int *fd)
 static void
 mark_exited (struct relay *r, int status)
 {
+  health_timer_stop (&r->health);
   r->exited = 1;
   r->status = status;
   r->exit_at = monitor_now_ms ();
@@ -67,8 +69,12 @@ reap (struct relay *r)
   pid_t p;
 
   while ((p = waitpid (-1, &status, WNOHANG)) > 0)
-    if (p == r->pid && ! r->exited)
-      mark_exited (r, status);
+    {
+      if (p == r->pid && ! r->exited)
+        mark_exited (r, status);
+      else if (! r->exited)
+        health_timer_reaped (&r->health, r->o, p);
+    }
   if (p < 0 && errno == ECHILD && ! r->exited)
     {
       /* Only if the runtime left the process somewhere else: its status is lost then. */
@@ -219,6 +225,7 @@ poll_timeout (const struct relay *r)
     until = earliest (until, now + ORPHAN_CHECK_MS);
   if (r->backlogged)
     until = earliest (until, attach_server_stall_deadline (r->attach));
+  until = earliest (until, health_timer_deadline (&r->health));
   if (until < 0)
     return -1;
   return until <= now ? 0 : (int) (until - now);
@@ -270,6 +277,7 @@ relay_once (struct relay *r)
     relay_output (r, &r->io->err_fd, FRAME_STDERR);
   flush_stdin (r);
   update_backlog (r);
+  health_timer_tick (&r->health, r->o);
   return 0;
 }
 
@@ -285,6 +293,7 @@ monitor_relay (const struct monitor_opts *o, int signal_fd, struct container_io 
   r.in.accepting = o->stdin_open;
   r.held = o->exec_attach;
   r.hold_until = monitor_now_ms () + HOLD_MAX_MS;
+  health_timer_init (&r.health, o);
   /* An exec'd process may be gone before the runtime returned. */
   reap (&r);
   while (! finished (&r))

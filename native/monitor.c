@@ -34,6 +34,9 @@
  *   --exec-id EXEC_ID
  *   --exec-attach             hold the output until the first attach client connects (at most
  *                             60 s): an exec'd process runs before the caller can attach
+ *   --health-interval-ms MS   with --health-command: run it MS after the start and MS after
+ *   --health-command PATH       each check ended (one at a time, detached, stdio /dev/null),
+ *   --health-command-arg ARG    until the container exits (tspod healthcheck run ID)
  *   --syslog                  also send the monitor's own errors to syslog
  *   --log-level LEVEL, --no-new-keyring   accepted for conmon compatibility, ignored
  *

@@ -6,7 +6,8 @@
  *   monitor-attach.c   the attach socket server, its clients and frames
  *   monitor-socket.c   binding the attach and console sockets
  *   monitor-log.c      k8s-file / json-file writers with rotation
- *   monitor-exit.c     exit code, exit file, exit command */
+ *   monitor-exit.c     exit code, exit file, exit command
+ *   monitor-health.c   the health check timer */
 #ifndef TSPOD_MONITOR_H
 #define TSPOD_MONITOR_H
 
@@ -52,6 +53,9 @@ struct monitor_opts
   const char *exec_id;
   int exec_attach; /* hold the output until the first attach client (or a timeout) */
   int syslog;
+  long long health_interval_ms; /* > 0 with health_command: the health check timer */
+  const char *health_command;
+  const char **health_command_args; /* NULL-terminated */
 };
 
 /* Attach frames: [type u8][length u32 big-endian][payload] (pkg/runtime/monitor-protocol.ts). */
@@ -164,5 +168,23 @@ int monitor_exit_code (int wait_status);
 int monitor_write_exit_file (const struct monitor_opts *o, int code, struct tspod_error *err);
 /* Starts the exit command detached (stdio /dev/null) and does not wait for it. */
 int monitor_run_exit_command (const struct monitor_opts *o, struct tspod_error *err);
+/* Forks PROGRAM ARGS... (ARGS NULL-terminated) in a session of its own, stdio /dev/null. */
+int monitor_spawn (const char *program, const char **args, pid_t *pid, struct tspod_error *err);
+
+/* ---- monitor-health.c */
+/* The health check timer: `--health-command ARGS...` runs --health-interval-ms after the
+ * container started and after each check ended (one check at a time), until the exit. */
+struct health_timer
+{
+  int64_t next; /* -1: nothing scheduled (no health check, a check runs, or the exit) */
+  pid_t pid;    /* the check running now, 0 when none */
+};
+void health_timer_init (struct health_timer *t, const struct monitor_opts *o);
+/* When health_timer_tick next has work; -1 for never. */
+int64_t health_timer_deadline (const struct health_timer *t);
+void health_timer_tick (struct health_timer *t, const struct monitor_opts *o);
+/* A child was reaped: if it was the check, the next one is scheduled. */
+void health_timer_reaped (struct health_timer *t, const struct monitor_opts *o, pid_t pid);
+void health_timer_stop (struct health_timer *t);
 
 #endif

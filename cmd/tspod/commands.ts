@@ -64,6 +64,7 @@ async function containerCommands(): Promise<CommandClass[]> {
     (await import('./container-exec')).ExecCommand,
     (await import('./container-attach')).AttachCommand,
     (await import('./container-stats')).StatsCommand,
+    (await import('./healthcheck')).HealthcheckRunCommand,
   ];
 }
 
@@ -113,6 +114,7 @@ export const COMMAND_GROUPS: Record<string, CommandGroup> = {
   generate: { summary: 'Generate structured data (systemd units)', management: true, load: async () => [(await import('./generate-systemd')).GenerateSystemdCommand] },
   build: { summary: 'Build an image from a Dockerfile', load: async () => [(await import('./image-build')).BuildCommand] },
   buildx: { summary: 'Build images (Docker buildx compatibility)', management: true, load: async () => [(await import('./image-build')).BuildCommand] },
+  healthcheck: { summary: 'Run the health checks of containers', management: true, load: async () => [(await import('./healthcheck')).HealthcheckRunCommand] },
   history: { summary: 'Show the history of an image', load: async () => [(await import('./image-history')).HistoryCommand] },
   images: { summary: 'List images in local storage', load: async () => [(await import('./image-list')).ImagesCommand] },
   import: { summary: 'Create an image from a root filesystem tarball', load: async () => [(await import('./image-import')).ImportCommand] },

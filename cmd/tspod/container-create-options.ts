@@ -75,6 +75,13 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   userns = Option.String('--userns', { description: 'User namespace: host, keep-id[:uid=,gid=], auto[:size=], nomap' });
   groupAdd = Option.Array('--group-add', [], { description: 'Add a supplementary group' });
   restart = Option.String('--restart', { description: 'Restart policy: no, on-failure[:N], always, unless-stopped' });
+  healthCmd = Option.String('--health-cmd', { description: 'Health check command: a shell command, or a JSON array to run without a shell ("none" disables)' });
+  healthInterval = Option.String('--health-interval', { description: 'Time between health checks (default 30s; "disable" for none)' });
+  healthRetries = Option.String('--health-retries', { description: 'Consecutive failures that make the container unhealthy (default 3)' });
+  healthStartPeriod = Option.String('--health-start-period', { description: 'Start-up time during which failures do not count (default 0s)' });
+  healthTimeout = Option.String('--health-timeout', { description: 'Time after which a check is killed and counts as failed (default 30s)' });
+  healthOnFailure = Option.String('--health-on-failure', { description: 'Action on an unhealthy container: none, kill, restart, stop' });
+  noHealthcheck = Option.Boolean('--no-healthcheck', false, { description: "Disable the image's HEALTHCHECK" });
   device = Option.Array('--device', [], { description: 'Add a host device' });
   memory = Option.String('-m,--memory', { description: 'Memory limit' });
   memorySwap = Option.String('--memory-swap', { description: 'Memory plus swap limit (-1: unlimited)' });
@@ -144,9 +151,18 @@ export abstract class ContainerCreateCommand extends TspodCommand {
       if (resources.memory === undefined) throw new InvalidArgumentError('you must provide --memory when using --memory-swap');
       if ((resources.memorySwap as number) < (resources.memory as number)) throw new InvalidArgumentError('minimum memoryswap limit should be larger than memory limit, see usage');
     }
+    const { parseHealthOnFailure } = await import('../../pkg/container/healthcheck-config');
     return {
       image: this.image,
       name: this.name,
+      health: {
+        cmd: this.healthCmd,
+        interval: this.healthInterval,
+        retries: this.healthRetries,
+        startPeriod: this.healthStartPeriod,
+        timeout: this.healthTimeout,
+        noHealthcheck: this.noHealthcheck,
+      },
       entrypoint: this.entrypoint,
       args: this.args,
       pull: parsePullPolicy(this.pull),
@@ -184,6 +200,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
         logDriver,
         logOpts,
         restartPolicy: flags.parseRestartPolicy(this.restart),
+        healthOnFailure: parseHealthOnFailure(this.healthOnFailure),
         autoRemove: this.rm,
         devices: this.device,
         resources,

@@ -91,6 +91,7 @@ export async function inspectContainerDoc(engine: Engine, found: Container, size
     volumeMountpoint: (name) => volumes.get(name)?.mountpoint,
     ociRuntime,
     sizes,
+    health: (await import('../../pkg/container/healthcheck')).readHealth(engine, c),
   });
 }
 

@@ -227,36 +227,6 @@ async function namesOrAll(cmd: TspodCommand, names: string[], all: boolean, stat
   return cmd.withEngine(async (engine) => (await refreshAll(engine)).filter((c) => status === undefined || c.status === status).map((c) => c.id));
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A `tspod container cleanup ID` process (the monitor's exit hook) is still running. */
-function cleanupHookRunning(id: string): boolean {
-  for (const pid of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    try {
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const i = argv.indexOf('cleanup');
-      if (i > 0 && argv[i - 1] === 'container' && argv[i + 1] === id) return true;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return false;
-}
-
-/**
- * The monitor runs its exit hook without waiting for it; a hook that is still at work when
- * the container starts again would delete the new runtime state and unmount its root. Waits
- * (up to 10 s) until the old monitor is gone and no hook for this container runs.
- */
-async function waitForOldMonitor(monitorPid: number, id: string): Promise<void> {
-  const { processAlive } = await import('../../pkg/container/container-exit');
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && ((monitorPid > 0 && processAlive(monitorPid)) || cleanupHookRunning(id))) await sleep(25);
-}
-
 export class RestartCommand extends TspodCommand {
   static override paths = [['restart'], ['container', 'restart']];
   static override usage = Command.Usage({
@@ -272,13 +242,13 @@ export class RestartCommand extends TspodCommand {
   async run(): Promise<number> {
     const timeout = this.time === undefined ? undefined : Number(this.time);
     if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) throw new InvalidArgumentError(`invalid --time "${this.time}": use a whole number of seconds`);
-    const { stopContainer } = await import('../../pkg/container/container-stop');
+    const { stopContainer, waitForMonitorGone } = await import('../../pkg/container/container-stop');
     const { startContainer } = await import('../../pkg/container/container-start');
     const names = await namesOrAll(this, this.names, this.all || this.running, this.running ? 'running' : undefined);
     return eachName(this, names, async (e, c, name) => {
       if (c.status === 'paused') throw new ConflictError(`cannot restart paused container ${c.name}: unpause it first: container state improper`);
       const stopped = await stopContainer(e, c, timeout);
-      await waitForOldMonitor(c.monitorPid, c.id);
+      await waitForMonitorGone(c.monitorPid, c.id);
       if (c.config.autoRemove && stopped.status === 'exited') {
         // --rm: the exit hook removes it; there is nothing left to start
         const { ContainerStore } = await import('../../pkg/container/container-store');

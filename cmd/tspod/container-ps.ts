@@ -20,7 +20,7 @@ export class PsCommand extends TspodCommand {
   static override paths = [['ps'], ['container', 'ls'], ['container', 'list'], ['container', 'ps']];
   static override usage = Command.Usage({
     description: 'List containers',
-    details: 'Running containers by default; -a shows all. Filters: status, name, id, label, ancestor, exited, volume, network, restart-policy.',
+    details: 'Running containers by default; -a shows all. Filters: status, name, id, label, ancestor, exited, volume, network, restart-policy, health (starting, healthy, unhealthy, none).',
     examples: [
       ['List running containers', 'tspod ps'],
       ['List all container IDs', 'tspod ps -aq'],
@@ -46,15 +46,20 @@ export class PsCommand extends TspodCommand {
     const { refreshAll } = await import('../../pkg/container/container-exit');
     const engine = new Engine(this.config());
     let containers;
+    const health = new Map<string, string>();
     try {
       containers = await refreshAll(engine);
+      if (containers.some((c) => c.config.healthcheck && c.status === 'running')) {
+        const { readHealth } = await import('../../pkg/container/healthcheck');
+        for (const c of containers) if (c.status === 'running') health.set(c.id, readHealth(engine, c)?.Status ?? '');
+      }
     } finally {
       engine.close();
     }
     const now = Date.now();
     let rows = containers
       .filter((c) => this.all || this.latest || this.last !== undefined || filters.size > 0 || c.status === 'running' || c.status === 'paused')
-      .map((c) => ({ c, row: containerRow(c, now) }))
+      .map((c) => ({ c, row: containerRow(c, now, health.get(c.id) || undefined) }))
       .filter(({ c, row }) => matchesFilters(c, row, filters));
     const limit = this.latest ? 1 : this.last !== undefined ? Number(this.last) : undefined;
     if (limit !== undefined) {

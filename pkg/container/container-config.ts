@@ -2,6 +2,8 @@
 // `start`, `inspect` and restarts use exactly the same settings; and the runtime facts the
 // lifecycle records (the state column).
 
+import type { HealthConfig, HealthOnFailure } from './healthcheck-config';
+
 export interface MountRequest {
   type: 'bind' | 'volume' | 'tmpfs';
   /** host path (bind) or volume name (volume); absent for tmpfs and anonymous volumes */
@@ -74,6 +76,10 @@ export interface ContainerConfig {
   /** --init: tspod-init runs as pid 1 and the command as its child; --init-path another init binary */
   init?: boolean;
   initPath?: string;
+  /** the health check (the image's HEALTHCHECK under the --health-* flags); absent: none */
+  healthcheck?: HealthConfig;
+  /** --health-on-failure: what happens when the check finds the container unhealthy */
+  healthOnFailure?: HealthOnFailure;
   /** what -m/--memory-swap/--cpus/--cpu-shares/--pids-limit asked for (applied only where the host allows) */
   resources: Record<string, number | string>;
   /**

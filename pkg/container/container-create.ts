@@ -14,6 +14,7 @@ import { ImageRecord } from '../image/image-store';
 import { ImageConfig, parseImageConfig } from '../image/manifest';
 import { PullOptions, pullImage } from '../image/image-pull';
 import { ContainerConfig } from './container-config';
+import { HealthFlags, resolveHealthConfig } from './healthcheck-config';
 import { isValidContainerName, randomContainerName } from './container-names';
 import { containerPaths } from './container-paths';
 import { ContainerStore } from './container-store';
@@ -35,7 +36,9 @@ export interface CreateRequest {
   pull: PullPolicy;
   pullOptions?: PullOptions;
   /** everything else, as the flags set it */
-  config: Omit<ContainerConfig, 'imageId' | 'imageName' | 'entrypoint' | 'cmd'>;
+  config: Omit<ContainerConfig, 'imageId' | 'imageName' | 'entrypoint' | 'cmd' | 'healthcheck'>;
+  /** the --health-* flags, laid over the image's HEALTHCHECK */
+  health?: HealthFlags;
 }
 
 export interface CreatedContainer {
@@ -145,7 +148,8 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
   }
   // -P publishes what the image exposes too: the list is fixed at create, as Docker does.
   const exposedPorts = [...new Set([...Object.keys(imageConfig.config?.ExposedPorts ?? {}), ...(req.config.exposedPorts ?? [])])];
-  const config: ContainerConfig = { ...req.config, mounts, exposedPorts, imageId: image.id, imageName: displayName(engine, image, req.image), entrypoint, cmd };
+  const healthcheck = resolveHealthConfig(imageConfig.config?.Healthcheck, req.health ?? {});
+  const config: ContainerConfig = { ...req.config, mounts, exposedPorts, imageId: image.id, imageName: displayName(engine, image, req.image), entrypoint, cmd, ...(healthcheck ? { healthcheck } : {}) };
   const userns = parseUsernsFlag(config.userns);
   if (userns.mode !== 'host' && !hostFacts().rootless) throw new InvalidArgumentError(`--userns=${userns.mode} is only supported in rootless mode`);
   const autoNeeds = userns.mode === 'auto' ? (userns.size ?? (await imageIdsNeeded(engine, image))) : 0;

@@ -13,6 +13,7 @@ import { OciRuntime } from '../runtime/oci-runtime';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
 import { containerPaths } from './container-paths';
 import { ContainerStore } from './container-store';
+import { stopSystemdHealthTimer } from './health-schedule';
 
 export function readExitCode(exitDir: string, id: string): number | undefined {
   try {
@@ -37,6 +38,7 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
   const paths = containerPaths(engine.config, container.id);
   const code = exitCode ?? readExitCode(paths.exitDir, container.id);
   await tearDownNetwork(engine, container);
+  await stopSystemdHealthTimer(container);
   await new OciRuntime(engine.config).delete(container.id);
   await (await engine.driver()).unmount(paths.rootfs);
   const fresh = store.get<object, ContainerRuntimeState>(container.id);

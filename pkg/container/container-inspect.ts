@@ -10,6 +10,7 @@ import { ContainerPaths } from './container-paths';
 import { EndpointSettings, NetworkSettings, exposedPortsConfig, hostConfigNetwork, networkSettings } from './inspect-network';
 import { stateText } from './container-list';
 import { isRestarting } from './restart-policy';
+import type { HealthState } from './healthcheck';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 const DEFAULT_SHM_SIZE = 65536000;
@@ -28,6 +29,8 @@ export interface InspectFacts {
   volumeMountpoint?: (name: string) => string | undefined;
   /** the OCI runtime's name (runc, crun) */
   ociRuntime?: string;
+  /** the health check's state (containers with a health check) */
+  health?: HealthState;
   /** with --size: bytes in the writable layer, and those plus the image's */
   sizes?: { rw: number; rootFs: number };
 }
@@ -46,6 +49,7 @@ export interface InspectState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  Health?: HealthState;
 }
 
 export interface InspectMount {
@@ -105,9 +109,9 @@ function isActive(c: Container): boolean {
   return c.status === 'running' || c.status === 'paused' || c.status === 'stopping';
 }
 
-export function inspectState(c: Container): InspectState {
+export function inspectState(c: Container, health?: HealthState): InspectState {
   const active = isActive(c);
-  return {
+  const state: InspectState = {
     OciVersion: '1.0.2-dev',
     Status: stateText(c),
     Running: c.status === 'running' || c.status === 'stopping',
@@ -122,6 +126,9 @@ export function inspectState(c: Container): InspectState {
     StartedAt: timeText(c.startedAt),
     FinishedAt: timeText(c.finishedAt),
   };
+  // Docker shows Health only for containers that have a health check.
+  if (health) state.Health = health;
+  return state;
 }
 
 function signalText(signal: string): string {
@@ -251,6 +258,7 @@ export function inspectConfig(c: Container, facts: InspectFacts): Record<string,
     StopSignal: signalText(config.stopSignal || 'SIGTERM'),
     StopTimeout: config.stopTimeout,
     CreateCommand: config.createCommand?.argv ?? null,
+    ...(config.healthcheck ? { Healthcheck: config.healthcheck, HealthcheckOnFailureAction: config.healthOnFailure ?? 'none' } : {}),
   };
 }
 
@@ -304,7 +312,7 @@ export function inspectContainer(c: Container, facts: InspectFacts): ContainerIn
     Created: timeText(c.created),
     Path: args[0] ?? '',
     Args: args.slice(1),
-    State: inspectState(c),
+    State: inspectState(c, facts.health),
     Image: c.imageId ?? c.config.imageId,
     ImageName: c.imageName,
     Rootfs: '',

@@ -27,13 +27,21 @@ export interface ContainerRow {
   Mounts: string[];
   Networks: string[];
   Size: string;
+  /** the health check's status; empty without one */
+  Health: string;
 }
 
-export function statusText(c: Container, now = Date.now()): string {
+/** Docker's health suffix of a running container's status. */
+function healthSuffix(health: string | undefined): string {
+  if (!health) return '';
+  return health === 'starting' ? ' (health: starting)' : ` (${health})`;
+}
+
+export function statusText(c: Container, now = Date.now(), health?: string): string {
   if (isRestarting(c)) return `Restarting (${c.exitCode}) ${timeAgo(c.finishedAt, now)}`;
   switch (c.status) {
     case 'running':
-      return `Up ${humanDuration(now - c.startedAt)}`;
+      return `Up ${humanDuration(now - c.startedAt)}${healthSuffix(health)}`;
     case 'paused':
       return `Up ${humanDuration(now - c.startedAt)} (Paused)`;
     case 'stopping':
@@ -56,7 +64,8 @@ function commandText(c: Container): string {
   return args.join(' ');
 }
 
-export function containerRow(c: Container, now = Date.now()): ContainerRow {
+/** HEALTH: the health check's status (starting, healthy, unhealthy), when the container has one. */
+export function containerRow(c: Container, now = Date.now(), health?: string): ContainerRow {
   return {
     ID: c.id.slice(0, 12),
     Id: c.id,
@@ -67,7 +76,7 @@ export function containerRow(c: Container, now = Date.now()): ContainerRow {
     Created: Math.floor(c.created / 1000),
     CreatedHuman: timeAgo(c.created, now),
     RunningFor: timeAgo(c.created, now),
-    Status: statusText(c, now),
+    Status: statusText(c, now, health),
     State: stateText(c),
     Ports: c.status === 'running' || c.status === 'paused' ? portsColumn(c.state.network?.ports ?? []) : '',
     Names: c.name,
@@ -77,6 +86,7 @@ export function containerRow(c: Container, now = Date.now()): ContainerRow {
     Mounts: c.config.mounts.map((m) => m.destination),
     Networks: networkNames(c.config.network),
     Size: '',
+    Health: health ?? '',
   };
 }
 
@@ -105,6 +115,8 @@ export function matchesFilters(c: Container, row: ContainerRow, filters: Map<str
           return c.config.network === v || row.Networks.includes(v);
         case 'restart-policy':
           return c.config.restartPolicy.name === v;
+        case 'health':
+          return v === 'none' ? row.Health === '' : row.Health === v;
         default:
           return false;
       }
@@ -114,7 +126,7 @@ export function matchesFilters(c: Container, row: ContainerRow, filters: Map<str
   return true;
 }
 
-export const PS_FILTER_KEYS = ['status', 'name', 'id', 'label', 'ancestor', 'exited', 'volume', 'network', 'restart-policy'];
+export const PS_FILTER_KEYS = ['status', 'name', 'id', 'label', 'ancestor', 'exited', 'volume', 'network', 'restart-policy', 'health'];
 
 /** --filter KEY=VALUE flags (ps, start --all): values of one key are alternatives. */
 export function parseContainerFilters(flags: string[]): Map<string, string[]> {

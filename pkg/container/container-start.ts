@@ -27,6 +27,7 @@ import { VolumeStore } from '../volume/volume-store';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
 import { containerPaths, ContainerPaths } from './container-paths';
 import { logPathOf, monitorLogSettings } from './log-config';
+import { monitorHealthTimer, startSystemdHealthTimer } from './health-schedule';
 import { ContainerStore } from './container-store';
 import { writeEtcFiles } from './etc-files';
 import { nativeBinary } from '../package-root';
@@ -284,6 +285,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       stdin: container.config.stdin,
       pidFile: container.config.conmonPidfile,
       exitCommand: [tspodBinary(), '--root', engine.config.graphRoot, '--runroot', engine.config.runRoot, 'container', 'cleanup', '--run-token', runToken, container.id],
+      healthcheck: monitorHealthTimer(engine, container, tspodBinary()),
     });
   } catch (err) {
     await (await engine.driver()).unmount(paths.rootfs);
@@ -330,6 +332,7 @@ export async function releaseStart(engine: Engine, prepared: PreparedStart, opts
     log.debug(`start of ${container.id} failed: ${(err as Error).message}`);
     throw err;
   }
+  await startSystemdHealthTimer(engine, container, tspodBinary());
 }
 
 export async function startContainer(engine: Engine, nameOrId: string, opts: StartOptions = {}): Promise<Container> {

@@ -1,11 +1,12 @@
 // stop, kill and wait. The runtime delivers signals; the monitor notices the exit and runs
 // the cleanup. These calls wait for that, and do the cleanup themselves when the monitor is
 // gone, so they never hang on a container whose monitor was killed.
+import * as fs from 'node:fs';
 import { Engine } from '../engine/engine';
 import { ConflictError } from '../errors';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
-import { readExitCode, refreshContainer } from './container-exit';
+import { processAlive, readExitCode, refreshContainer } from './container-exit';
 import { containerPaths } from './container-paths';
 import { ContainerStore } from './container-store';
 import { cancelPendingRestart } from './restart-policy';
@@ -88,3 +89,28 @@ export async function stopContainer(engine: Engine, container: Container, timeou
   return waitForExit(engine, container.id, 10_000);
 }
 
+
+/** A `tspod container cleanup ID` process (the monitor's exit hook) is still running. */
+function cleanupHookRunning(id: string): boolean {
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const i = argv.indexOf('cleanup');
+      if (i > 0 && argv[i - 1] === 'container' && argv.includes(id, i + 1)) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+
+/**
+ * The monitor runs its exit hook without waiting for it; a hook that is still at work when
+ * the container starts again would delete the new runtime state and unmount its root. Waits
+ * (up to 10 s) until the old monitor is gone and no hook for this container runs.
+ */
+export async function waitForMonitorGone(monitorPid: number, id: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && ((monitorPid > 0 && processAlive(monitorPid)) || cleanupHookRunning(id))) await sleep(POLL_MS);
+}

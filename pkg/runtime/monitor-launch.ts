@@ -58,6 +58,8 @@ export interface MonitorOptions {
   /** Run after the container exited and its exit file is written: [program, ...args]. */
   exitCommand?: string[];
   exec?: MonitorExecOptions;
+  /** The health check timer: run `command` every intervalMs (after the previous check ended). */
+  healthcheck?: { intervalMs: number; command: string[] };
   syslog?: boolean;
   /** The monitor's (and so the runtime's and exit command's) environment. */
   env?: NodeJS.ProcessEnv;
@@ -118,6 +120,11 @@ export function monitorArgs(opts: MonitorOptions, syncFd = 3): string[] {
   if (opts.exec) {
     args.push('--exec', '--exec-process', opts.exec.processFile, '--exec-id', opts.exec.execId);
     if (opts.exec.holdOutputForAttach) args.push('--exec-attach');
+  }
+  if (opts.healthcheck && opts.healthcheck.command.length > 0) {
+    const [program, ...rest] = opts.healthcheck.command;
+    args.push('--health-interval-ms', String(Math.max(1, Math.round(opts.healthcheck.intervalMs))), '--health-command', program);
+    for (const arg of rest) args.push('--health-command-arg', arg);
   }
   if (opts.syslog) args.push('--syslog');
   return args;
