@@ -4,26 +4,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { asRoot, image, tspod } from './harness';
+import { labelledContainers } from './labelled-containers';
 
 const LABEL = 'tspod-test=container-commands';
 
-function runDetached(name: string, ...args: string[]): string {
-  const r = tspod(['run', '-d', '--name', name, '-l', LABEL, ...args], { timeoutMs: 120_000 });
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
-
-function inspectField(name: string, template: string): string {
-  const r = tspod(['inspect', '--format', template, name]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
-
-function removeOurs(): void {
-  const r = tspod(['ps', '-a', '--filter', `label=${LABEL}`, '--format', '{{.Names}}']);
-  const names = r.stdout.split('\n').filter(Boolean);
-  if (names.length) tspod(['rm', '-f', ...names]);
-}
+const { runDetached, inspectField, removeOurs } = labelledContainers(LABEL);
 
 describe('container commands', () => {
   before(() => {

@@ -5,45 +5,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tspod, waitFor } from './harness';
+import { labelledContainers } from './labelled-containers';
 
 const LABEL = 'tspod-test=healthcheck';
 
-function runDetached(name: string, ...args: string[]): string {
-  const r = tspod(['run', '-d', '--name', name, '-l', LABEL, ...args]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
-
-function inspectField(name: string, template: string): string {
-  const r = tspod(['inspect', '--format', template, name]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
-
-async function waitForField(id: string, template: string, wanted: string, timeoutMs = 30_000): Promise<void> {
-  let last = '';
-  await waitFor(
-    () => {
-      last = inspectField(id, template);
-      return last === wanted;
-    },
-    timeoutMs,
-    `${template} of ${id.slice(0, 12)} to be ${wanted}`,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message} (last: ${last})`);
-  });
-}
+const { runDetached, inspectField, waitForField, removeOurs } = labelledContainers(LABEL);
 
 function psStatus(name: string, ...filters: string[]): string {
   const r = tspod(['ps', '--filter', `name=^${name}$`, ...filters.flatMap((f) => ['--filter', f]), '--format', '{{.Status}}']);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.trim();
-}
-
-function removeOurs(): void {
-  const r = tspod(['ps', '-a', '--filter', `label=${LABEL}`, '--format', '{{.Names}}']);
-  const names = r.stdout.split('\n').filter(Boolean);
-  if (names.length) tspod(['rm', '-f', ...names]);
 }
 
 describe('health checks', () => {

@@ -7,38 +7,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { asRoot, asUser, testEnv, tspod, waitFor } from './harness';
+import { labelledContainers } from './labelled-containers';
 
 const LABEL = 'tspod-test=restart-policy';
 
-function runDetached(name: string, ...args: string[]): string {
-  const r = tspod(['run', '-d', '--name', name, '-l', LABEL, ...args]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
-
-function inspectField(name: string, template: string): string {
-  const r = tspod(['inspect', '--format', template, name]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
-
-/** Waits until TEMPLATE renders as WANTED; the error says what it rendered last. */
-async function waitForField(id: string, template: string, wanted: string | RegExp, timeoutMs = 30_000): Promise<void> {
-  let last = '';
-  const matches = (): boolean => {
-    last = inspectField(id, template);
-    return typeof wanted === 'string' ? last === wanted : wanted.test(last);
-  };
-  await waitFor(matches, timeoutMs, `${template} of ${id.slice(0, 12)} to be ${wanted}`).catch((err: Error) => {
-    throw new Error(`${err.message} (last: ${last}; error: ${inspectField(id, '{{.State.Error}}')})`);
-  });
-}
-
-function removeOurs(): void {
-  const r = tspod(['ps', '-a', '--filter', `label=${LABEL}`, '--format', '{{.Names}}']);
-  const names = r.stdout.split('\n').filter(Boolean);
-  if (names.length) tspod(['rm', '-f', ...names]);
-}
+const { runDetached, inspectField, waitForField, removeOurs } = labelledContainers(LABEL);
 
 /** The pid runs (a zombie left to a pid 1 that does not reap counts as gone). */
 function processRuns(pid: number): boolean {
