@@ -41,18 +41,18 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
   await stopSystemdHealthTimer(container);
   await new OciRuntime(engine.config).delete(container.id);
   await (await engine.driver()).unmount(paths.rootfs);
-  const fresh = store.get<object, ContainerRuntimeState>(container.id);
-  if (!fresh) return;
-  if (fresh.status === 'running' || fresh.status === 'paused' || fresh.status === 'stopping') {
-    store.update<ContainerRuntimeState>(container.id, {
+  store.mutate<object, ContainerRuntimeState>(container.id, (fresh) => {
+    if (fresh.state.runToken !== container.state.runToken) return undefined;
+    if (fresh.status !== 'running' && fresh.status !== 'paused' && fresh.status !== 'stopping') return undefined;
+    return {
       status: 'exited',
       exitCode: code ?? 255,
       finishedAt: Date.now(),
       pid: 0,
       monitorPid: 0,
       state: { ...fresh.state, networkPid: undefined, network: undefined, ...(code === undefined ? { error: 'the container monitor died; its exit code is unknown' } : {}) },
-    });
-  }
+    };
+  });
 }
 
 /** Brings a running container's row in line with its processes; returns the fresh record. */

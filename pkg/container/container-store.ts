@@ -154,6 +154,21 @@ export class ContainerStore {
     writeTransaction(this.db, () => this.db.prepare(`UPDATE containers SET ${sets.join(', ')} WHERE id = ?`).run(...values, id));
   }
 
+  /**
+   * Read-modify-write of one row in one transaction, so that no other process's write slips in
+   * between (the exit hook, a refresh and a health check all update the same row). FN gets the
+   * current record and returns the changes, or undefined for none. Returns the record FN saw.
+   */
+  mutate<C = Record<string, unknown>, S = Record<string, unknown>>(id: string, fn: (current: ContainerRecord<C, S>) => ContainerUpdate<S> | undefined): ContainerRecord<C, S> | undefined {
+    return writeTransaction(this.db, () => {
+      const current = this.get<C, S>(id);
+      if (!current) return undefined;
+      const changes = fn(current);
+      if (changes) this.update<S>(id, changes);
+      return current;
+    });
+  }
+
   delete(id: string): void {
     writeTransaction(this.db, () => this.db.prepare('DELETE FROM containers WHERE id = ?').run(id));
   }

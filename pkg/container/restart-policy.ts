@@ -86,7 +86,13 @@ export async function restartPerPolicy(engine: Engine, id: string, runToken: str
   const delay = nextBackoffMs(c.state.restartBackoffMs, c.finishedAt - c.startedAt);
   // A SIGTERM from stop/rm must never kill the hook half-way through a start: it only wakes it.
   process.on('SIGTERM', () => undefined);
-  store.update<ContainerRuntimeState>(id, { state: { ...c.state, restartBackoffMs: delay, restartPending: { pid: process.pid, at: Date.now() + delay } } });
+  let pending = false;
+  store.mutate<ContainerConfig, ContainerRuntimeState>(id, (now) => {
+    if (now.state.runToken !== runToken || now.status !== 'exited' || now.stoppedByUser) return undefined;
+    pending = true;
+    return { state: { ...now.state, restartBackoffMs: delay, restartPending: { pid: process.pid, at: Date.now() + delay } } };
+  });
+  if (!pending) return;
   await cancellableDelay(delay);
   const now = store.get<ContainerConfig, ContainerRuntimeState>(id);
   if (!now || now.state.runToken !== runToken || now.status !== 'exited' || now.stoppedByUser || now.state.restartPending?.pid !== process.pid) return;
@@ -95,8 +101,7 @@ export async function restartPerPolicy(engine: Engine, id: string, runToken: str
     await startContainer(engine, id, { policyRestart: true });
   } catch (err) {
     log.debug(`restart of ${id} failed: ${errorMessage(err)}`);
-    const failed = store.get<ContainerConfig, ContainerRuntimeState>(id);
-    if (failed) store.update<ContainerRuntimeState>(id, { state: { ...failed.state, restartPending: undefined, error: `restart (policy ${c.config.restartPolicy.name}) failed: ${errorMessage(err)}` } });
+    store.mutate<ContainerConfig, ContainerRuntimeState>(id, (failed) => ({ state: { ...failed.state, restartPending: undefined, error: `restart (policy ${c.config.restartPolicy.name}) failed: ${errorMessage(err)}` } }));
   }
 }
 
@@ -123,8 +128,10 @@ export async function cancelPendingRestart(engine: Engine, container: Container)
     const deadline = Date.now() + CANCEL_WAIT_MS;
     while (processAlive(pending.pid) && Date.now() < deadline) await sleep(20);
   }
-  const fresh = store.get<ContainerConfig, ContainerRuntimeState>(container.id);
+  const seen = store.mutate<ContainerConfig, ContainerRuntimeState>(container.id, (fresh) =>
+    fresh.state.restartPending?.pid === pending.pid ? { state: { ...fresh.state, restartPending: undefined } } : undefined,
+  );
+  const fresh = seen && store.get<ContainerConfig, ContainerRuntimeState>(container.id);
   if (!fresh) throw new ConflictError(`container ${container.name} was removed while its restart was cancelled`);
-  if (fresh.state.restartPending?.pid === pending.pid) store.update<ContainerRuntimeState>(fresh.id, { state: { ...fresh.state, restartPending: undefined } });
-  return store.get<ContainerConfig, ContainerRuntimeState>(container.id) ?? fresh;
+  return fresh;
 }
