@@ -38,7 +38,10 @@ function exitHookRunning(id: string): boolean {
 
 /** Waits until the container's hook is done with it: whatever it was going to do, it did. */
 async function hookSettled(id: string): Promise<void> {
-  await waitFor(() => !exitHookRunning(id), 30_000, `the exit hook of ${id.slice(0, 12)} to finish`);
+  await waitFor(() => !exitHookRunning(id), 30_000, `the exit hook of ${id.slice(0, 12)} to finish`).catch((err: Error) => {
+    const ps = asRoot(['ps', '-eo', 'pid,etimes,stat,args']).stdout.split('\n').filter((l) => l.includes(id));
+    throw new Error(`${err.message}: ${ps.join('; ')}`);
+  });
 }
 
 describe('restart policies', () => {
