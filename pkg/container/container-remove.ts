@@ -20,7 +20,7 @@ export interface RemoveOptions {
 
 export async function removeContainer(engine: Engine, container: Container, opts: RemoveOptions = {}): Promise<void> {
   if (isRestarting(container) && !opts.force) {
-    throw new ConflictError(`cannot remove container ${container.id} as it is restarting: stop it first or use --force: container state improper`);
+    throw new ConflictError(`cannot remove container ${container.id} as it is restarting: stop it first or use --force: container state improper`, 2);
   }
   let fresh = await refreshContainer(engine, await cancelPendingRestart(engine, container));
   if (fresh.status === 'running' || fresh.status === 'paused' || fresh.status === 'stopping') {
