@@ -8,7 +8,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, NotFoundError, errorMessage } from '../errors';
-import { makeScratchDir } from '../storage/scratch-dir';
+import { ScratchDir, makeScratchDir } from '../storage/scratch-dir';
 import { applyTar, decompressStream, sniffCompression } from '../storage/layer-extract';
 import { IgnoreMatcher, loadDockerignore } from './dockerignore';
 
@@ -27,7 +27,7 @@ export interface BuildContext {
 export interface ContextOptions {
   /** Where stdin is read from (tests pass their own stream). */
   stdin?: Readable;
-  /** Parent of the temporary directory a stdin context is unpacked in. */
+  /** Parent of the temporary directory a stdin context is unpacked in (best: `<graphRoot>/tmp`); default a fresh directory in the system's temporary directory. */
   scratchBase?: string;
   /** Resolves a relative -f path (the caller's working directory). */
   cwd?: string;
@@ -68,8 +68,20 @@ function locateDockerfile(dir: string, dockerfile: string | undefined, cwd: stri
 }
 
 /** Unpacks a tar (plain, gzip or zstd) from stdin, or takes stdin as a lone Dockerfile. */
-async function contextFromStdin(stdin: Readable, scratchBase: string): Promise<{ dir: string; dockerfileText?: string; remove(): Promise<void> }> {
-  const scratch = await makeScratchDir(scratchBase, 'context');
+/**
+ * A private directory for a stdin context: under `base` (where stale ones of dead processes
+ * are cleaned up), else a fresh one in the system's temporary directory. Not a fixed name
+ * there: every user is uid 0 in their own user namespace, so a name made from the uid would
+ * be shared between users.
+ */
+async function contextScratch(base: string | undefined): Promise<ScratchDir> {
+  if (base !== undefined) return makeScratchDir(base, 'context');
+  const dir = await fsp.mkdtemp(join(tmpdir(), 'tspod-context-'));
+  return { dir, remove: () => fsp.rm(dir, { recursive: true, force: true }) };
+}
+
+async function contextFromStdin(stdin: Readable, scratchBase: string | undefined): Promise<{ dir: string; dockerfileText?: string; remove(): Promise<void> }> {
+  const scratch = await contextScratch(scratchBase);
   try {
     const spool = join(scratch.dir, 'stdin');
     await pipeline(stdin, createWriteStream(spool, { mode: 0o600 }));
@@ -113,8 +125,7 @@ export async function openBuildContext(source: string, dockerfile?: string, opti
   }
   if (source === '-') {
     if (dockerfile === '-') throw new InvalidArgumentError('the context and the Dockerfile cannot both come from stdin');
-    const scratchBase = options.scratchBase ?? join(tmpdir(), `tspod-build-${process.getuid?.() ?? 0}`);
-    const unpacked = await contextFromStdin(stdin, scratchBase);
+    const unpacked = await contextFromStdin(stdin, options.scratchBase);
     try {
       let text = unpacked.dockerfileText;
       let path = '-';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -95,6 +95,15 @@ test('context: a tar (plain or gzip) on stdin, with its own Dockerfile and .dock
   } finally {
     rmSync(scratchBase, { recursive: true, force: true });
   }
+});
+
+test('context: without a scratch base a stdin context goes to a fresh private temporary directory', async () => {
+  const tar = await tarOf({ Dockerfile: 'FROM tarred\n' });
+  const ctx = await openBuildContext('-', undefined, { stdin: Readable.from([tar]) });
+  assert.match(ctx.dir, /tspod-context-[^/]+\/context$/);
+  assert.equal(statSync(join(ctx.dir, '..')).mode & 0o777, 0o700);
+  await ctx.close();
+  assert.equal(existsSync(join(ctx.dir, '..')), false);
 });
 
 test('context: a lone Dockerfile on stdin is a build without context', async () => {
