@@ -91,6 +91,7 @@ export function planNetwork(req: NetworkCreateRequest, existing: readonly Networ
   if (req.driver !== 'bridge' && req.rootless) {
     throw new InvalidArgumentError(`the ${req.driver} driver needs root (it attaches containers to a host interface): use the bridge driver rootless`);
   }
+  if (req.subnets.length > 1) throw new InvalidArgumentError('one --subnet per network: containers get their address from a single IPv4 subnet');
   if (req.gateways.length > req.subnets.length) throw new InvalidArgumentError('every --gateway needs a --subnet');
   if (req.ipRanges.length > req.subnets.length) throw new InvalidArgumentError('every --ip-range needs a --subnet');
   const { mtu, bridgeName, notes } = checkOptions(req.driver, req.options);

@@ -57,6 +57,7 @@ test('planNetwork: gateway, range and subnet checks', () => {
   assert.throws(() => planNetwork(request({ subnets: ['10.90.0.0/24'], gateways: ['10.91.0.1'] }), [], []), /not a host address/);
   assert.throws(() => planNetwork(request({ subnets: ['10.90.0.0/24'], ipRanges: ['10.91.0.0/25'] }), [], []), /not inside subnet/);
   assert.throws(() => planNetwork(request({ gateways: ['10.90.0.1'] }), [], []), /needs a --subnet/);
+  assert.throws(() => planNetwork(request({ subnets: ['10.90.0.0/24', '10.91.0.0/24'] }), [], []), /one --subnet per network/);
   assert.throws(() => planNetwork(request({ subnets: ['10.0.2.0/24'] }), [], []), ConflictError);
   assert.throws(() => planNetwork(request({ subnets: ['fd00::/64'] }), [], []), /IPv6/);
 });
