@@ -18,6 +18,7 @@ import { findExecutable } from '../host/executables';
 import { FuseOverlayDriver } from '../storage/fuse-overlay-driver';
 import type { GraphDriver } from '../storage/graph-driver';
 import { parseUsernsFlag } from './userns-mode';
+import { keepIdAccounts } from './keep-id-accounts';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimits';
 import { seccompProfileForOption } from '../runtime/seccomp-profile';
@@ -197,6 +198,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
   // keep-id: the process is the user (as the ids it keeps appear inside), unless -u says otherwise
   const keepIdUser = userns.mode === 'keep-id' ? `${userns.uid ?? host.hostUid}:${userns.gid ?? host.hostGid}` : undefined;
   const user = resolveContainerUser(paths.rootfs, config.user ?? keepIdUser ?? (image?.config?.User || undefined), config.groupAdd);
+  const accounts = keepIdUser && config.user === undefined ? keepIdAccounts(paths.rootfs, paths.userdata, user, host.hostUid) : { mounts: [], home: user.home };
   const hostname = config.hostname ?? container.id.slice(0, 12);
   const hostNetwork = network.etc.hostNetwork;
   const etc = writeEtcFiles(paths.userdata, {
@@ -215,7 +217,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
     readonlyRootfs: config.readOnly,
     process: {
       args: [...(config.init ? [INIT_DESTINATION, '--'] : []), ...config.entrypoint, ...config.cmd],
-      env: containerEnv({ imageEnv: image?.config?.Env, env: config.env, hostname, home: user.home }),
+      env: containerEnv({ imageEnv: image?.config?.Env, env: config.env, hostname, home: accounts.home }),
       cwd: config.workdir || image?.config?.WorkingDir || '/',
       user,
       terminal: config.tty,
@@ -225,7 +227,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
       rlimits: resolveRlimits({ ulimits: config.ulimits, host: hostLimits(), canRaise: canRaiseHardLimits() }),
     },
     hostname,
-    mounts: [...mountInputs(engine, config, paths.rootfs), ...initMount(config)],
+    mounts: [...accounts.mounts, ...mountInputs(engine, config, paths.rootfs), ...initMount(config)],
     devices: (config.devices ?? []).map((d) => describeDevice(d)),
     etcFiles: hostNetwork ? undefined : etc,
     namespaces: {

@@ -43,6 +43,11 @@ describe('--userns=keep-id', () => {
     assert.deepEqual([st.uid, st.gid], [testEnv.uid, testEnv.gid]);
   });
 
+  test('the user has a name and a home inside, as Podman adds them; an image user keeps its own', () => {
+    assert.equal(ok(['run', '--rm', '--userns', 'keep-id', 'busybox', 'sh', '-c', 'whoami; id -gn; echo $HOME']), `${testEnv.user}\n${testEnv.user}\n${testEnv.home}\n`);
+    assert.equal(ok(['run', '--rm', '--userns', 'keep-id:uid=1000,gid=1000', 'busybox', 'sh', '-c', 'whoami; echo $HOME']), 'tester\n/home/tester\n');
+  });
+
   test('uid= and gid= pick the ids the user appears as; -u 0 is the first subordinate id outside', () => {
     const out = ok(['run', '--rm', '--userns', 'keep-id:uid=1234,gid=1235', '-v', `${data}:/data`, 'busybox', 'sh', '-c', 'id -u; id -g; touch /data/as1234']);
     assert.equal(out, '1234\n1235\n');
