@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { asRoot, asUser, image, resetUserState, testEnv, tspod } from './harness';
-import { fetchPublished, hostPort, installUnit, loadUnit, startUnit, stopUnit, verifyUnit } from './systemd-unit-runner';
+import { fetchPublished, hostPort, installUnit, loadUnit, startUnit, stopUnit, verifyUnit, waitForHealth } from './systemd-unit-runner';
 
 function ok(args: string[], opts: { cwd?: string } = {}): string {
   const r = tspod(args, { timeoutMs: 120_000, ...opts });
@@ -21,9 +21,12 @@ function inspect(name: string, format: string): string {
 const unitDir = () => path.join(testEnv.home, 'sd-units');
 const dataDir = () => path.join(testEnv.home, 'sd-data');
 
-/** A web server with a published port, a bind mount, a named volume, env (one value with a space) and a label. */
+/** A web server with a published port, a bind mount, a named volume, env (one value with a space), a label and a health check. */
 function serviceFlags(name: string, port: number): string[] {
-  return ['--name', name, '-p', `${port}:8080`, '-v', `${dataDir()}:/data`, '-v', 'sdvol:/vol', '-e', 'GREETING=hello', '-e', 'SPACED=a b', '--label', 'app=web'];
+  return [
+    '--name', name, '-p', `${port}:8080`, '-v', `${dataDir()}:/data`, '-v', 'sdvol:/vol', '-e', 'GREETING=hello', '-e', 'SPACED=a b', '--label', 'app=web',
+    '--health-cmd', 'test -s /data/$HOSTNAME.out', '--health-interval', '1s', '--health-retries', '2',
+  ];
 }
 const SERVICE_CMD = ['busybox', 'sh', '-c', 'echo "$GREETING $SPACED" > /data/$HOSTNAME.out; echo kept > /vol/mark; httpd -p 8080 -h /data; trap "exit 0" TERM; sleep 1000 & wait'];
 
@@ -49,6 +52,7 @@ describe('generate systemd', () => {
     assert.equal(inspect('sd-existing', '{{.State.Status}}'), 'running');
     assert.equal(fs.readFileSync(path.join(dataDir(), 'sd-existing.out'), 'utf8'), 'hello a b\n');
     assert.equal(await fetchPublished(hostPort(1), 'sd-existing.out'), 'hello a b\n');
+    await waitForHealth('sd-existing', 'healthy');
     // The main pid systemd supervises is the container's monitor.
     assert.equal(pid, Number(inspect('sd-existing', '{{.State.ConmonPid}}')));
 
@@ -66,8 +70,9 @@ describe('generate systemd', () => {
     const start = text.slice(text.indexOf('ExecStart='));
     assert.match(start, /^ExecStart=\/\S+\/tspod run \\\n\t--cidfile=%t\/%n\.ctr-id \\\n\t--cgroups=no-conmon \\\n\t--rm \\\n/);
     assert.match(start, /\t--replace \\\n\t-d \\\n\t--hostname sd-new \\\n\t--name sd-new \\\n\t-p \d+:8080 \\\n/);
-    assert.match(start, /\t--label app=web busybox sh -c "echo \\"\$\$GREETING \$\$SPACED\\" > /);
+    assert.match(start, /\t--health-retries 2 busybox sh -c "echo \\"\$\$GREETING \$\$SPACED\\" > /);
     assert.match(start, /-e "SPACED=a b"/);
+    assert.match(start, /\t--health-cmd "test -s \/data\/\$\$HOSTNAME\.out" \\\n/, '$ doubled for systemd');
     assert.doesNotMatch(start, /--restart/, 'systemd restarts the unit, not tspod');
     assert.equal(unit.service.get('Restart')?.[0], 'always', "the container's always policy becomes the unit's");
 
@@ -79,6 +84,7 @@ describe('generate systemd', () => {
       assert.equal(inspect('sd-new', '{{index .Config.Labels "app"}}'), 'web');
       assert.equal(fs.readFileSync(path.join(dataDir(), 'sd-new.out'), 'utf8'), 'hello a b\n');
       assert.equal(await fetchPublished(hostPort(2), 'sd-new.out'), 'hello a b\n');
+      await waitForHealth('sd-new', 'healthy');
       const cid = fs.readFileSync(path.join(testEnv.runtimeDir, 'container-sd-new.service.ctr-id'), 'utf8');
       assert.equal(cid, inspect('sd-new', '{{.Id}}'));
       stopUnit(unit);

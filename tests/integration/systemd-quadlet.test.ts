@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { asUser, resetUserState, testEnv, tspod } from './harness';
-import { fetchPublished, hostPort, loadUnit, runExec, startUnit, stopUnit, verifyUnit } from './systemd-unit-runner';
+import { fetchPublished, hostPort, loadUnit, runExec, startUnit, stopUnit, verifyUnit, waitForHealth } from './systemd-unit-runner';
 
 const quadletDir = () => path.join(testEnv.home, '.config', 'containers', 'systemd');
 const outDir = () => path.join(testEnv.home, 'quadlet-out');
@@ -54,6 +54,12 @@ AddCapability=CAP_NET_RAW
 User=0
 Group=0
 WorkingDir=/data
+HealthCmd=test -s /data/copied
+HealthInterval=1s
+HealthRetries=2
+HealthTimeout=5s
+HealthStartPeriod=0s
+HealthOnFailure=none
 
 [Service]
 Restart=always
@@ -111,6 +117,7 @@ describe('Quadlet units', () => {
     assert.match(web, /\n\t--env DROPIN=yes \\\n/, 'drop-ins in web.container.d/ are merged');
     assert.match(web, new RegExp(`\\n\\t--volume ${hostDir()}:/host:ro \\\\\\n`), './ paths are relative to the unit file');
     assert.match(web, /\n\t--label io\.containers\.autoupdate=registry \\\n/);
+    assert.match(web, /\n\t--health-cmd "test -s \/data\/copied" \\\n\t--health-interval 1s \\\n\t--health-retries 2 \\\n\t--health-timeout 5s \\\n\t--health-start-period 0s \\\n\t--health-on-failure none \\\n/);
     assert.match(web, /\n\t--user 0:0 busybox sh -c "echo \\"\$\$GREETING \$\$SPACED \$\$\(id -u\)\\" > \/data\/out; /);
     assert.match(web, /\nRestart=always\nTimeoutStartSec=300\n\n\[Install\]\nWantedBy=default\.target\n/);
     const data = units[units.indexOf('data-volume.service') + 1];
@@ -165,6 +172,7 @@ describe('Quadlet units', () => {
       const out = ok(['exec', 'qweb', 'cat', '/data/out', '/data/copied']);
       assert.equal(out, 'hello a b 0\nfrom the host\n');
       assert.equal(await fetchPublished(hostPort(3), 'copied'), 'from the host\n', 'PublishPort= publishes');
+      await waitForHealth('qweb', 'healthy');
       stopUnit(web);
       assert.equal(tspod(['container', 'exists', 'qweb']).code, 1, `round ${round}: removed on stop`);
       assert.ok(!fs.existsSync(path.join(testEnv.runtimeDir, 'web.cid')), 'the ID file goes with the container');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asRoot, asUser, RunResult, testEnv, waitFor } from './harness';
+import { asRoot, asUser, RunResult, testEnv, tspod, waitFor } from './harness';
 import { parseUnitFile, splitWords } from '../../pkg/systemd/unit-file';
 
 export interface LoadedUnit {
@@ -121,4 +121,9 @@ export async function fetchPublished(port: number, file: string): Promise<string
     `http://127.0.0.1:${port}/${file}`,
   );
   return body;
+}
+
+/** Waits until the container's health check reports `status` (healthy, unhealthy). */
+export async function waitForHealth(name: string, status: string): Promise<void> {
+  await waitFor(() => tspod(['inspect', '--format', '{{.State.Health.Status}}', name]).stdout.trim() === status, 30_000, `${name} to be ${status}`);
 }
