@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors';
 import { exposedPorts } from '../image/config-changes';
 import type { ContainerConfig, HealthConfig } from '../image/manifest';
+import { onbuildTriggerText } from './dockerfile-parser';
 import type { Instruction } from './dockerfile-types';
 
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -91,12 +92,12 @@ function healthcheck(ins: Instruction): HealthConfig {
   return out;
 }
 
-/** The instruction text as ONBUILD stores it: the inner instruction as written. */
+/** The trigger ONBUILD stores; chaining ONBUILD or FROM is refused (the parser refuses it too). */
 function onbuildText(ins: Instruction): string {
   const inner = ins.onbuild;
   if (!inner) throw new InvalidArgumentError('ONBUILD requires an instruction');
   if (['ONBUILD', 'FROM', 'MAINTAINER'].includes(inner.keyword)) throw new InvalidArgumentError(`${inner.keyword} isn't allowed as an ONBUILD trigger`);
-  return inner.original.replace(/^\s*ONBUILD\s+/i, '');
+  return onbuildTriggerText(ins);
 }
 
 /** Applies a config-only instruction (expanded) to a copy of the config. */
@@ -185,7 +186,7 @@ export function nopCreatedBy(ins: Instruction): string {
       break;
     }
     case 'ONBUILD':
-      text = ins.onbuild ? ins.onbuild.original.replace(/^\s*ONBUILD\s+/i, '') : ins.args.join(' ');
+      text = onbuildTriggerText(ins);
       break;
     default:
       text = ins.args.join(' ');

@@ -9,7 +9,7 @@ import { hostPlatform, parsePlatform } from '../image/platform';
 import { stepKey } from './build-cache';
 import { BuildImage, baseImage, fromRecord, scratchImage, stepConfig, storeImage, nowRfc3339, StepResult } from './build-image';
 import { BuildSession } from './build-session';
-import { parseDockerfile } from './dockerfile-parser';
+import { parseTrigger } from './dockerfile-parser';
 import type { Instruction, Stage } from './dockerfile-types';
 import { planCopy, planRun, planWorkdir, PlannedStep } from './file-steps';
 import { applyConfigInstruction, flagValue, nopCreatedBy } from './instruction-config';
@@ -122,10 +122,7 @@ export class StageRunner {
     if (onbuild.length === 0) return [];
     // the triggers run now; the new image does not pass them on
     this.image = { ...this.image, config: { ...this.image.config, config: { ...this.image.config.config, OnBuild: null } } };
-    return onbuild.map((text) => {
-      const parsed = parseDockerfile(`FROM scratch\n${text}\n`, this.s.dockerfile.path);
-      return { ...parsed.stages[0].instructions[0], line: from.line };
-    });
+    return onbuild.map((text) => parseTrigger(text, this.s.dockerfile.path, from.line, this.s.dockerfile.escape));
   }
 
   private declareArg(ins: Instruction): void {
