@@ -126,6 +126,19 @@ describe('manifest lists', () => {
     assert.equal(tspod(['manifest', 'exists', 'bp-two']).code, 1);
   });
 
+  test('a committed image (never pushed, no manifest yet) gets its real manifest when the list is pushed', () => {
+    ok(tspod(['run', '--name', 'bp-commit-src', 'busybox', 'sh', '-c', 'echo made > /made']), 'run');
+    ok(tspod(['commit', '-q', 'bp-commit-src', 'bp-committed']), 'commit');
+    ok(tspod(['rm', 'bp-commit-src']), 'rm');
+    ok(tspod(['manifest', 'create', 'bp-commit-list', 'bp-committed']), 'create');
+    ok(tspod(['manifest', 'push', '-q', '--tls-verify=false', '--rm', 'bp-commit-list', `${dest}:committed`]), 'push');
+    const [entry] = remoteRaw(`${dest}:committed`).manifests;
+    const instance = JSON.parse(ok(asRoot(['skopeo', 'inspect', '--tls-verify=false', `docker://${dest}@${entry.digest}`]), 'skopeo inspect instance').stdout) as { Layers: string[]; Architecture: string };
+    assert.equal(instance.Layers.length, 2, 'busybox layer and the committed one');
+    assert.equal(instance.Layers[0], busybox.layers[0], 'the base layer is reused as pulled');
+    assert.equal(entry.platform.architecture, instance.Architecture);
+  });
+
   test('run of a list runs the instance for this host; a list without one is a clear error', () => {
     ok(tspod(['manifest', 'create', 'bp-run', 'busybox']), 'create bp-run');
     assert.equal(ok(tspod(['run', '--rm', 'bp-run', 'echo', 'from the list']), 'run bp-run').stdout, 'from the list\n');
