@@ -1,6 +1,7 @@
 // `attach`, and the terminal handling every attaching command shares (run -it, exec -it,
 // attach, start -ai): raw mode with the size sent at once and on SIGWINCH, the detach keys,
 // signal proxying without a tty, and a terminal put back on every way out.
+import * as path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
 import { ConflictError, InvalidArgumentError } from '../../pkg/errors';
@@ -118,7 +119,6 @@ export class AttachCommand extends TspodCommand {
       const { refreshContainer, readExitCode } = await import('../../pkg/container/container-exit');
       const { containerPaths } = await import('../../pkg/container/container-paths');
       const { OciRuntime } = await import('../../pkg/runtime/oci-runtime');
-      const path = await import('node:path');
       type C = import('../../pkg/container/container-config').Container;
       const container = await refreshContainer(engine, new ContainerStore(engine.db).require(this.name) as C);
       if (container.status !== 'running') throw new ConflictError('you can only attach to running containers');

@@ -1,5 +1,6 @@
 // `cp` / `container cp`: copies between a container and the host, either way, `-` meaning a
 // tar stream on stdin or stdout. The work is in pkg/container/container-copy.ts.
+import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'clipanion';
 import { InvalidArgumentError } from '../../pkg/errors';
 import { TspodCommand } from './tspod-command';
@@ -54,7 +55,6 @@ export class CpCommand extends TspodCommand {
       if (src.container) {
         if (dst.path === '-') {
           const { stream, done } = await copy.copyFromContainerStream(engine, src.container, src.path, opts);
-          const { pipeline } = await import('node:stream/promises');
           await pipeline(stream, process.stdout);
           await done;
         } else {

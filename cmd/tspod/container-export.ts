@@ -1,5 +1,6 @@
 // `export` / `container export`: the container's merged root filesystem as a tar.
 import * as fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'clipanion';
 import { InvalidArgumentError } from '../../pkg/errors';
 import { TspodCommand } from './tspod-command';
@@ -22,7 +23,6 @@ export class ExportCommand extends TspodCommand {
     if (!this.output && process.stdout.isTTY) throw new InvalidArgumentError('refusing to export to terminal. Use -o flag or redirect');
     const { exportContainer } = await import('../../pkg/container/container-copy');
     const { Engine } = await import('../../pkg/engine/engine');
-    const { pipeline } = await import('node:stream/promises');
     const engine = new Engine(this.config());
     try {
       const { stream, done } = await exportContainer(engine, this.name);
