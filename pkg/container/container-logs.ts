@@ -131,7 +131,7 @@ export class LogReader {
   read(): LogLine[] {
     this.open();
     const rotated = rotatedLogFiles(this.logPath).map(readMaybeCompressed);
-    return [...rotated.flatMap((b) => parseLog(b, this.format)), ...this.poll()];
+    return this.remember([...rotated.flatMap((b) => parseLog(b, this.format)), ...this.poll()]);
   }
 
   /** What was written since the last call (complete lines only). */
@@ -146,14 +146,28 @@ export class LogReader {
       current = undefined;
     }
     if (current && current.ino !== this.ino) {
-      // rotated: what the old file still held was drained above; continue in the new one
+      // Rotated: the old file was drained above. Several rotations may have happened since the
+      // last poll, so the files rotated after it come next: everything after the last line
+      // emitted (all of them when that line's file was dropped already), then the new live file.
       fs.closeSync(this.fd);
       this.fd = -1;
       this.pending = Buffer.alloc(0);
+      const last = out.length ? out[out.length - 1] : this.last;
+      const rotated = rotatedLogFiles(this.logPath).flatMap((f) => parseLog(readMaybeCompressed(f), this.format));
+      let at = rotated.length - 1;
+      while (at >= 0 && !(last && rotated[at].time === last.time && rotated[at].text === last.text && rotated[at].stream === last.stream)) at--;
+      out.push(...rotated.slice(at + 1));
       this.open();
       out.push(...this.drain());
     }
-    return out;
+    return this.remember(out);
+  }
+
+  private last?: LogLine;
+
+  private remember(lines: LogLine[]): LogLine[] {
+    if (lines.length) this.last = lines[lines.length - 1];
+    return lines;
   }
 
   close(): void {

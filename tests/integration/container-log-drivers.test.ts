@@ -92,8 +92,8 @@ describe('log drivers', () => {
     assertTail(ok(['logs', 'ld-jsongz']), 99);
   });
 
-  test('logs -f follows the output across rotations', () => {
-    const r = tspod(['run', '-d', '--name', 'ld-follow', '--log-opt', 'max-size=300', '--log-opt', 'max-file=50', 'busybox', 'sh', '-c',
+  test('logs -f follows the output across rotations, several between two polls', () => {
+    const r = tspod(['run', '-d', '--name', 'ld-follow', '--log-opt', 'max-size=100', '--log-opt', 'max-file=100', 'busybox', 'sh', '-c',
       'i=0; while [ $i -lt 60 ]; do echo "line $i"; i=$((i+1)); usleep 20000; done']);
     assert.equal(r.code, 0, r.stderr);
     const followed = tspod(['logs', '-f', 'ld-follow'], { timeoutMs: 60_000 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { checkLogDriverUsable, monitorLogSettings, parseLogOpts } from '../../pkg/container/log-config';
 import { nanoTime, parseLocalRecords } from '../../pkg/container/log-local-format';
 import { LogReader, parseLogChunk, rotatedLogFiles } from '../../pkg/container/container-logs';
@@ -86,6 +87,19 @@ test('rotated files: oldest first, a finished .gz over a leftover plain file; th
   fs.renameSync(log, `${log}.1`);
   fs.writeFileSync(log, rec(3));
   assert.deepEqual(reader.poll().map((l) => l.text), ['2\n', '3\n']);
+  // two rotations between polls (the first rotated file compressed, as compress=true does): the
+  // file in between is read too, and nothing twice
+  fs.appendFileSync(log, rec(4));
+  fs.writeFileSync(`${log}.2.gz`, zlib.gzipSync(fs.readFileSync(`${log}.1`)));
+  fs.rmSync(`${log}.1`);
+  fs.renameSync(log, `${log}.1`);
+  fs.writeFileSync(log, rec(5));
+  fs.renameSync(`${log}.1`, `${log}.1.tmp`);
+  fs.writeFileSync(`${log}.2.gz`, zlib.gzipSync(fs.readFileSync(`${log}.1.tmp`)));
+  fs.rmSync(`${log}.1.tmp`);
+  fs.renameSync(log, `${log}.1`);
+  fs.writeFileSync(log, rec(6));
+  assert.deepEqual(reader.poll().map((l) => l.text), ['4\n', '5\n', '6\n']);
   reader.close();
   fs.rmSync(dir, { recursive: true });
 });
