@@ -1,4 +1,4 @@
-// The start-up snapshot's entry (tools/build-snapshot.js bundles it and runs it under
+// The start-up snapshot's entry (native/build-snapshot.js bundles it and runs it under
 // `node --build-snapshot`; the launcher then execs `node --snapshot-blob dist/tspod.blob -- ARGS`).
 // Node deserializes a heap in which every command module is already loaded and compiled, so a
 // command starts without resolving, reading or compiling ~150 files.
