@@ -42,6 +42,8 @@ enum
   OPT_HEALTH_INTERVAL_MS,
   OPT_HEALTH_COMMAND,
   OPT_HEALTH_COMMAND_ARG,
+  OPT_SDNOTIFY_PROXY,
+  OPT_SDNOTIFY_SOCKET,
 };
 
 static const struct option long_options[] = {
@@ -74,6 +76,8 @@ static const struct option long_options[] = {
   { "health-interval-ms", required_argument, NULL, OPT_HEALTH_INTERVAL_MS },
   { "health-command", required_argument, NULL, OPT_HEALTH_COMMAND },
   { "health-command-arg", required_argument, NULL, OPT_HEALTH_COMMAND_ARG },
+  { "sdnotify-proxy", required_argument, NULL, OPT_SDNOTIFY_PROXY },
+  { "sdnotify-socket", required_argument, NULL, OPT_SDNOTIFY_SOCKET },
   { NULL, 0, NULL, 0 },
 };
 
@@ -153,7 +157,8 @@ static int
 absolute_paths (struct monitor_opts *o, struct tspod_error *err)
 {
   const char **paths[] = { &o->bundle, &o->exit_dir, &o->socket_dir, &o->log_path,
-                           &o->pidfile, &o->container_pidfile, &o->exec_process };
+                           &o->pidfile, &o->container_pidfile, &o->exec_process,
+                           &o->sdnotify_proxy };
   /* Programs named without a slash are looked up on $PATH instead (execvp). */
   const char **programs[] = { &o->runtime, &o->exit_command, &o->health_command };
   size_t i;
@@ -249,6 +254,8 @@ parse_option (int opt, struct monitor_opts *o, size_t *n_runtime, size_t *n_exit
         return tspod_fail (err, 0, NULL, "invalid --health-interval-ms: %s", optarg);
       return 0;
     case OPT_HEALTH_COMMAND: o->health_command = optarg; return 0;
+    case OPT_SDNOTIFY_PROXY: o->sdnotify_proxy = optarg; return 0;
+    case OPT_SDNOTIFY_SOCKET: o->sdnotify_socket = optarg; return 0;
     case OPT_HEALTH_COMMAND_ARG:
       return push_arg (&o->health_command_args, n_health, optarg, err);
     default: return tspod_fail (err, 0, NULL, "unknown option (see the top of native/monitor.c)");

@@ -20,7 +20,7 @@
 #define DRAIN_MAX_MS 5000
 #define HOLD_MAX_MS 60000
 #define ORPHAN_CHECK_MS 1000
-#define FIXED_FDS 5
+#define FIXED_FDS 6
 #define MAX_POLL (FIXED_FDS + 64)
 
 struct relay
@@ -242,6 +242,7 @@ build_pollfds (const struct relay *r, struct pollfd *p)
   p[2] = (struct pollfd) { relaying ? r->io->out_fd : -1, POLLIN, 0 };
   p[3] = (struct pollfd) { relaying ? r->io->err_fd : -1, POLLIN, 0 };
   p[4] = (struct pollfd) { r->in.len > 0 ? r->in.fd : -1, POLLOUT, 0 };
+  p[5] = (struct pollfd) { r->exited ? -1 : notify_proxy_fd (), POLLIN, 0 };
   return FIXED_FDS + attach_server_pollfds (r->attach, p + FIXED_FDS, MAX_POLL - FIXED_FDS,
                                             want_input);
 }
@@ -278,6 +279,8 @@ relay_once (struct relay *r)
   flush_stdin (r);
   update_backlog (r);
   health_timer_tick (&r->health, r->o);
+  if (p[5].revents)
+    notify_proxy_handle (r->o, r->pid);
   return 0;
 }
 

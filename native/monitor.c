@@ -37,6 +37,9 @@
  *   --health-interval-ms MS   with --health-command: run it MS after the start and MS after
  *   --health-command PATH       each check ended (one at a time, detached, stdio /dev/null),
  *   --health-command-arg ARG    until the container exits (tspod healthcheck run ID)
+ *   --sdnotify-proxy PATH     --sdnotify=container: bind a datagram socket at PATH (mode 0777)
+ *   --sdnotify-socket PATH      and relay what the container sends to it to PATH (systemd's
+ *                               NOTIFY_SOCKET) from READY=1 on, MAINPID set to the container's pid
  *   --syslog                  also send the monitor's own errors to syslog
  *   --log-level LEVEL, --no-new-keyring   accepted for conmon compatibility, ignored
  *
@@ -317,7 +320,7 @@ main (int argc, char **argv)
   if (o.syslog)
     openlog ("tspod-monitor", LOG_PID, LOG_USER);
   if (prepare (&o, &signal_fd, &err) < 0 || (log = log_writer_new (&o, &err)) == NULL
-      || (attach = attach_server_new (&o, &err)) == NULL)
+      || (attach = attach_server_new (&o, &err)) == NULL || notify_proxy_open (&o, &err) < 0)
     {
       sync_error (&o, &err, TSPOD_EXIT_FAILURE);
       return TSPOD_EXIT_FAILURE;

@@ -7,7 +7,8 @@
  *   monitor-socket.c   binding the attach and console sockets
  *   monitor-log.c      k8s-file / json-file writers with rotation
  *   monitor-exit.c     exit code, exit file, exit command
- *   monitor-health.c   the health check timer */
+ *   monitor-health.c   the health check timer
+ *   monitor-notify.c   the sd_notify proxy of --sdnotify=container */
 #ifndef TSPOD_MONITOR_H
 #define TSPOD_MONITOR_H
 
@@ -56,6 +57,8 @@ struct monitor_opts
   long long health_interval_ms; /* > 0 with health_command: the health check timer */
   const char *health_command;
   const char **health_command_args; /* NULL-terminated */
+  const char *sdnotify_proxy;  /* --sdnotify=container: the container's notify socket */
+  const char *sdnotify_socket; /* systemd's NOTIFY_SOCKET, where the proxy relays to */
 };
 
 /* Attach frames: [type u8][length u32 big-endian][payload] (pkg/runtime/monitor-protocol.ts). */
@@ -186,5 +189,14 @@ void health_timer_tick (struct health_timer *t, const struct monitor_opts *o);
 /* A child was reaped: if it was the check, the next one is scheduled. */
 void health_timer_reaped (struct health_timer *t, const struct monitor_opts *o, pid_t pid);
 void health_timer_stop (struct health_timer *t);
+
+/* ---- monitor-notify.c */
+/* Binds the proxy socket (--sdnotify-proxy) when asked; before the runtime creates the
+ * container, which mounts it. */
+int notify_proxy_open (const struct monitor_opts *o, struct tspod_error *err);
+/* The proxy socket to poll, -1 without one. */
+int notify_proxy_fd (void);
+/* Reads what the container sent and relays it to --sdnotify-socket (see monitor-notify.c). */
+void notify_proxy_handle (const struct monitor_opts *o, pid_t container_pid);
 
 #endif

@@ -82,6 +82,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   healthTimeout = Option.String('--health-timeout', { description: 'Time after which a check is killed and counts as failed (default 30s)' });
   healthOnFailure = Option.String('--health-on-failure', { description: 'Action on an unhealthy container: none, kill, restart, stop' });
   noHealthcheck = Option.Boolean('--no-healthcheck', false, { description: "Disable the image's HEALTHCHECK" });
+  sdnotify = Option.String('--sdnotify', { description: 'How systemd learns the container is ready: conmon (default: at start), container (the container says READY=1), ignore' });
   device = Option.Array('--device', [], { description: 'Add a host device' });
   memory = Option.String('-m,--memory', { description: 'Memory limit' });
   memorySwap = Option.String('--memory-swap', { description: 'Memory plus swap limit (-1: unlimited)' });
@@ -201,6 +202,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
         logOpts,
         restartPolicy: flags.parseRestartPolicy(this.restart),
         healthOnFailure: parseHealthOnFailure(this.healthOnFailure),
+        sdNotify: (await import('../../pkg/container/sdnotify')).parseSdNotify(this.sdnotify),
         autoRemove: this.rm,
         devices: this.device,
         resources,

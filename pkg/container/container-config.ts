@@ -3,6 +3,7 @@
 // lifecycle records (the state column).
 
 import type { HealthConfig, HealthOnFailure } from './healthcheck-config';
+import type { SdNotifyMode } from './sdnotify';
 
 export interface MountRequest {
   type: 'bind' | 'volume' | 'tmpfs';
@@ -80,6 +81,8 @@ export interface ContainerConfig {
   healthcheck?: HealthConfig;
   /** --health-on-failure: what happens when the check finds the container unhealthy */
   healthOnFailure?: HealthOnFailure;
+  /** --sdnotify: who tells systemd the container is ready (absent: conmon) */
+  sdNotify?: SdNotifyMode;
   /** what -m/--memory-swap/--cpus/--cpu-shares/--pids-limit asked for (applied only where the host allows) */
   resources: Record<string, number | string>;
   /**

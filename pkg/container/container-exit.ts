@@ -14,6 +14,7 @@ import { Container, ContainerConfig, ContainerRuntimeState } from './container-c
 import { containerPaths } from './container-paths';
 import { ContainerStore } from './container-store';
 import { stopSystemdHealthTimer } from './health-schedule';
+import { removeNotifyProxy } from './sdnotify';
 
 export function readExitCode(exitDir: string, id: string): number | undefined {
   try {
@@ -39,6 +40,7 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
   const code = exitCode ?? readExitCode(paths.exitDir, container.id);
   await tearDownNetwork(engine, container);
   await stopSystemdHealthTimer(container);
+  removeNotifyProxy(engine, container);
   await new OciRuntime(engine.config).delete(container.id);
   await (await engine.driver()).unmount(paths.rootfs);
   store.mutate<object, ContainerRuntimeState>(container.id, (fresh) => {

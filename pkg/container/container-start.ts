@@ -29,6 +29,7 @@ import { Container, ContainerConfig, ContainerRuntimeState } from './container-c
 import { containerPaths, ContainerPaths } from './container-paths';
 import { logPathOf, monitorLogSettings } from './log-config';
 import { monitorHealthTimer, startSystemdHealthTimer } from './health-schedule';
+import { notifyProxy, notifyStarted, takeNotifySocket } from './sdnotify';
 import { ContainerStore } from './container-store';
 import { writeEtcFiles } from './etc-files';
 import { nativeBinary } from '../package-root';
@@ -212,12 +213,13 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
   });
   const capOpts = { capAdd: config.capAdd, capDrop: config.capDrop, privileged: config.privileged };
   const seccompOpt = config.securityOpt.find((o) => o.startsWith('seccomp='))?.slice('seccomp='.length);
+  const notify = notifyProxy(engine, container);
   const spec = buildSpec({
     rootfs: paths.rootfs,
     readonlyRootfs: config.readOnly,
     process: {
       args: [...(config.init ? [INIT_DESTINATION, '--'] : []), ...config.entrypoint, ...config.cmd],
-      env: containerEnv({ imageEnv: image?.config?.Env, env: config.env, hostname, home: accounts.home }),
+      env: [...containerEnv({ imageEnv: image?.config?.Env, env: config.env, hostname, home: accounts.home }), ...(notify ? [notify.env] : [])],
       cwd: config.workdir || image?.config?.WorkingDir || '/',
       user,
       terminal: config.tty,
@@ -227,7 +229,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
       rlimits: resolveRlimits({ ulimits: config.ulimits, host: hostLimits(), canRaise: canRaiseHardLimits() }),
     },
     hostname,
-    mounts: [...accounts.mounts, ...mountInputs(engine, config, paths.rootfs), ...initMount(config)],
+    mounts: [...accounts.mounts, ...mountInputs(engine, config, paths.rootfs), ...initMount(config), ...(notify ? [notify.mount] : [])],
     devices: (config.devices ?? []).map((d) => describeDevice(d)),
     etcFiles: hostNetwork ? undefined : etc,
     namespaces: {
@@ -250,6 +252,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
 
 /** Everything up to a created (not yet running) container held by its monitor. */
 export async function prepareStart(engine: Engine, nameOrId: string): Promise<PreparedStart> {
+  takeNotifySocket();
   const store = new ContainerStore(engine.db);
   const container = store.require<ContainerConfig, ContainerRuntimeState>(nameOrId);
   if (container.status === 'running' || container.status === 'paused') {
@@ -288,6 +291,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       pidFile: container.config.conmonPidfile,
       exitCommand: [tspodBinary(), '--root', engine.config.graphRoot, '--runroot', engine.config.runRoot, 'container', 'cleanup', '--run-token', runToken, container.id],
       healthcheck: monitorHealthTimer(engine, container, tspodBinary()),
+      sdnotify: notifyProxy(engine, container)?.monitor,
     });
   } catch (err) {
     await (await engine.driver()).unmount(paths.rootfs);
@@ -335,6 +339,7 @@ export async function releaseStart(engine: Engine, prepared: PreparedStart, opts
     throw err;
   }
   await startSystemdHealthTimer(engine, container, tspodBinary());
+  notifyStarted(container, prepared.monitorPid);
 }
 
 export async function startContainer(engine: Engine, nameOrId: string, opts: StartOptions = {}): Promise<Container> {

@@ -60,6 +60,8 @@ export interface MonitorOptions {
   exec?: MonitorExecOptions;
   /** The health check timer: run `command` every intervalMs (after the previous check ended). */
   healthcheck?: { intervalMs: number; command: string[] };
+  /** --sdnotify=container: bind `proxy` for the container and relay it to `socket` (NOTIFY_SOCKET). */
+  sdnotify?: { proxy: string; socket: string };
   syslog?: boolean;
   /** The monitor's (and so the runtime's and exit command's) environment. */
   env?: NodeJS.ProcessEnv;
@@ -126,6 +128,7 @@ export function monitorArgs(opts: MonitorOptions, syncFd = 3): string[] {
     args.push('--health-interval-ms', String(Math.max(1, Math.round(opts.healthcheck.intervalMs))), '--health-command', program);
     for (const arg of rest) args.push('--health-command-arg', arg);
   }
+  if (opts.sdnotify) args.push('--sdnotify-proxy', opts.sdnotify.proxy, '--sdnotify-socket', opts.sdnotify.socket);
   if (opts.syslog) args.push('--syslog');
   return args;
 }
