@@ -261,7 +261,9 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   const paths = containerPaths(engine.config, container.id);
   const runToken = crypto.randomBytes(8).toString('hex');
   // A new run token also tells an exit hook waiting to restart the container that it is late.
-  container.state = { ...container.state, runToken, restartPending: undefined };
+  // A pending restart stays recorded until the start is done, so that stop and rm -f wait for
+  // an exit hook that is starting the container instead of missing the run it starts.
+  container.state = { ...container.state, runToken };
   store.update<ContainerRuntimeState>(container.id, { state: container.state });
   const runtime = new OciRuntime(engine.config);
   await runtime.delete(container.id);
@@ -326,8 +328,9 @@ export async function releaseStart(engine: Engine, prepared: PreparedStart, opts
     pid: prepared.containerPid,
     monitorPid: prepared.monitorPid,
     startedAt: Date.now(),
-    stoppedByUser: false,
-    state: { ...container.state, rootfs: prepared.paths.rootfs, logPath: logPathOf(container.config.logOpts, prepared.paths.logPath), network: prepared.network, networkPid: undefined, error: undefined },
+    // A user's stop that came while the restart policy was starting it still counts.
+    stoppedByUser: opts.policyRestart ? undefined : false,
+    state: { ...container.state, rootfs: prepared.paths.rootfs, logPath: logPathOf(container.config.logOpts, prepared.paths.logPath), network: prepared.network, networkPid: undefined, error: undefined, restartPending: undefined },
   });
   try {
     await prepared.runtime.start(container.id);
