@@ -4,7 +4,7 @@
 // and an `hc-` name prefix.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tspod, waitFor } from './harness';
+import { asUser, tspod, waitFor } from './harness';
 import { labelledContainers } from './labelled-containers';
 
 const LABEL = 'tspod-test=healthcheck';
@@ -23,7 +23,10 @@ describe('health checks', () => {
     assert.equal(r.code, 0, r.stderr);
     removeOurs();
   });
-  after(removeOurs);
+  after(() => {
+    removeOurs();
+    tspod(['rmi', '-f', 'hc-image']);
+  });
 
   test('the monitor runs the check every interval: unhealthy after the retries, healthy once it passes', async () => {
     const id = runDetached('hc-flip', '--health-cmd', 'echo checked; test -e /tmp/ok', '--health-interval', '300ms', '--health-retries', '2', '--health-timeout', '5s', 'busybox', 'sleep', '1000');
@@ -86,6 +89,28 @@ describe('health checks', () => {
     await waitForField(id, '{{.RestartCount}} {{.State.Status}} {{.State.Health.Status}}', '1 running healthy');
     assert.notEqual(inspectField(id, '{{.State.Pid}}'), pid);
     assert.equal(inspectField(id, '{{.Config.HealthcheckOnFailureAction}}'), 'restart');
+  });
+
+  test('--health-on-failure=kill and =stop end an unhealthy container', async () => {
+    const killed = runDetached('hc-kill', '--health-cmd', 'exit 1', '--health-interval', '300ms', '--health-retries', '1', '--health-on-failure', 'kill', 'busybox', 'sleep', '1000');
+    const stopped = runDetached('hc-stop', '--health-cmd', 'exit 1', '--health-interval', '300ms', '--health-retries', '1', '--health-on-failure', 'stop', '--stop-timeout', '1', 'busybox', 'sleep', '1000');
+    await waitForField(killed, '{{.State.Status}} {{.State.ExitCode}}', 'exited 137');
+    await waitForField(stopped, '{{.State.Status}}', 'exited');
+    // the action ends the container; the policy does not bring it back
+    assert.equal(inspectField(killed, '{{.RestartCount}} {{.State.Health.Status}}'), '0 unhealthy');
+  });
+
+  test("the image's HEALTHCHECK runs without any flag, and --no-healthcheck turns it off", async () => {
+    const dockerfile = "FROM busybox\\nHEALTHCHECK --interval=300ms --retries=1 CMD test -e /tmp/ok\\n";
+    const b = asUser(['sh', '-c', `printf '${dockerfile}' | tspod build -q -t hc-image -`]);
+    assert.equal(b.code, 0, b.stderr);
+    const id = runDetached('hc-image', 'hc-image', 'sleep', '1000');
+    assert.deepEqual(JSON.parse(inspectField(id, '{{json .Config.Healthcheck.Test}}')), ['CMD-SHELL', 'test -e /tmp/ok']);
+    await waitForField(id, '{{.State.Health.Status}}', 'unhealthy');
+    assert.equal(tspod(['exec', id, 'touch', '/tmp/ok']).code, 0);
+    await waitForField(id, '{{.State.Health.Status}}', 'healthy');
+    const off = runDetached('hc-image-off', '--no-healthcheck', 'hc-image', 'sleep', '1000');
+    assert.equal(tspod(['healthcheck', 'run', off]).code, 125);
   });
 
   test('bad health flags are refused', () => {
