@@ -23,3 +23,14 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Waits (blocking, up to timeoutMs) until none of the pids runs. SIGKILL takes effect when the
+ * target next runs, which on a loaded host can be a while after kill() returns: commands that
+ * end processes wait for them, so that when the command returns they are gone.
+ */
+export function awaitGone(pids: number[], timeoutMs = 2000): void {
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(processAlive) && Date.now() < deadline) Atomics.wait(tick, 0, 0, 5);
+}

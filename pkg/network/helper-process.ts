@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { HostError } from '../errors';
+import { awaitGone } from '../host/processes';
 
 export interface HelperProcess {
   pid: number;
@@ -45,8 +46,10 @@ export function stopHelper(helper: HelperProcess | undefined): void {
   if (!helper?.pid) return;
   try {
     const comm = fs.readFileSync(`/proc/${helper.pid}/comm`, 'utf8').trim();
-    if (comm === helper.comm) process.kill(helper.pid, 'SIGKILL');
+    if (comm !== helper.comm) return;
+    process.kill(helper.pid, 'SIGKILL');
   } catch {
-    /* already gone */
+    return; // already gone
   }
+  awaitGone([helper.pid]);
 }

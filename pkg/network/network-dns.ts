@@ -3,7 +3,7 @@
 // network's running containers through a records file, ended with the network's last one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { processAlive } from '../host/processes';
+import { awaitGone, processAlive } from '../host/processes';
 import { Records } from './dns-message';
 import { BridgeHost } from './bridge-host';
 import { packageRoot } from '../package-root';
@@ -48,6 +48,7 @@ export function stopResolver(host: BridgeHost, network: string): void {
   if (pid !== undefined) {
     try {
       process.kill(pid, 'SIGKILL');
+      awaitGone([pid]);
     } catch {
       // gone meanwhile
     }

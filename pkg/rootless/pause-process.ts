@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HostIdentity } from '../config/host-identity';
-import { processAlive } from '../host/processes';
+import { awaitGone } from '../host/processes';
 
 /** The name the launcher gives the pause process with prctl(PR_SET_NAME). */
 export const PAUSE_COMM = 'tspod-pause';
@@ -76,16 +76,6 @@ export function killPauseProcess(host: HostIdentity): void {
     }
   }
   fs.rmSync(pausePidFile(host.runtimeDir), { force: true });
-  awaitDeath(killed);
+  awaitGone(killed);
 }
 
-/**
- * SIGKILL is delivered when the target next runs, which on a loaded host can be a while after
- * kill() returns: wait (up to 2 s) so that the command returns with the namespace gone, and the
- * next tspod command makes a new one instead of joining the dying one.
- */
-function awaitDeath(pids: number[]): void {
-  const tick = new Int32Array(new SharedArrayBuffer(4));
-  const deadline = Date.now() + 2000;
-  while (pids.some(processAlive) && Date.now() < deadline) Atomics.wait(tick, 0, 0, 5);
-}
