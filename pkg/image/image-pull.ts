@@ -9,7 +9,7 @@ import { log } from '../log';
 import { LayerStore } from '../storage/layer-store';
 import { decompressStream } from '../storage/layer-compression';
 import { chainIds } from '../storage/chain-id';
-import { sha256Digest } from './digest';
+import { DigestMismatchError, sha256Digest } from './digest';
 import { ImageRecord } from './image-store';
 import { Descriptor, ImageConfig, ImageManifest, parseImageConfig, parseManifest, parsePlatform, selectPlatform, hostPlatform } from './manifest';
 import { ImageReference, formatReference, manifestReference, repositoryName } from './reference';
@@ -162,21 +162,40 @@ async function fetchLayer(resolved: ResolvedManifest, layers: LayerStore, fetch:
     blob.stream.on('error', (err) => counted.destroy(err));
     const tar = decompressStream(counted, desc.mediaType);
     counted.on('error', (err) => tar.destroy(err));
-    const record = await layers.putLayer({
-      parent: fetch.parent,
-      parentReady: fetch.parentReady,
-      diffId: fetch.diffId,
-      compressedDigest: desc.digest,
-      compressedSize: desc.size,
-      mediaType: desc.mediaType,
-      stream: tar,
-    });
+    const record = await layers
+      .putLayer({
+        parent: fetch.parent,
+        parentReady: fetch.parentReady,
+        diffId: fetch.diffId,
+        compressedDigest: desc.digest,
+        compressedSize: desc.size,
+        mediaType: desc.mediaType,
+        stream: tar,
+      })
+      .catch((err: unknown) => mismatchBehind(blob.stream, err, signal));
     listener({ kind: 'blob-done', what: 'blob', digest: desc.digest });
     return record.size;
   } finally {
     signal.removeEventListener('abort', onAbort);
     release();
   }
+}
+
+/**
+ * A blob that is not what its digest says usually fails decompression first ("incorrect header
+ * check"), before the digest is known: read the rest of the blob so that the error reported is
+ * the one the user can act on (the registry served the wrong content), not gzip's. Rethrows
+ * `err` when the content was right, the blob already ended, or the pull was aborted.
+ */
+async function mismatchBehind(stream: NodeJS.ReadableStream & { readableEnded: boolean; destroyed: boolean }, err: unknown, signal: AbortSignal): Promise<never> {
+  if (err instanceof DigestMismatchError || stream.readableEnded || stream.destroyed || signal.aborted) throw err;
+  const verdict = await new Promise<unknown>((resolve) => {
+    stream.once('error', resolve);
+    stream.once('end', () => resolve(err));
+    stream.unpipe();
+    stream.resume();
+  });
+  throw verdict instanceof DigestMismatchError ? verdict : err;
 }
 
 /**
