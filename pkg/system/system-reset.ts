@@ -6,6 +6,7 @@ import { EngineConfig } from '../config/engine-config';
 import { openDatabase } from '../state/database';
 import { unmountAllUnder } from '../storage/mounts';
 import { killPauseProcess } from '../rootless/pause-process';
+import { awaitGone } from '../host/processes';
 import { releaseAllNetworks } from '../network/network-attach';
 
 function alive(pid: number): boolean {
@@ -27,11 +28,11 @@ function killContainers(config: EngineConfig): void {
   const db = openDatabase(config.databasePath);
   try {
     const rows = db.prepare('SELECT pid, monitor_pid FROM containers').all() as { pid: number; monitor_pid: number }[];
-    for (const r of rows) {
-      for (const pid of [r.pid, r.monitor_pid]) {
-        if (alive(pid)) process.kill(pid, 'SIGKILL');
-      }
-    }
+    // Monitors first: a monitor that outlives its container would start the exit hook, which
+    // writes to the database while the store is being removed.
+    const pids = [...rows.map((r) => r.monitor_pid), ...rows.map((r) => r.pid)].filter(alive);
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    awaitGone(pids);
     const bridges = (db.prepare("SELECT config FROM networks WHERE driver = 'bridge'").all() as { config: string }[]).map((r) => (JSON.parse(r.config) as { interface: string }).interface);
     releaseAllNetworks(config.runRoot, config.host.rootless, bridges);
   } finally {
@@ -40,7 +41,7 @@ function killContainers(config: EngineConfig): void {
 }
 
 function removeTree(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
 }
 
 export async function systemReset(config: EngineConfig): Promise<void> {
