@@ -2,6 +2,7 @@
 // before any variable is known (a value holding `$` is checked after expansion instead).
 
 import { MountError, parseRunMount, parseRunNetwork } from './dockerfile-mounts';
+import { goDurationNs } from '../format/go-duration';
 
 export class FlagError extends Error {}
 
@@ -11,16 +12,11 @@ interface FlagSpec {
   check?: (value: string) => void;
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
 /** Nanoseconds from a Go duration string (`30s`, `1m30s`, `1.5h`, `0`). */
 export function parseGoDuration(text: string): number {
-  if (text === '0') return 0;
-  const m = /^([-+]?)((?:\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(text);
-  if (!m) throw new FlagError(`invalid duration "${text}": use a number with a unit, like 30s, 1m30s or 500ms`);
-  let total = 0;
-  for (const part of m[2].matchAll(/(\d*\.?\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(part[1]) * DURATION_UNITS[part[2]];
-  return m[1] === '-' ? -total : Math.round(total);
+  const ns = goDurationNs(text);
+  if (ns === undefined) throw new FlagError(`invalid duration "${text}": use a number with a unit, like 30s, 1m30s or 500ms`);
+  return ns;
 }
 
 function healthDuration(name: string): (value: string) => void {

@@ -8,6 +8,7 @@ import { exposedPorts } from '../image/config-changes';
 import type { ContainerConfig, HealthConfig } from '../image/manifest';
 import { onbuildTriggerText } from './dockerfile-parser';
 import type { Instruction } from './dockerfile-types';
+import { goDurationNs } from '../format/go-duration';
 
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
@@ -52,20 +53,11 @@ export function commandArgs(ins: Instruction, shell: readonly string[] | undefin
   return [...(shell && shell.length ? shell : DEFAULT_SHELL), text];
 }
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
 /** Go's time.ParseDuration for what HEALTHCHECK takes (`30s`, `1m30s`, `500ms`) in ns. */
 export function parseDuration(flag: string, text: string): number {
-  let rest = text;
-  let total = 0;
-  if (rest === '0') return 0;
-  while (rest !== '') {
-    const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/.exec(rest);
-    if (!m) throw new InvalidArgumentError(`HEALTHCHECK --${flag}: invalid duration ${JSON.stringify(text)}`);
-    total += Number(m[1]) * UNIT_NS[m[2]];
-    rest = rest.slice(m[0].length);
-  }
-  return Math.round(total);
+  const ns = goDurationNs(text);
+  if (ns === undefined) throw new InvalidArgumentError(`HEALTHCHECK --${flag}: invalid duration ${JSON.stringify(text)}`);
+  return ns;
 }
 
 function healthcheck(ins: Instruction): HealthConfig {

@@ -3,6 +3,7 @@
 // so inspect's Config.Healthcheck shows exactly what Docker would. Pure: parsing and merging.
 import { InvalidArgumentError } from '../errors';
 import type { HealthConfig } from '../image/manifest';
+import { goDurationNs } from '../format/go-duration';
 
 export type { HealthConfig };
 
@@ -25,21 +26,13 @@ export interface HealthFlags {
   noHealthcheck?: boolean;
 }
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
 /** Go's time.ParseDuration ("30s", "1m30s", "500ms"); a bare number means seconds, as Podman takes it. */
 export function parseDurationNs(flag: string, text: string): number {
   const t = text.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1e9);
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(t); m; m = re.exec(t)) {
-    total += Number(m[1]) * UNIT_NS[m[2]];
-    matched = re.lastIndex;
-  }
-  if (t === '' || matched !== t.length) throw new InvalidArgumentError(`invalid ${flag} "${text}": use a duration such as 30s, 1m30s or 500ms`);
-  return Math.round(total);
+  const ns = goDurationNs(t);
+  if (ns === undefined) throw new InvalidArgumentError(`invalid ${flag} "${text}": use a duration such as 30s, 1m30s or 500ms`);
+  return ns;
 }
 
 /** --health-cmd: a JSON array is an exec form (CMD, or CMD-SHELL if it says so), anything else a shell command. */

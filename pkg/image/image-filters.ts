@@ -4,6 +4,7 @@
 // filter names (before=, since=) are resolved by the caller's lookup function.
 import { InvalidArgumentError } from '../errors';
 import { DOCKER_HUB, ImageReference, parseReference } from './reference';
+import { goDurationNs } from '../format/go-duration';
 
 /** What a filter needs to know about an image. */
 export interface FilterableImage {
@@ -59,15 +60,10 @@ function parseBool(key: string, value: string): boolean {
   throw new InvalidArgumentError(`invalid ${key} filter value "${value}": must be true or false`);
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** A Go duration (`90m`, `1h30m`, `2.5h`) in ms, or undefined. */
 export function parseGoDuration(text: string): number | undefined {
-  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|ms|s|m|h))+$/.exec(text);
-  if (!m) return text === '0' ? 0 : undefined;
-  let total = 0;
-  for (const part of text.slice(m[1].length).matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)/g)) total += Number(part[1]) * DURATION_UNITS[part[2]];
-  return m[1] === '-' ? -total : total;
+  const ns = goDurationNs(text);
+  return ns === undefined ? undefined : ns / 1e6;
 }
 
 /**

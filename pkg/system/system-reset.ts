@@ -6,18 +6,9 @@ import { EngineConfig } from '../config/engine-config';
 import { openDatabase } from '../state/database';
 import { unmountAllUnder } from '../storage/mounts';
 import { killPauseProcess } from '../rootless/pause-process';
-import { awaitGone } from '../host/processes';
+import { awaitGone, pidAlive } from '../host/processes';
 import { releaseAllNetworks } from '../network/network-attach';
 
-function alive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * SIGKILL to every monitor and container process the database knows about; then the network
@@ -30,7 +21,7 @@ function killContainers(config: EngineConfig): void {
     const rows = db.prepare('SELECT pid, monitor_pid FROM containers').all() as { pid: number; monitor_pid: number }[];
     // Monitors first: a monitor that outlives its container would start the exit hook, which
     // writes to the database while the store is being removed.
-    const pids = [...rows.map((r) => r.monitor_pid), ...rows.map((r) => r.pid)].filter(alive);
+    const pids = [...rows.map((r) => r.monitor_pid), ...rows.map((r) => r.pid)].filter(pidAlive);
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     awaitGone(pids);
     const bridges = (db.prepare("SELECT config FROM networks WHERE driver = 'bridge'").all() as { config: string }[]).map((r) => (JSON.parse(r.config) as { interface: string }).interface);
