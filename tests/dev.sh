@@ -90,6 +90,9 @@ test) shift; run_tests "$@" ;;
 as) shift; keeper_alive || up >/dev/null; as_test_user "$@" ;;
 bench)
 	shift
+	# The pull benchmark needs the Debian image, which only TSPOD_TEST_DEBIAN=1 builds and pushes.
+	if keeper_alive && ! grep -q '"debian:bookworm"' "$ENV_FILE"; then down; fi
+	export TSPOD_TEST_DEBIAN=1
 	install_build
 	# shellcheck source=bench/podman-setup.sh
 	. tests/bench/podman-setup.sh

@@ -5,8 +5,6 @@
 // same tar imported by Podman and by tspod gives the same image ID. The tar streams straight
 // into the layer store, which computes its diff ID on the way.
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import { Engine } from '../engine/engine';
 import { InvalidArgumentError, TspodError } from '../errors';
@@ -16,6 +14,7 @@ import { ImageRecord } from './image-store';
 import { ContainerConfig, ImageConfig } from './manifest';
 import { hostPlatform, normalizePlatform, parsePlatform } from './platform';
 import { formatReference } from './reference';
+import { httpModules } from './registry-http';
 import { TransferListener, silentListener } from './transfer-events';
 import { localImageName } from './archive-oci';
 import { decompressArchive, deferErrors } from './archive-load';
@@ -56,6 +55,7 @@ function isUrl(source: string): boolean {
 /** GET with redirects; the body stream of a 200 answer. */
 function fetchUrl(url: string, redirects = 0): Promise<Readable> {
   return new Promise((resolve, reject) => {
+    const { http, https } = httpModules();
     const client = url.toLowerCase().startsWith('https:') ? https : http;
     const req = client.get(url, (res) => {
       const status = res.statusCode ?? 0;

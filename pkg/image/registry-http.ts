@@ -4,12 +4,25 @@
 // small requests of a pull; their idle sockets are unref'd by Node, so a finished CLI
 // command still exits at once.
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
 import * as path from 'node:path';
-import * as tls from 'node:tls';
 import { Readable } from 'node:stream';
 import { isTransientNetworkError } from './registry-errors';
+
+interface HttpModules {
+  http: typeof import('node:http');
+  https: typeof import('node:https');
+  tls: typeof import('node:tls');
+}
+let loadedHttp: HttpModules | undefined;
+
+/** node:http, node:https and node:tls, loaded on first use: they cannot be part of the start-up
+ * snapshot and loading them costs more than a local `run` does in all, which never needs them. */
+export function httpModules(): HttpModules {
+  loadedHttp ??= { http: require('node:http'), https: require('node:https'), tls: require('node:tls') };
+  return loadedHttp;
+}
 
 export interface HttpRequestSpec {
   method: string;
@@ -44,17 +57,20 @@ export interface HttpAgentsOptions {
 
 /** Connection pools for one registry client: plain, verified TLS and unverified TLS. */
 export class HttpAgents {
-  private readonly plain = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  private readonly plain: http.Agent;
   private readonly secure: https.Agent;
-  // Nothing is verified here, so no root certificates either (an empty `ca` keeps Node from
-  // loading its ~140 roots into every TLS context: a cost paid before even a plain-HTTP
-  // registry answers the TLS probe with a failure).
-  private readonly insecure = new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: false, ca: [] });
+  private readonly insecure: https.Agent;
 
   constructor(opts: HttpAgentsOptions = {}) {
+    const { http, https, tls } = httpModules();
+    this.plain = new http.Agent({ keepAlive: true, maxSockets: 8 });
     // Passing `ca` replaces Node's roots, so the system roots go in with the extra ones.
     const ca = opts.ca?.length ? [...tls.rootCertificates, ...opts.ca] : undefined;
     this.secure = new https.Agent({ keepAlive: true, maxSockets: 8, ca });
+    // Nothing is verified here, so no root certificates either (an empty `ca` keeps Node from
+    // loading its ~140 roots into every TLS context: a cost paid before even a plain-HTTP
+    // registry answers the TLS probe with a failure).
+    this.insecure = new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: false, ca: [] });
   }
 
   agentFor(url: URL, insecure: boolean): http.Agent {
@@ -89,6 +105,7 @@ export function certsDirCAs(host: string, env: NodeJS.ProcessEnv = process.env):
 /** One attempt: resolves with the response (any status), rejects on connection errors. */
 export function sendOnce(spec: HttpRequestSpec, agents: HttpAgents): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
+    const { http, https } = httpModules();
     const mod = spec.url.protocol === 'http:' ? http : https;
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...spec.headers };
     if (Buffer.isBuffer(spec.body)) headers['Content-Length'] = String(spec.body.length);

@@ -4,6 +4,8 @@
 // Commands run as the test user with its login environment; images resolve through the local
 // registry mirror (short names like `busybox` work on both sides).
 
+import { userInfo } from 'node:os';
+
 export type Target =
   /** tspod's median at most `max` times Podman's. */
   | { kind: 'ratio'; max: number }
@@ -143,7 +145,8 @@ operations.push(
 // image pulled, and --no-cache at most 0.8x). The same small project for both: a context of
 // a few files and a Dockerfile with config steps, a COPY and two RUNs. Setup writes it (and,
 // for the cached case, builds it once), untimed.
-const BUILD_DIR = '/tmp/tspod-bench-build';
+// Per user: several slots' test users may bench on one machine and /tmp is shared.
+const BUILD_DIR = `/tmp/tspod-bench-build-${userInfo().username}`;
 const BUILD_DOCKERFILE = [
   'FROM busybox',
   'ENV APP_HOME=/app MODE=bench',
