@@ -1,7 +1,7 @@
 // The sha256 of a byte stream, computed off the main thread: the diff ID of a layer while it
 // is extracted, and the check of a tar reassembled from tar-split data.
 import * as crypto from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 // sha256 runs at about 1 GB/s here: a quarter of the main thread's time on a big layer. So the
 // bytes are copied (memcpy is several times faster than hashing) into a session's ring of
@@ -42,7 +42,11 @@ class HashWorker {
   }
 
   private constructor() {
-    this.worker = new Worker(HASH_WORKER_SOURCE, { eval: true });
+    // Loaded here, not at the top: a start-up snapshot that has node:worker_threads initialized
+    // at build time leaves its cwd counter (a SharedArrayBuffer) out, and every worker then
+    // dies in process.cwd() ("undefined is not an integer typed array").
+    const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+    this.worker = new WorkerThread(HASH_WORKER_SOURCE, { eval: true });
     this.worker.unref();
     this.worker.on('message', (m: { id: number; digest: string }) => {
       this.waiting.get(m.id)?.resolve(m.digest);
