@@ -40,6 +40,8 @@ struct client
   size_t out_len;
   size_t out_cap;
   int64_t behind_since; /* when out_len passed CLIENT_HIGH_WATER; 0 while below */
+  int cleans;           /* sent FRAME_CLEANUP: removes the container after the exit */
+  int cleaned;          /* sent FRAME_CLEANUP_DONE */
 };
 
 struct attach_server
@@ -307,6 +309,12 @@ frame_done (struct client *c, struct stdin_sink *in)
       return 0;
     case FRAME_DETACH:
       return -1;
+    case FRAME_CLEANUP:
+      c->cleans = 1;
+      return 0;
+    case FRAME_CLEANUP_DONE:
+      c->cleaned = 1;
+      return 0;
     default:
       return 0; /* stdin data went through already; unknown types are skipped */
     }
@@ -457,13 +465,19 @@ flush_all (struct attach_server *s, int timeout_ms)
 }
 
 /* Half-close, then read until each client closed its end: a client still writing (a resize, a
- * keystroke) when we close would get EPIPE and, in Node, lose the frames it had not read yet. */
-static void
-wait_for_client_close (struct attach_server *s, int timeout_ms)
+ * keystroke) when we close would get EPIPE and, in Node, lose the frames it had not read yet.
+ * What clients send now is parsed only for FRAME_CLEANUP_DONE (stdin goes nowhere). A client
+ * that removes the container gets CLEANUP_MS for it; returns whether one reported it done. */
+static int
+wait_for_client_close (struct attach_server *s, int timeout_ms, int cleanup_ms)
 {
-  int64_t deadline = monitor_now_ms () + timeout_ms;
+  int64_t now = monitor_now_ms ();
+  struct stdin_sink nowhere = { .fd = -1 };
   struct pollfd pfds[MAX_CLIENTS];
+  size_t at[MAX_CLIENTS];
+  int64_t deadline[MAX_CLIENTS];
   int open[MAX_CLIENTS];
+  int cleaned = 0;
   char buf[1024];
   size_t i;
   size_t n;
@@ -472,33 +486,53 @@ wait_for_client_close (struct attach_server *s, int timeout_ms)
     {
       shutdown (s->clients[i].fd, SHUT_WR);
       open[i] = 1;
+      deadline[i] = now + (s->clients[i].cleans ? cleanup_ms : timeout_ms);
     }
   for (;;)
     {
-      int64_t left = deadline - monitor_now_ms ();
+      int64_t wait = -1;
+      now = monitor_now_ms ();
       n = 0;
       for (i = 0; i < s->n_clients; i++)
-        if (open[i])
-          pfds[n++] = (struct pollfd) { s->clients[i].fd, POLLIN, 0 };
-      if (n == 0 || left <= 0)
-        return;
-      if (poll (pfds, n, (int) left) < 0 && errno != EINTR)
-        return;
-      for (i = 0; i < s->n_clients; i++)
         {
-          ssize_t r;
           if (! open[i])
             continue;
-          r = recv (s->clients[i].fd, buf, sizeof (buf), MSG_DONTWAIT);
-          if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-            open[i] = 0;
+          if (deadline[i] <= now)
+            {
+              open[i] = 0;
+              continue;
+            }
+          if (wait < 0 || deadline[i] - now < wait)
+            wait = deadline[i] - now;
+          at[n] = i;
+          pfds[n++] = (struct pollfd) { s->clients[i].fd, POLLIN, 0 };
+        }
+      if (n == 0)
+        break;
+      if (poll (pfds, n, (int) wait) < 0 && errno != EINTR)
+        break;
+      for (i = 0; i < n; i++)
+        {
+          struct client *c = &s->clients[at[i]];
+          ssize_t r;
+          if (pfds[i].revents == 0)
+            continue;
+          r = recv (c->fd, buf, sizeof (buf), MSG_DONTWAIT);
+          if (r > 0 && consume (c, buf, (size_t) r, &nowhere) == 0)
+            continue;
+          if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+              || r > 0)
+            open[at[i]] = 0;
         }
     }
+  for (i = 0; i < s->n_clients; i++)
+    cleaned |= s->clients[i].cleans && s->clients[i].cleaned;
+  return cleaned;
 }
 
 int
-attach_server_finish (struct attach_server *s, int exit_code, int timeout_ms,
-                      struct tspod_error *err)
+attach_server_finish (struct attach_server *s, int exit_code, int timeout_ms, int cleanup_ms,
+                      int *cleaned, struct tspod_error *err)
 {
   char code[16];
   size_t i;
@@ -509,7 +543,7 @@ attach_server_finish (struct attach_server *s, int exit_code, int timeout_ms,
       attach_server_broadcast (s, FRAME_EXIT, code, strlen (code));
       flush_all (s, timeout_ms);
     }
-  wait_for_client_close (s, timeout_ms);
+  *cleaned = wait_for_client_close (s, timeout_ms, cleanup_ms);
   for (i = 0; i < s->n_clients; i++)
     {
       discard_input (s->clients[i].fd);

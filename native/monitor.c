@@ -67,6 +67,9 @@
 #include "monitor.h"
 
 #define ATTACH_FLUSH_MS 2000
+/* How long an attached `run --rm` may take to remove the container before the exit command
+ * runs anyway (it does the same, and finds done what the CLI did). */
+#define CLEANUP_WAIT_MS 30000
 
 int64_t
 monitor_now_ms (void)
@@ -275,6 +278,7 @@ monitor_run (const struct monitor_opts *o, int signal_fd, struct container_io *i
   struct tspod_error err;
   int status = 0;
   int code;
+  int cleaned = 0;
   int ret = 0;
 
   if (monitor_relay (o, signal_fd, io, pid, log, attach, &status) < 0)
@@ -289,9 +293,11 @@ monitor_run (const struct monitor_opts *o, int signal_fd, struct container_io *i
       monitor_report (o, &err);
       ret = -1;
     }
-  if (attach_server_finish (attach, code, ATTACH_FLUSH_MS, &err) < 0)
+  if (attach_server_finish (attach, code, ATTACH_FLUSH_MS, CLEANUP_WAIT_MS, &cleaned, &err) < 0)
     monitor_report (o, &err);
-  if (monitor_run_exit_command (o, &err) < 0)
+  /* An attached `run --rm` removed the container itself: a second cleanup would only find
+   * nothing to do, at the cost of starting tspod again. */
+  if (! cleaned && monitor_run_exit_command (o, &err) < 0)
     {
       monitor_report (o, &err);
       ret = -1;
@@ -329,7 +335,8 @@ main (int argc, char **argv)
     {
       /* The socket goes first: a caller that reads the error finds nothing left behind. */
       struct tspod_error cleanup;
-      if (attach_server_finish (attach, -1, 0, &cleanup) < 0)
+      int cleaned;
+      if (attach_server_finish (attach, -1, 0, 0, &cleaned, &cleanup) < 0)
         monitor_report (&o, &cleanup);
       sync_error (&o, &err, code);
       return 1;

@@ -71,6 +71,10 @@ enum monitor_frame
   FRAME_STDIN_EOF = 4,
   FRAME_EXIT = 5,
   FRAME_DETACH = 6,
+  /* The client (an attached `run --rm`) removes the container itself after the exit: the
+   * exit command is left out if it then reports FRAME_CLEANUP_DONE before closing. */
+  FRAME_CLEANUP = 7,
+  FRAME_CLEANUP_DONE = 8,
 };
 
 #define FRAME_HEADER_SIZE 5
@@ -157,9 +161,11 @@ int attach_server_backlogged (struct attach_server *s);
 int64_t attach_server_stall_deadline (const struct attach_server *s);
 size_t attach_server_clients (const struct attach_server *s);
 /* Sends the exit frame (none when EXIT_CODE < 0) to every client, flushes for at most
- * TIMEOUT_MS, closes them all, removes the socket file. */
-int attach_server_finish (struct attach_server *s, int exit_code, int timeout_ms,
-                          struct tspod_error *err);
+ * TIMEOUT_MS, waits for them to close (at most TIMEOUT_MS, CLEANUP_MS for a client that
+ * announced FRAME_CLEANUP), removes the socket file. *CLEANED: a client reported
+ * FRAME_CLEANUP_DONE. */
+int attach_server_finish (struct attach_server *s, int exit_code, int timeout_ms, int cleanup_ms,
+                          int *cleaned, struct tspod_error *err);
 
 /* ---- monitor-relay.c */
 /* Relays until the container has exited and its output is drained; *STATUS: wait status. */

@@ -79,6 +79,8 @@ export class RunCommand extends ContainerCreateCommand {
       stderr: streams.has('stderr') ? process.stderr : undefined,
       tty: this.tty,
       detachKeys: parseDetachKeys(this.detachKeys),
+      // --rm: this command removes the container, so the monitor need not start tspod again.
+      cleansUp: this.rm,
     });
     const restore = this.tty ? terminalSession(session) : () => undefined;
     const forward = (signal: NodeJS.Signals) => void prepared.runtime.kill(id, signal.replace(/^SIG/, '')).catch(() => undefined);
@@ -94,12 +96,20 @@ export class RunCommand extends ContainerCreateCommand {
       // The exit frame normally carries the code; if the connection broke first, the exit file.
       const { exitCodeOf } = await import('../../pkg/container/container-stop');
       code = result.exitCode ?? (await exitCodeOf(engine, id));
+    } catch (err) {
+      session.close();
+      throw err;
     } finally {
       restore();
       unproxy();
       if (this.interactive) process.stdin.pause();
     }
-    await this.removeIfAsked(engine, id);
+    try {
+      await this.removeIfAsked(engine, id);
+      await session.cleanupDone();
+    } finally {
+      session.close();
+    }
     return code;
   }
 

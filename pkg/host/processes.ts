@@ -32,5 +32,10 @@ export function processAlive(pid: number): boolean {
 export function awaitGone(pids: number[], timeoutMs = 2000): void {
   const tick = new Int32Array(new SharedArrayBuffer(4));
   const deadline = Date.now() + timeoutMs;
-  while (pids.some(processAlive) && Date.now() < deadline) Atomics.wait(tick, 0, 0, 5);
+  // Most are gone within a millisecond or two: look again soon at first, then every 5 ms.
+  let pause = 0.25;
+  while (pids.some(processAlive) && Date.now() < deadline) {
+    Atomics.wait(tick, 0, 0, pause);
+    pause = Math.min(pause * 2, 5);
+  }
 }

@@ -34,6 +34,12 @@ export interface AttachOptions {
    * Docker, only a tty session watches for it.
    */
   detachKeys?: Buffer[];
+  /**
+   * This client removes the container once it has exited (an attached `run --rm`): the
+   * connection stays open after the exit frame until cleanupDone() or close(), and the monitor
+   * runs no exit command of its own when cleanupDone() came first.
+   */
+  cleansUp?: boolean;
 }
 
 export interface AttachResult {
@@ -54,7 +60,8 @@ function connectSocket(socketPath: string): Promise<net.Socket> {
     target = `/proc/self/fd/${dirFd}/${path.basename(socketPath)}`;
   }
   return new Promise((resolve, reject) => {
-    const socket = net.createConnection(target);
+    // Half-open: a client that cleans up still has to report it after the monitor's end.
+    const socket = net.createConnection({ path: target, allowHalfOpen: true });
     const done = (): void => {
       if (dirFd !== undefined) fs.closeSync(dirFd);
       dirFd = undefined;
@@ -95,6 +102,7 @@ export class AttachSession {
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
     const keys = opts.detachKeys ?? [...DEFAULT_DETACH_KEYS];
     this.matcher = opts.tty && keys.length > 0 ? new DetachKeyMatcher(keys) : undefined;
+    if (opts.cleansUp) socket.write(encodeFrame(FrameType.Cleanup));
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('end', () => void this.finish());
     socket.on('close', () => void this.finish());
@@ -124,6 +132,21 @@ export class AttachSession {
     this.send(encodeFrame(FrameType.Detach));
     this.socket.end();
     void this.finish();
+  }
+
+  /** The container is removed (cleansUp): the monitor then skips its exit command. */
+  cleanupDone(): Promise<void> {
+    if (this.socket.destroyed || !this.socket.writable) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.end(encodeFrame(FrameType.CleanupDone));
+    });
+  }
+
+  /** Drops the connection (a cleansUp session that did not clean up: the monitor's exit
+   * command does it). */
+  close(): void {
+    this.socket.destroy();
   }
 
   private send(frame: Buffer): boolean {
@@ -170,7 +193,9 @@ export class AttachSession {
       stdin.off('end', this.onStdinEnd);
       stdin.pause();
     }
-    if (!this.detached) this.socket.destroy();
+    // A session that cleans up keeps its end open to report it (cleanupDone); others are done.
+    if (this.opts.cleansUp && this.exitCode !== undefined && !this.socket.destroyed) this.socket.once('error', () => undefined);
+    else if (!this.detached) this.socket.destroy();
     await Promise.all([this.opts.stdout, this.opts.stderr].map((s) => (s ? flushed(s) : undefined)));
     this.resolveResult(this.detached ? { detached: true } : { exitCode: this.exitCode, detached: false });
   }

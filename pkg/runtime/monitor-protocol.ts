@@ -3,7 +3,10 @@
 //   monitor -> client: Stdout, Stderr (raw output), Exit (decimal exit code; the monitor then
 //                      closes the connection)
 //   client -> monitor: Stdin (raw input), Resize ("ROWS COLS"), StdinEof (closes the stdin pipe;
-//                      nothing for a tty, where ^D is data), Detach (the client is leaving)
+//                      nothing for a tty, where ^D is data), Detach (the client is leaving),
+//                      Cleanup (this client removes the container after the exit: the monitor
+//                      waits for it to close, and skips its exit command when it sent
+//                      CleanupDone first)
 // Pure: no sockets here, so the format is unit-tested on its own.
 
 export const FrameType = {
@@ -14,6 +17,8 @@ export const FrameType = {
   StdinEof: 4,
   Exit: 5,
   Detach: 6,
+  Cleanup: 7,
+  CleanupDone: 8,
 } as const;
 
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];

@@ -145,6 +145,15 @@ describe('lifecycle', () => {
     assert.deepEqual(psNames(), []);
   });
 
+  test('run --rm whose CLI was killed: the container is still removed when it ends', async () => {
+    const bg = asUser(['sh', '-c', 'tspod run --rm --name cli-killed busybox sh -c "sleep 2" >/dev/null 2>&1 & echo $!']);
+    const cliPid = Number(bg.stdout.trim());
+    await waitFor(() => psNames(false).includes('cli-killed'), 60_000, 'the container to run');
+    process.kill(cliPid, 'SIGKILL');
+    // The monitor's exit command removes it instead of the CLI that would have.
+    await waitFor(() => !psNames().includes('cli-killed'), 60_000, 'the container to be removed');
+  });
+
   test('a killed monitor: ps tells the truth and rm -f cleans up', async () => {
     assert.equal(run(['-d', '--name', 'orphan', 'busybox', 'sleep', '1000']).code, 0);
     const pidFile = path.join(testEnv.runtimeDir, 'tspod', 'containers');

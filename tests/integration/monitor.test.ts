@@ -381,6 +381,45 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Report | void>> = {
     }
   },
 
+  /** An attached `run --rm` removes the container itself: the monitor waits for it and then
+   * starts no exit command; the container's end is still reported first. */
+  async 'a client that cleans up replaces the exit command'(ctx) {
+    const c = makeContainer(ctx, ['sh', '-c', 'exit 3']);
+    const marker = path.join(c.bundle, 'exit-command-ran');
+    try {
+      const touch = fs.existsSync('/usr/bin/touch') ? '/usr/bin/touch' : '/bin/touch';
+      const started = await startMonitor(monitorOptions(ctx, c, { exitCommand: [touch, marker] }));
+      const session = await connectAttach(path.join(c.socketDir, 'attach'), { stdout: new Collector(), stderr: new Collector(), tty: false, cleansUp: true });
+      runc(ctx, ['start', c.id]);
+      assert.deepEqual(await session.result, { exitCode: 3, detached: false });
+      assert.equal(await exitFile(c), 3);
+      assert.ok(processAlive(started.monitorPid), 'the monitor waits while the client cleans up');
+      await session.cleanupDone();
+      await waitFor(() => !processAlive(started.monitorPid), 'the monitor to exit');
+      assert.equal(fs.existsSync(marker), false, 'no exit command after the client cleaned up');
+    } finally {
+      removeContainer(ctx, c);
+    }
+  },
+
+  /** The same client killed before it cleaned up (its connection just closes): the exit
+   * command runs after all, so a --rm container whose CLI died is still removed. */
+  async 'a client that claims cleanup and vanishes leaves it to the exit command'(ctx) {
+    const c = makeContainer(ctx, ['true']);
+    const marker = path.join(c.bundle, 'exit-command-ran');
+    try {
+      const touch = fs.existsSync('/usr/bin/touch') ? '/usr/bin/touch' : '/bin/touch';
+      await startMonitor(monitorOptions(ctx, c, { exitCommand: [touch, marker] }));
+      const session = await connectAttach(path.join(c.socketDir, 'attach'), { stdout: new Collector(), stderr: new Collector(), tty: false, cleansUp: true });
+      runc(ctx, ['start', c.id]);
+      assert.equal((await session.result).exitCode, 0);
+      session.close();
+      await waitFor(() => fs.existsSync(marker), 'the exit command to create its file');
+    } finally {
+      removeContainer(ctx, c);
+    }
+  },
+
   async 'create failure carries the runtime error'(ctx) {
     const c = makeContainer(ctx, ['nonexistent-binary']);
     try {
