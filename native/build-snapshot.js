@@ -82,6 +82,52 @@ try {
 } catch (err) {
   skip(`bundling failed: ${err.message.split('\n')[0]}`);
 }
+
+// Built-in modules whose state does not survive the snapshot: worker_threads creates its
+// SharedArrayBuffer cwd counter when it loads, which comes back undefined, and every Worker
+// started from the snapshot then dies in process.cwd() (pull hangs: "undefined is not an
+// integer typed array"). Their require runs at first use instead: the binding is an object whose
+// property reads load the module (esbuild reads imports as binding.name at each use).
+const SNAPSHOT_UNSAFE = ['worker_threads'];
+function loadedAtFirstUse(code) {
+  let lazy = false;
+  for (const name of SNAPSHOT_UNSAFE) {
+    code = code.replace(new RegExp(`require\\("(node:)?${name}"\\)`, 'g'), (call) => {
+      lazy = true;
+      return `__atFirstUse(()=>${call})`;
+    });
+  }
+  if (!lazy) return code;
+  const helper = 'var __atFirstUse=(load,mod)=>new Proxy({},{get:(_,key)=>(mod??=load())[key],has:(_,key)=>key in(mod??=load())});';
+  return code.startsWith('"use strict";') ? `"use strict";${helper}${code.slice(13)}` : helper + code;
+}
+
+// esbuild compiles `import * as fs from 'node:fs'` to `__toESM(require("node:fs"))`: a new
+// object with one getter closure (and its context) per property of the module, once per
+// importing module. For ~200 such imports that is ~9000 closures, ~10000 contexts and
+// accessor pairs in the snapshot heap, which every start deserializes. The module object
+// itself gives the same reads (live, as the getters do); only `default` differs, so imports
+// whose binding is read as `.default` (default imports) keep esbuild's wrapper.
+function nodeBuiltinsAsIs(code) {
+  const wrapped = /\b([A-Za-z_$][\w$]*)=__toESM\((require\("(?:node:)?[a-z_/]+"\))\)/g;
+  return code.replace(wrapped, (whole, name, call) => {
+    const builtin = /require\("(?:node:)?([a-z_/]+)"\)/.exec(call)[1];
+    if (!require('node:module').isBuiltin(builtin) || new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\.default\\b`).test(code)) return whole;
+    return `${name}=${call}`;
+  });
+}
+
+// esbuild's charset: 'ascii' leaves regular expression literals as written (e.g. /µs/), and one
+// non-ASCII character makes V8 store the whole 1 MB source two bytes per character. \uXXXX means
+// the same in strings, regular expressions and identifiers.
+function asciiOnly(code) {
+  return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+try {
+  fs.writeFileSync(bundle, asciiOnly(loadedAtFirstUse(nodeBuiltinsAsIs(fs.readFileSync(bundle, 'utf8')))));
+} catch (err) {
+  skip(`rewriting the bundle failed: ${err.message}`);
+}
 const tmp = `${blob}.tmp`;
 const built = spawnSync(process.execPath, ['--snapshot-blob', tmp, '--build-snapshot', bundle], { encoding: 'utf8' });
 if (built.status !== 0) {
