@@ -5,6 +5,7 @@ import { newCli } from './command-parser';
 import { COMMAND_GROUPS, GROUP_ALIASES } from './commands';
 import { parseErrorMessage, unknownCommandMessage } from './cli-errors';
 import { splitGlobalFlags } from './global-flags';
+import { commandFlags, hasShortFlagBatch, splitLeadingShortFlags } from './short-flags';
 import { TspodCommand, setLeadingGlobals } from './tspod-command';
 import { TspodError, errorMessage } from '../../pkg/errors';
 import { isLogLevel, logEnabled, setLogLevel } from '../../pkg/log';
@@ -81,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
 
   let command;
   try {
-    command = cli.process(args);
+    command = parseCommandLine(cli, args, path.length);
   } catch (err) {
     return fail(parseErrorMessage(err, path.join(' ')));
   }
@@ -92,6 +93,13 @@ async function main(argv: string[]): Promise<number> {
   const code = await cli.run(command);
   if (command instanceof TspodCommand && command.failure !== undefined) return reportFailure(command.failure);
   return code;
+}
+
+/** cli.process, after splitting the leading short-flag batches as pflag does (`stop -t0`,
+ * `ps -an1`, `run -dp 80:80`); see short-flags.ts. */
+function parseCommandLine(cli: Cli, args: string[], commandWords: number): ReturnType<Cli['process']> {
+  if (!hasShortFlagBatch(args, commandWords)) return cli.process(args);
+  return cli.process(splitLeadingShortFlags(args, commandWords, commandFlags(cli)));
 }
 
 /** Runs the command line argv (the words after `tspod`) and sets the exit code when it is done.

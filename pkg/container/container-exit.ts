@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
-import { processAlive } from '../host/processes';
+import { awaitGone, processAlive } from '../host/processes';
 
 export { processAlive };
 import { tearDownNetwork } from '../network/network-setup';
@@ -38,7 +38,9 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
   if (current && current.state.runToken !== container.state.runToken) return;
   const paths = containerPaths(engine.config, container.id);
   const code = exitCode ?? readExitCode(paths.exitDir, container.id);
-  await tearDownNetwork(engine, container);
+  // The network helpers die while the rest is released; waited for at the end.
+  const dying: number[] = [];
+  await tearDownNetwork(engine, container, dying);
   await stopSystemdHealthTimer(container);
   removeNotifyProxy(engine, container);
   await new OciRuntime(engine.config).delete(container.id);
@@ -55,6 +57,7 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
       state: { ...fresh.state, networkPid: undefined, network: undefined, ...(code === undefined ? { error: 'the container monitor died; its exit code is unknown' } : {}) },
     };
   });
+  awaitGone(dying);
 }
 
 /** Brings a running container's row in line with its processes; returns the fresh record. */

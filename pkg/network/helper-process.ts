@@ -41,15 +41,22 @@ export async function startHelper(bin: string, args: string[], name: string): Pr
   }
 }
 
-/** Ends a helper if its pid still names it (pids get reused). */
-export function stopHelper(helper: HelperProcess | undefined): void {
-  if (!helper?.pid) return;
+/** Sends SIGKILL to a helper if its pid still names it (pids get reused); the pid it killed,
+ * which may take a while to be gone (closing slirp4netns's tap device alone waits for RCU). */
+export function killHelper(helper: HelperProcess | undefined): number | undefined {
+  if (!helper?.pid) return undefined;
   try {
     const comm = fs.readFileSync(`/proc/${helper.pid}/comm`, 'utf8').trim();
-    if (comm !== helper.comm) return;
+    if (comm !== helper.comm) return undefined;
     process.kill(helper.pid, 'SIGKILL');
+    return helper.pid;
   } catch {
-    return; // already gone
+    return undefined; // already gone
   }
-  awaitGone([helper.pid]);
+}
+
+/** Ends a helper and waits until it is gone. */
+export function stopHelper(helper: HelperProcess | undefined): void {
+  const pid = killHelper(helper);
+  if (pid !== undefined) awaitGone([pid]);
 }

@@ -33,7 +33,8 @@ import { ConflictError, InvalidArgumentError } from '../errors';
 import type { Container, ContainerConfig, ContainerRuntimeState } from '../container/container-config';
 import { ContainerStore } from '../container/container-store';
 import type { NamespaceMode } from '../runtime/oci-spec';
-import { HelperProcess, stopHelper } from './helper-process';
+import { HelperProcess, killHelper } from './helper-process';
+import { awaitGone } from '../host/processes';
 import { DEFAULT_SLIRP_OPTIONS, NetworkMode, SlirpModeOptions, canPublish, parseNetworkMode } from './network-mode';
 import { defaultRoute, startPasta } from './pasta-network';
 import { PortMapping, PublishedPort, publishAllMappings } from './port-mappings';
@@ -218,13 +219,18 @@ export async function setUpNetwork(engine: Engine, container: Container, plan: N
     }
     return status;
   } catch (err) {
-    await releaseHelpers(status);
+    const dying: number[] = [];
+    await releaseHelpers(status, dying);
+    awaitGone(dying);
     throw err;
   }
 }
 
-async function releaseHelpers(status: Pick<NetworkStatus, 'helpers' | 'apiSocket' | 'netnsFile'>): Promise<void> {
-  for (const h of status.helpers) stopHelper(h);
+async function releaseHelpers(status: Pick<NetworkStatus, 'helpers' | 'apiSocket' | 'netnsFile'>, dying: number[]): Promise<void> {
+  for (const h of status.helpers) {
+    const pid = killHelper(h);
+    if (pid !== undefined) dying.push(pid);
+  }
   if (status.apiSocket) fs.rmSync(status.apiSocket, { force: true });
   if (status.netnsFile) {
     await unmountAll(status.netnsFile).catch(() => undefined);
@@ -232,11 +238,20 @@ async function releaseHelpers(status: Pick<NetworkStatus, 'helpers' | 'apiSocket
   }
 }
 
-export async function tearDownNetwork(engine: Engine, container: Container): Promise<void> {
+/**
+ * Releases what the container's network holds. The helpers are killed; with DYING their pids
+ * are handed back for the caller to awaitGone() after its other work (they take a while to
+ * die), else this waits for them.
+ */
+export async function tearDownNetwork(engine: Engine, container: Container, dying?: number[]): Promise<void> {
+  const killed: number[] = dying ?? [];
   // Rows from before state.network existed kept the slirp4netns pid alone.
-  stopHelper(container.state.networkPid ? { pid: container.state.networkPid, comm: 'slirp4netns' } : undefined);
+  const legacy = killHelper(container.state.networkPid ? { pid: container.state.networkPid, comm: 'slirp4netns' } : undefined);
+  if (legacy !== undefined) killed.push(legacy);
   const status = container.state.network;
-  if (!status) return;
-  if (status.mode === 'networks') await tearDownUserNetworks(engine, container);
-  await releaseHelpers(status);
+  if (status) {
+    if (status.mode === 'networks') await tearDownUserNetworks(engine, container);
+    await releaseHelpers(status, killed);
+  }
+  if (!dying) awaitGone(killed);
 }

@@ -145,6 +145,22 @@ describe('lifecycle', () => {
     assert.deepEqual(psNames(), []);
   });
 
+  test('short flags read as Docker reads them: stop -t0, logs -n1, ps -aq, run -dp', () => {
+    assert.equal(run(['-dp', '127.0.0.1::80', '--name', 'glued', 'busybox', 'sh', '-c', 'echo one; echo two; exec sleep 1000']).code, 0);
+    assert.deepEqual(psNames(false), ['glued']);
+    const stop = tspod(['stop', '-t0', 'glued']);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(tspod(['inspect', '--format', '{{.State.ExitCode}}', 'glued']).stdout.trim(), '137');
+    assert.equal(tspod(['logs', '-n1', 'glued']).stdout, 'two\n');
+    assert.equal(tspod(['ps', '-aqn1', '--no-trunc']).stdout.trim().length, 64);
+    // A letter that is no flag is still refused, and the command after the image keeps its own.
+    const bad = tspod(['rm', '-fx', 'glued']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /unknown flag: -fx/);
+    assert.equal(run(['--rm', 'busybox', 'sh', '-c', 'echo "$@"', 'sh', '-t0']).stdout, '-t0\n');
+    assert.equal(tspod(['rm', '-fv', 'glued']).code, 0);
+  });
+
   test('run --rm whose CLI was killed: the container is still removed when it ends', async () => {
     const bg = asUser(['sh', '-c', 'tspod run --rm --name cli-killed busybox sh -c "sleep 2" >/dev/null 2>&1 & echo $!']);
     const cliPid = Number(bg.stdout.trim());
