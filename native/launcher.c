@@ -27,6 +27,7 @@
 #include "idmap.h"
 #include "path.h"
 #include "rundir.h"
+#include "pause.h"
 #include "userns.h"
 
 #ifndef TSPOD_NODE
@@ -253,6 +254,8 @@ main (int argc, char **argv)
   uid_t uid = getuid ();
   gid_t gid = getgid ();
 
+  if (tspod_pause_requested (argc, argv))
+    tspod_pause_idle (atoi (argv[2]));
   if (locate_cli (&l, &err) < 0 || locate_node (&l, &err) < 0)
     tspod_error_exit (&err);
   choose_snapshot (&l);

@@ -1,6 +1,7 @@
 #include "pause.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -104,6 +105,32 @@ tspod_pause_main (int sync_fd)
   if (sigemptyset (&all) < 0 || sigprocmask (SIG_SETMASK, &all, NULL) < 0)
     fail (sync_fd, "sigprocmask");
 
+  /* A fork of the launcher still shows the command that created it ("tspod run -d ..."): a
+   * fresh image of the launcher sheds that argv and the launcher's memory. The namespaces, the
+   * session, the directory and the ignored signals stay across exec; the new image reports
+   * "ready" itself, so the creator never sees it in between (named after the file). */
+  {
+    char fd_arg[16];
+    snprintf (fd_arg, sizeof (fd_arg), "%d", sync_fd);
+    if (fcntl (sync_fd, F_SETFD, 0) == 0)
+      execl ("/proc/self/exe", TSPOD_PAUSE_COMM, TSPOD_PAUSE_IDLE_ARG, fd_arg, (char *) NULL);
+  }
+  tspod_pause_idle (sync_fd);
+}
+
+int
+tspod_pause_requested (int argc, char **argv)
+{
+  return argc == 3 && strcmp (argv[0], TSPOD_PAUSE_COMM) == 0
+         && strcmp (argv[1], TSPOD_PAUSE_IDLE_ARG) == 0;
+}
+
+void
+tspod_pause_idle (int sync_fd)
+{
+  /* exec named us after the file (/proc/self/exe): the name tspod looks for comes back first. */
+  if (prctl (PR_SET_NAME, (unsigned long) TSPOD_PAUSE_COMM, 0, 0, 0) < 0)
+    fail (sync_fd, "prctl(PR_SET_NAME)");
   report (sync_fd, 0, "ready");
   close (sync_fd);
   for (;;)

@@ -351,6 +351,8 @@ describe('launcher with subordinate ids', () => {
     const stat = procStat(pausePid);
     assert.ok(stat, 'pause process is alive');
     assert.equal(stat.comm, PAUSE_COMM);
+    // Not the argv of the command that happened to create it (ps would show that command).
+    assert.match(fs.readFileSync(`/proc/${pausePid}/cmdline`, 'utf8'), new RegExp(`^${PAUSE_COMM}\0--idle\0\\d+\0$`));
     assert.equal(procUid(pausePid), subidUser.uid);
     assert.notEqual(stat.ppid, first.out.pid, 'not a child of the node process');
     assert.notEqual(stat.ppid, process.pid, 'not a child of the caller');
