@@ -9,6 +9,7 @@ import { log } from '../log';
 import { LayerStore } from '../storage/layer-store';
 import { decompressStream } from '../storage/layer-compression';
 import { chainIds } from '../storage/chain-id';
+import { WORKER_HASH_MIN, prewarmHashWorker } from '../storage/stream-hasher';
 import { DigestMismatchError, sha256Digest } from './digest';
 import { ImageRecord } from './image-store';
 import { Descriptor, ImageConfig, ImageManifest, parseImageConfig, parseManifest, parsePlatform, selectPlatform, hostPlatform } from './manifest';
@@ -243,6 +244,8 @@ async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engi
       missing.push(i);
     }
   });
+  // the worker that hashes big layers starts now, not when their first bytes are there
+  if (missing.some((i) => descs[i].size >= WORKER_HASH_MIN)) prewarmHashWorker();
   // Overlay layers hold their own files only: every missing layer downloads and extracts at
   // once (up to `parallel`), and each commits once the layer below it is stored (putLayer's
   // parentReady). Layers start bottom first, so the parent of a running layer is always

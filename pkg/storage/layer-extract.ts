@@ -21,6 +21,8 @@ export interface ApplyOptions extends ApplierOptions {
    * as its diff, so the exact tar can be given back later.
    */
   tarSplitDir?: string;
+  /** about how big the tar is, when known (a lower bound: a layer's compressed size): see StreamHasher */
+  sizeHint?: number;
 }
 
 export interface ApplyResult {
@@ -41,7 +43,7 @@ export async function applyTar(input: Readable, dir: string, driver: WhiteoutDri
   const split = opts.tarSplitDir === undefined ? undefined : new TarSplitWriter(opts.tarSplitDir, dir);
   const applier = new LayerApplier(dir, driver, opts, split);
   const reader = new TarReader(applier, split);
-  const hash = new StreamHasher();
+  const hash = new StreamHasher({ sizeHint: opts.sizeHint });
   let tarSize = 0;
   try {
     applier.init();

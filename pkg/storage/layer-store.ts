@@ -344,7 +344,11 @@ export class LayerStore {
     await fs.promises.mkdir(tmp, { recursive: true, mode: 0o700 });
     const diff = path.join(tmp, 'diff');
     await this.driver.createLayerDir(diff, opts.parent !== undefined && this.driver.copiesParent ? this.diffDir(opts.parent) : undefined);
-    const result = await applyTar(opts.stream, diff, this.driver, { ignoreChownErrors: opts.ignoreChownErrors, tarSplitDir: tmp });
+    const result = await applyTar(opts.stream, diff, this.driver, {
+      ignoreChownErrors: opts.ignoreChownErrors,
+      tarSplitDir: tmp,
+      sizeHint: opts.compressedSize,
+    });
     if (opts.diffId !== undefined && result.diffId !== opts.diffId) {
       throw new DigestMismatchError(opts.diffId, result.diffId, undefined, result.tarSize, 'layer diff ID');
     }

@@ -9,8 +9,16 @@ import type { Worker } from 'node:worker_threads';
 // again. postMessage with a transferred ArrayBuffer was measured at ~0.9 ms per MiB, as slow as
 // hashing itself; a shared slot costs a memcpy and a tiny message. A stream shorter than one
 // slot is hashed right here: no worker is started for it.
+//
+// Starting the worker is not free either: 30-60 ms before it hashes its first byte and about
+// as much CPU (a new isolate), which is what hashing 30-40 MB costs here. A caller that knows
+// roughly how big its stream is (a layer's compressed size) says so: a small one is hashed in
+// line from its first byte, a big one goes to the worker from its first byte, and
+// prewarmHashWorker() lets the worker start while the stream is still on its way.
 const HASH_SLOT = 1 << 20;
 const HASH_SLOTS = 8;
+/** a stream announced at least this big is hashed on the worker (8 MiB of gzip: ~20 MiB of tar) */
+export const WORKER_HASH_MIN = 8 << 20;
 const HASH_WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
@@ -89,10 +97,26 @@ class HashWorker {
   }
 }
 
+/** Starts the hash worker now, so that it is ready when a big stream comes (see WORKER_HASH_MIN). */
+export function prewarmHashWorker(): void {
+  HashWorker.get();
+}
+
+export interface StreamHasherOptions {
+  /**
+   * About how many bytes the stream holds, when known (a lower bound is fine): below
+   * WORKER_HASH_MIN it is hashed on this thread, from WORKER_HASH_MIN on the worker. Unknown:
+   * on this thread up to one slot, then on the worker.
+   */
+  sizeHint?: number;
+}
+
 /** Feed with update(); digest() gives "sha256:<hex>"; abort() when giving up. */
 export class StreamHasher {
   private readonly head: Buffer[] = [];
   private headLength = 0;
+  /** the stream was announced small: hashed here, never buffered */
+  private readonly inline: crypto.Hash | undefined;
   private worker: HashWorker | undefined;
   private id = 0;
   private data: Buffer | undefined;
@@ -100,7 +124,18 @@ export class StreamHasher {
   private slot = 0;
   private fill = 0;
 
+  constructor(opts: StreamHasherOptions = {}) {
+    const hint = opts.sizeHint;
+    if (hint === undefined) return;
+    if (hint < WORKER_HASH_MIN) this.inline = crypto.createHash('sha256');
+    else this.start();
+  }
+
   update(chunk: Buffer): void {
+    if (this.inline !== undefined) {
+      this.inline.update(chunk);
+      return;
+    }
     if (this.data === undefined) {
       this.head.push(chunk);
       this.headLength += chunk.length;
@@ -150,6 +185,7 @@ export class StreamHasher {
   }
 
   async digest(): Promise<string> {
+    if (this.inline !== undefined) return `sha256:${this.inline.digest('hex')}`;
     if (this.worker === undefined) {
       const hash = crypto.createHash('sha256');
       for (const chunk of this.head) hash.update(chunk);
