@@ -268,7 +268,11 @@ async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engi
 /** Pulls one fully qualified reference. */
 export async function pullReference(engine: Engine, ref: ImageReference, opts: PullOptions = {}): Promise<PulledImage> {
   const listener = opts.listener ?? silentListener;
-  const resolved = await resolveManifest(ref, opts, engine);
+  const resolving = resolveManifest(ref, opts, engine);
+  // The layer store (database, storage driver probe: tens of ms on a new store) gets ready
+  // while the registry answers; storeLayers awaits it, and reports its failure, later.
+  engine.layers().catch(() => undefined);
+  const resolved = await resolving;
   try {
     listener({ kind: 'message', text: 'Getting image source signatures' });
     const configDesc = resolved.manifest.config;
