@@ -25,6 +25,9 @@ export interface ApplyOptions extends ApplierOptions {
   sizeHint?: number;
 }
 
+/** uncompressed bytes queued for extraction before the stream is paused */
+const QUEUE_LIMIT = 1 << 20;
+
 export interface ApplyResult {
   /** sha256 of exactly the bytes read from the stream: the layer's diff ID */
   diffId: string;
@@ -52,31 +55,20 @@ export async function applyTar(input: Readable, dir: string, driver: WhiteoutDri
       let ended = false;
       // an entry waiting on a driver call or helper process; 'end' may come meanwhile
       let waiting: Promise<void> | undefined;
+      // Chunks are queued and extracted on the next tick, not inside the 'data' event: that
+      // event fires within the decompressor's callback, which hands libuv's pool the next
+      // chunk to inflate only once it returns. Extracting in the event serialized the two;
+      // this way the pool inflates the next chunk while this thread writes the files.
+      const queue: Buffer[] = [];
+      let queued = 0;
+      let scheduled = false;
+      let pausedByUs = false;
       const fail = (err: Error): void => {
         if (settled) return;
         settled = true;
+        queue.length = 0;
         reject(err);
       };
-      input.on('data', (chunk: Buffer) => {
-        if (settled) return;
-        hash.update(chunk);
-        tarSize += chunk.length;
-        let pending: Promise<void> | undefined;
-        try {
-          pending = reader.write(chunk);
-        } catch (err) {
-          return fail(err as Error);
-        }
-        if (pending === undefined && split?.backlogged) pending = split.drained();
-        if (pending) {
-          input.pause();
-          waiting = pending.then(() => {
-            waiting = undefined;
-            input.resume();
-          });
-          waiting.catch(fail);
-        }
-      });
       const finish = (): void => {
         if (settled) return;
         try {
@@ -88,10 +80,55 @@ export async function applyTar(input: Readable, dir: string, driver: WhiteoutDri
         settled = true;
         resolve();
       };
+      const extract = (chunk: Buffer): Promise<void> | undefined => {
+        hash.update(chunk);
+        tarSize += chunk.length;
+        const pending = reader.write(chunk);
+        if (pending === undefined && split?.backlogged) return split.drained();
+        return pending;
+      };
+      const drain = (): void => {
+        scheduled = false;
+        while (!settled && waiting === undefined && queue.length > 0) {
+          const chunk = queue.shift() as Buffer;
+          queued -= chunk.length;
+          let pending: Promise<void> | undefined;
+          try {
+            pending = extract(chunk);
+          } catch (err) {
+            return fail(err as Error);
+          }
+          if (pending) {
+            waiting = pending.then(() => {
+              waiting = undefined;
+              drain();
+            });
+            waiting.catch(fail);
+          }
+        }
+        if (settled || waiting !== undefined) return;
+        if (pausedByUs && queued < QUEUE_LIMIT) {
+          pausedByUs = false;
+          input.resume();
+        }
+        if (ended && queue.length === 0) finish();
+      };
+      input.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        queue.push(chunk);
+        queued += chunk.length;
+        if (queued >= QUEUE_LIMIT && !pausedByUs) {
+          pausedByUs = true;
+          input.pause();
+        }
+        if (!scheduled && waiting === undefined) {
+          scheduled = true;
+          process.nextTick(drain);
+        }
+      });
       input.on('end', () => {
         ended = true;
-        if (waiting) waiting.then(finish, () => undefined);
-        else finish();
+        if (!scheduled && waiting === undefined) drain();
       });
       input.on('error', fail);
       input.on('close', () => {
