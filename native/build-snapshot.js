@@ -83,15 +83,18 @@ try {
   skip(`bundling failed: ${err.message.split('\n')[0]}`);
 }
 
-// Built-in modules whose state does not survive the snapshot: worker_threads creates its
-// SharedArrayBuffer cwd counter when it loads, which comes back undefined, and every Worker
-// started from the snapshot then dies in process.cwd() (pull hangs: "undefined is not an
-// integer typed array"). Their require runs at first use instead: the binding is an object whose
-// property reads load the module (esbuild reads imports as binding.name at each use).
-const SNAPSHOT_UNSAFE = ['worker_threads'];
+// Built-in modules the snapshot does not load at build time; their require runs at first use
+// instead: the binding becomes an object whose property reads load the module (esbuild reads
+// imports as binding.name at each use). worker_threads must be here: it creates its
+// SharedArrayBuffer cwd counter when it loads, which comes back undefined from the snapshot, and
+// every Worker then dies in process.cwd() ("undefined is not an integer typed array"). readline
+// (confirmation prompts) and zlib (pull, save, load) are only off the daily paths: -130 KB of
+// blob every start deserializes. (crypto and dgram would gain nothing: child_process and the
+// container modules load them at build time anyway.)
+const LOADED_AT_FIRST_USE = ['worker_threads', 'readline', 'zlib'];
 function loadedAtFirstUse(code) {
   let lazy = false;
-  for (const name of SNAPSHOT_UNSAFE) {
+  for (const name of LOADED_AT_FIRST_USE) {
     code = code.replace(new RegExp(`require\\("(node:)?${name}"\\)`, 'g'), (call) => {
       lazy = true;
       return `__atFirstUse(()=>${call})`;

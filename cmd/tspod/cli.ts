@@ -1,7 +1,7 @@
 // The command line itself: global flags, the typed command's group loaded on demand, clipanion
 // for the command's own flags, and one place where failures become exit codes.
 import { Cli, CommandClass } from 'clipanion';
-import { newCli } from './command-parser';
+import { matchedPath, parserFor, typedClasses } from './command-parser';
 import { COMMAND_GROUPS, GROUP_ALIASES } from './commands';
 import { parseErrorMessage, unknownCommandMessage } from './cli-errors';
 import { splitGlobalFlags } from './global-flags';
@@ -27,17 +27,6 @@ function applyLogLevel(level: string | undefined): string | undefined {
   if (!isLogLevel(level)) return `invalid log level "${level}": use one of trace, debug, info, warn, error, fatal, panic`;
   setLogLevel(level);
   return undefined;
-}
-
-/** The longest registered command path that the arguments start with. */
-function matchedPath(classes: CommandClass[], args: string[]): string[] {
-  let best: string[] = [];
-  for (const cls of classes) {
-    for (const p of cls.paths ?? []) {
-      if (p.length > best.length && p.every((w, i) => args[i] === w)) best = p;
-    }
-  }
-  return best;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -66,10 +55,8 @@ async function main(argv: string[]): Promise<number> {
 
   const classes = await group.load();
   const path = matchedPath(classes, args);
-  // Clipanion's parser grows with every registered command (~3 ms each): register only the
-  // one the user typed.
-  const typed = classes.filter((c) => c.paths?.some((p) => p.length === path.length && p.every((w, i) => w === path[i])));
-  const cli = newCli(typed.length ? typed : classes);
+  const typed = typedClasses(classes, path);
+  const cli = parserFor(typed.length ? typed : classes);
   if (path.length === 0 || (path.length === 1 && !classes.some((c) => c.paths?.some((p) => p.length === 1)))) {
     const subcommands = classes.flatMap((c) => (c.paths ?? []).filter((p) => p[0] === args[0] && p.length > 1).map((p) => p[1]));
     const sub = args[1];

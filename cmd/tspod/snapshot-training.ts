@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { COMMAND_GROUPS } from './commands';
-import { newCli } from './command-parser';
+import { matchedPath, parserFor, typedClasses } from './command-parser';
 import { formatRows, plainTable } from './list-output';
 import { loadMerged } from '../../pkg/config/toml-files';
 import { humanSize, timeAgo } from '../../pkg/format/human-units';
@@ -31,8 +31,10 @@ runc = ["/usr/bin/runc"]
 
 async function parseCommandLines(): Promise<void> {
   for (const line of COMMAND_LINES) {
-    const [cls] = await COMMAND_GROUPS[line[0]].load();
-    newCli([cls]).process(line);
+    const classes = await COMMAND_GROUPS[line[0]].load();
+    // The parser the command line will use, kept (see parserFor): compiled and folded along
+    // this line in the snapshot.
+    parserFor(typedClasses(classes, matchedPath(classes, line))).process(line);
   }
 }
 

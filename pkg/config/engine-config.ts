@@ -104,7 +104,6 @@ export function loadEngineConfig(globals: GlobalOptions = {}, env: NodeJS.Proces
   const host = hostIdentity(env);
   const containersLoaded = loadMerged(containersConfFiles(env, host.rootless));
   const storageLoaded = loadFirst(storageConfFiles(env, host.rootless));
-  const regFiles = registriesConfFiles(env, host.rootless);
   const containers = parseContainersConf(containersLoaded.table, containersLoaded.files);
   const storage = parseStorageConf(storageLoaded.table, storageLoaded.files);
 
@@ -124,10 +123,15 @@ export function loadEngineConfig(globals: GlobalOptions = {}, env: NodeJS.Proces
     containers,
     storage,
   };
-  // registries.conf only matters to commands that resolve or contact a registry: read on first use.
+  // registries.conf only matters to commands that resolve or contact a registry: found (two
+  // directory listings) and read on first use.
   let registries: RegistriesConfig | undefined;
+  const loadRegistries = (): RegistriesConfig => {
+    const files = registriesConfFiles(env, host.rootless);
+    return loadRegistriesConfig(files.main, files.dropIns);
+  };
   return Object.defineProperty(config, 'registries', {
     enumerable: true,
-    get: () => (registries ??= loadRegistriesConfig(regFiles.main, regFiles.dropIns)),
+    get: () => (registries ??= loadRegistries()),
   }) as EngineConfig;
 }

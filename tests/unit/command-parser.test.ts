@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cli, CommandClass } from 'clipanion';
-import { newCli } from '../../cmd/tspod/command-parser';
+import { matchedPath, newCli, parserFor, typedClasses } from '../../cmd/tspod/command-parser';
 import { RunCommand } from '../../cmd/tspod/container-run';
 import { PsCommand } from '../../cmd/tspod/container-ps';
 import { ImagesCommand } from '../../cmd/tspod/image-list';
@@ -61,3 +61,22 @@ for (const [classes, argvs] of CASES) {
     for (const argv of argvs) assert.equal(parsed(reused, argv), parsed(clipanionCli(classes), argv), `reused: ${argv.join(' ')}`);
   });
 }
+
+test('parserFor keeps one parser per command: every later line reads as with a fresh clipanion parser', () => {
+  const kept = parserFor([RunCommand]);
+  assert.equal(parserFor([RunCommand]), kept);
+  assert.notEqual(parserFor([PsCommand]), kept);
+  const [, runLines] = CASES[0];
+  for (const argv of [...runLines, ...runLines]) assert.equal(parsed(parserFor([RunCommand]), argv), parsed(clipanionCli([RunCommand]), argv), argv.join(' '));
+  // Several classes get a parser of their own each time (their union is not kept).
+  assert.notEqual(parserFor([RmCommand, StopCommand]), parserFor([RmCommand, StopCommand]));
+});
+
+test('the typed command is the longest registered path the arguments start with', () => {
+  const classes = [RmCommand, StopCommand, ImagesCommand];
+  assert.deepEqual(matchedPath(classes, ['image', 'ls', '-a']), ['image', 'ls']);
+  assert.deepEqual(typedClasses(classes, ['image', 'ls']), [ImagesCommand]);
+  assert.deepEqual(matchedPath(classes, ['stop', '-t', '0', 'x']), ['stop']);
+  assert.deepEqual(matchedPath(classes, ['nope']), []);
+  assert.deepEqual(typedClasses(classes, []), []);
+});
