@@ -2,6 +2,7 @@
 // for the command's own flags, and one place where failures become exit codes.
 import { Cli, CommandClass } from 'clipanion';
 import { matchedPath, parserFor, typedClasses } from './command-parser';
+import { restoreUserEnv } from './launcher-env';
 import { COMMAND_GROUPS, GROUP_ALIASES } from './commands';
 import { parseErrorMessage, unknownCommandMessage } from './cli-errors';
 import { splitGlobalFlags } from './global-flags';
@@ -92,6 +93,7 @@ function parseCommandLine(cli: Cli, args: string[], commandWords: number): Retur
 /** Runs the command line argv (the words after `tspod`) and sets the exit code when it is done.
  * Called by main.js, or by the start-up snapshot's main function (snapshot-entry.ts). */
 export function runCli(argv: string[]): void {
+  restoreUserEnv();
   // Clipanion took process.stdout and friends when its module loaded, which for the start-up
   // snapshot was at build time: give it this process's streams (its help and usage go there).
   // Not stdin: no command reads it through clipanion, and creating process.stdin costs ~2 ms.

@@ -25,7 +25,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const env = {};
-for (const [k, v] of Object.entries(process.env)) if (k.startsWith('_TSPOD_') || k === 'HOME') env[k] = v;
+for (const [k, v] of Object.entries(process.env)) if (k.startsWith('_TSPOD_') || k === 'HOME' || k === 'GLIBC_TUNABLES') env[k] = v;
 const out = {
   pid: process.pid,
   uid: process.getuid(),
@@ -65,7 +65,8 @@ interface FakeOutput {
 // A start-up snapshot for the fake package: its main function reports like FAKE_MAIN does.
 const FAKE_SNAPSHOT_ENTRY = `
 require('v8').startupSnapshot.setDeserializeMainFunction(() => {
-  process.stdout.write(JSON.stringify({ snapshot: true, uid: process.getuid(), argv: process.argv.slice(1), execArgv: process.execArgv }));
+  const env = { GLIBC_TUNABLES: process.env.GLIBC_TUNABLES, _TSPOD_GLIBC_TUNABLES: process.env._TSPOD_GLIBC_TUNABLES };
+  process.stdout.write(JSON.stringify({ snapshot: true, uid: process.getuid(), argv: process.argv.slice(1), execArgv: process.execArgv, env }));
 });
 `;
 
@@ -613,10 +614,23 @@ describe('launcher start-up snapshot', () => {
     assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob]);
   });
 
+  test("node from the snapshot runs with malloc on huge pages, and the user's GLIBC_TUNABLES is kept for the CLI to put back", async () => {
+    const none = await runOk(undefined, rootEnv(), args);
+    assert.deepEqual(none.out.env, { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', _TSPOD_GLIBC_TUNABLES: '' });
+    const own = await runOk(undefined, rootEnv({ GLIBC_TUNABLES: 'glibc.malloc.check=3' }), args);
+    assert.deepEqual(own.out.env, { GLIBC_TUNABLES: 'glibc.malloc.check=3:glibc.malloc.hugetlb=1', _TSPOD_GLIBC_TUNABLES: '=glibc.malloc.check=3' });
+    // The user's own hugetlb choice stands.
+    const off = await runOk(undefined, rootEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }), args);
+    assert.deepEqual(off.out.env, { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' });
+  });
+
   test('TSPOD_NO_SNAPSHOT=1 starts from main.js', async () => {
-    const r = await runOk(undefined, rootEnv({ TSPOD_NO_SNAPSHOT: '1' }), args);
+    const r = await runOk(undefined, rootEnv({ TSPOD_NO_SNAPSHOT: '1', GLIBC_TUNABLES: 'glibc.malloc.check=3' }), args);
     assert.equal(r.out.snapshot, undefined);
     assert.deepEqual(r.out.argv, args);
+    // Only a start from the snapshot reads a blob: main.js runs with the user's settings.
+    assert.equal(r.out.env.GLIBC_TUNABLES, 'glibc.malloc.check=3');
+    assert.equal(r.out.env._TSPOD_GLIBC_TUNABLES, undefined);
   });
 
   test('a blob built by another node binary is not used: main.js runs instead', async () => {

@@ -1,0 +1,57 @@
+// How tspod starts (the launcher execs node from the start-up snapshot, or from main.js with
+// TSPOD_NO_SNAPSHOT=1): both starts give the same results, and what the launcher sets for node
+// alone does not reach the programs tspod starts.
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { resetUserState, tspod } from './harness';
+
+function ok(args: string[], env?: Record<string, string>): string {
+  const r = tspod(args, { env });
+  assert.equal(r.code, 0, `tspod ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** GLIBC_TUNABLES and tspod's launcher variables in a process's environment. */
+function launcherVars(pid: number): string[] {
+  return fs
+    .readFileSync(`/proc/${pid}/environ`, 'utf8')
+    .split('\0')
+    .filter((v) => v.startsWith('GLIBC_TUNABLES=') || v.startsWith('_TSPOD_GLIBC_TUNABLES='));
+}
+
+describe('start-up', () => {
+  before(() => {
+    resetUserState();
+    ok(['pull', '-q', 'busybox']);
+    ok(['tag', 'busybox', 'startup/one', 'startup/two:v2']);
+    ok(['create', '--name', 'startup-c', 'busybox', 'true']);
+  });
+
+  test('the snapshot and main.js give the same output and exit codes', () => {
+    const lines = [['images'], ['images', '--format', 'json'], ['ps', '-a', '--no-trunc'], ['inspect', '--format', '{{.Name}} {{.Config.Cmd}}', 'startup-c'], ['version', '--format', '{{.Client.Version}}']];
+    for (const args of lines) assert.equal(ok(args, { TSPOD_NO_SNAPSHOT: '1' }), ok(args), args.join(' '));
+    for (const args of [['images', '--nope'], ['rmi', 'startup/none'], ['run', '--pull=never', 'nosuchimage', 'true']]) {
+      const fromSnapshot = tspod(args);
+      const fromMain = tspod(args, { env: { TSPOD_NO_SNAPSHOT: '1' } });
+      assert.notEqual(fromSnapshot.code, 0, args.join(' '));
+      assert.deepEqual([fromMain.code, fromMain.stderr], [fromSnapshot.code, fromSnapshot.stderr], args.join(' '));
+    }
+  });
+
+  test("a container's monitor gets the user's GLIBC_TUNABLES, not node's huge-page setting", () => {
+    for (const [env, expected] of [
+      [{}, []],
+      [{ GLIBC_TUNABLES: 'glibc.malloc.check=3' }, ['GLIBC_TUNABLES=glibc.malloc.check=3']],
+    ] as [Record<string, string>, string[]][]) {
+      const id = ok(['run', '-d', 'busybox', 'sleep', '600'], env).trim();
+      try {
+        const monitor = Number(ok(['inspect', '--format', '{{.State.ConmonPid}}', id]).trim());
+        assert.ok(monitor > 0, `no monitor pid for ${id}`);
+        assert.deepEqual(launcherVars(monitor), expected);
+      } finally {
+        ok(['rm', '-f', '-t', '0', id]);
+      }
+    }
+  });
+});
