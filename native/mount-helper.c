@@ -9,12 +9,17 @@
  *   umount TARGET                                 prints "detached" when busy and lazily detached
  *   setxattr PATH NAME VALUE
  *   whiteout PATH...                              0/0 character devices (overlay whiteouts)
+ *   topdir DIR                                    chattr +T: ext4 spreads DIR's subdirectories
+ *                                                 over block groups (see pkg/storage/layer-home.ts)
  *
  * Every failure prints one line "<what>: <strerror>" on stderr and exits 1. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -31,7 +36,7 @@ fail (const char *what, const char *path)
 static int
 usage (void)
 {
-  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout ARGS...\n", stderr);
+  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout|topdir ARGS...\n", stderr);
   return 2;
 }
 
@@ -127,6 +132,28 @@ do_whiteout (int argc, char **argv)
   return 0;
 }
 
+static int
+do_topdir (int argc, char **argv)
+{
+  int fd, flags, ret = 0;
+
+  if (argc != 3)
+    return usage ();
+  fd = open (argv[2], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return fail ("open", argv[2]);
+  if (ioctl (fd, FS_IOC_GETFLAGS, &flags) < 0)
+    ret = fail ("get flags of", argv[2]);
+  else if ((flags & FS_TOPDIR_FL) == 0)
+    {
+      flags |= FS_TOPDIR_FL;
+      if (ioctl (fd, FS_IOC_SETFLAGS, &flags) < 0)
+        ret = fail ("set flags of", argv[2]);
+    }
+  close (fd);
+  return ret;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -142,5 +169,7 @@ main (int argc, char **argv)
     return do_setxattr (argc, argv);
   if (strcmp (argv[1], "whiteout") == 0)
     return do_whiteout (argc, argv);
+  if (strcmp (argv[1], "topdir") == 0)
+    return do_topdir (argc, argv);
   return usage ();
 }

@@ -269,9 +269,13 @@ async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engi
 export async function pullReference(engine: Engine, ref: ImageReference, opts: PullOptions = {}): Promise<PulledImage> {
   const listener = opts.listener ?? silentListener;
   const resolving = resolveManifest(ref, opts, engine);
-  // The layer store (database, storage driver probe: tens of ms on a new store) gets ready
-  // while the registry answers; storeLayers awaits it, and reports its failure, later.
-  engine.layers().catch(() => undefined);
+  // The layer store (database, storage driver probe, the layers' directory: tens of ms on a
+  // new store) gets ready while the registry answers; storeLayers awaits it, and reports its
+  // failure, later.
+  engine
+    .layers()
+    .then((layers) => layers.prepareHome())
+    .catch(() => undefined);
   const resolved = await resolving;
   try {
     listener({ kind: 'message', text: 'Getting image source signatures' });

@@ -22,6 +22,7 @@ import { Db, writeTransaction } from '../state/database';
 import { chainId as makeChainId, digestHex } from './chain-id';
 import type { GraphDriver } from './graph-driver';
 import { ApplyResult, applyTar } from './layer-extract';
+import { createLayerHome } from './layer-home';
 import { tarLayerDir } from './layer-tar';
 import { hasTarSplit, reassembleTar } from './tar-split';
 
@@ -175,6 +176,7 @@ export class LayerStore {
   private readonly graceMs: number;
   private readonly lockToken = `${process.pid} ${processStartTime(process.pid) ?? ''}`;
   private asideCounter = 0;
+  private homeReady: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -206,6 +208,15 @@ export class LayerStore {
   sizes(): Map<string, number> {
     const rows = this.db.prepare("SELECT id, size FROM layers WHERE state = 'ready'").all() as { id: string; size: number }[];
     return new Map(rows.map((r) => [r.id, r.size]));
+  }
+
+  /** Creates the directory of the layer dirs when missing (see layer-home.ts); putLayer does it first. */
+  prepareHome(): Promise<void> {
+    this.homeReady ??= createLayerHome(this.home).catch((err: unknown) => {
+      this.homeReady = undefined;
+      throw err;
+    });
+    return this.homeReady;
   }
 
   layerDir(chainId: string): string {
@@ -378,7 +389,7 @@ export class LayerStore {
       opts.stream.destroy();
       throw new TspodError('internal: parentReady without a parent');
     }
-    fs.mkdirSync(this.home, { recursive: true, mode: 0o700 });
+    await this.prepareHome();
     if (opts.diffId === undefined) return this.putUnannounced(opts);
     const id = makeChainId(opts.parent, opts.diffId);
     const deadline = Date.now() + this.waitTimeoutMs;

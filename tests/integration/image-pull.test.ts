@@ -4,6 +4,7 @@
 // layers, a pull killed halfway and pulls racing each other.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -72,6 +73,14 @@ describe('pull', () => {
     assert.ok(whiteout.isCharacterDevice());
     assert.equal(whiteout.rdev, 0);
     assert.equal(imageCount(), 2);
+  });
+
+  test('the directory of the layer dirs is marked a top directory, so ext4 spreads new layers over block groups', () => {
+    // See pkg/storage/layer-home.ts: without the flag, files of a layer pulled right after a
+    // removal are created at a tenth of the speed on ext4 without a journal.
+    const r = spawnSync('lsattr', ['-d', path.join(graphRoot(), 'overlay')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout.split(' ')[0], /T/, r.stdout);
   });
 
   test('-q prints only the ID', () => {
