@@ -9,6 +9,10 @@
  *   umount TARGET                                 prints "detached" when busy and lazily detached
  *   setxattr PATH NAME VALUE
  *   whiteout PATH...                              0/0 character devices (overlay whiteouts)
+ *   probe-overlay DIR DATA                        pkg/storage/driver-probe.ts's test mount in
+ *                                                 one process: whiteout, opaque mark, mount
+ *                                                 DATA at DIR/merged, check, unmount; exits 3
+ *                                                 with the surprise when overlay misbehaves
  *   topdir DIR                                    chattr +T: ext4 spreads DIR's subdirectories
  *                                                 over block groups (see pkg/storage/layer-home.ts)
  *
@@ -36,7 +40,7 @@ fail (const char *what, const char *path)
 static int
 usage (void)
 {
-  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout|topdir ARGS...\n", stderr);
+  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout|probe-overlay|topdir ARGS...\n", stderr);
   return 2;
 }
 
@@ -132,6 +136,77 @@ do_whiteout (int argc, char **argv)
   return 0;
 }
 
+/* Whether DIR/REL exists (a whiteout, a 0/0 device, reads as absent through overlay). */
+static int
+present (const char *dir, const char *rel)
+{
+  char path[8192];
+  struct stat st;
+
+  snprintf (path, sizeof path, "%s/%s", dir, rel);
+  return lstat (path, &st) == 0;
+}
+
+/* The merged view must show what overlay semantics promise; returns the first surprise. */
+static const char *
+check_merged (const char *dir)
+{
+  char merged[4096], upper[4096], written[4096 + 16];
+  int fd;
+
+  snprintf (merged, sizeof merged, "%s/merged", dir);
+  snprintf (upper, sizeof upper, "%s/upper", dir);
+  if (!present (merged, "dir/kept"))
+    return "dir/kept is missing from the merged view";
+  if (present (merged, "dir/gone"))
+    return "dir/gone shows through a whiteout";
+  if (!present (merged, "opq/shown"))
+    return "opq/shown is missing from the merged view";
+  if (present (merged, "opq/hidden"))
+    return "opq/hidden shows through an opaque dir";
+  snprintf (written, sizeof written, "%s/written", merged);
+  fd = open (written, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 || write (fd, "x", 1) != 1)
+    return "a write to the merged view failed";
+  close (fd);
+  if (!present (upper, "written"))
+    return "a write did not reach the upper dir";
+  return NULL;
+}
+
+/* DIR holds lower1 and lower2 (with lower2/dir and lower2/opq), upper, work and merged, laid
+ * out by driver-probe.ts; DATA is the overlay option string the driver would mount with. */
+static int
+do_probe_overlay (int argc, char **argv)
+{
+  char path[4096], merged[4096];
+  const char *problem;
+
+  if (argc != 4)
+    return usage ();
+  if (strlen (argv[2]) > 2048)
+    {
+      errno = ENAMETOOLONG;
+      return fail ("probe", argv[2]);
+    }
+  snprintf (path, sizeof path, "%s/lower2/dir/gone", argv[2]);
+  if (mknod (path, S_IFCHR | 0, makedev (0, 0)) < 0)
+    return fail ("whiteout", path);
+  snprintf (path, sizeof path, "%s/lower2/opq", argv[2]);
+  if (lsetxattr (path, "user.overlay.opaque", "y", 1, 0) < 0)
+    return fail ("setxattr", path);
+  snprintf (merged, sizeof merged, "%s/merged", argv[2]);
+  if (mount ("overlay", merged, "overlay", 0, argv[3]) < 0)
+    return fail ("mount", merged);
+  problem = check_merged (argv[2]);
+  if (umount2 (merged, UMOUNT_NOFOLLOW) < 0 && umount2 (merged, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+    return fail ("umount", merged);
+  if (problem == NULL)
+    return 0;
+  fprintf (stderr, "kernel overlay misbehaves: %s\n", problem);
+  return 3;
+}
+
 static int
 do_topdir (int argc, char **argv)
 {
@@ -169,6 +244,8 @@ main (int argc, char **argv)
     return do_setxattr (argc, argv);
   if (strcmp (argv[1], "whiteout") == 0)
     return do_whiteout (argc, argv);
+  if (strcmp (argv[1], "probe-overlay") == 0)
+    return do_probe_overlay (argc, argv);
   if (strcmp (argv[1], "topdir") == 0)
     return do_topdir (argc, argv);
   return usage ();
