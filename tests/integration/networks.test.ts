@@ -158,6 +158,16 @@ describe('containers on user-defined networks', () => {
     assert.equal(byIp.body, '');
   });
 
+  test('the resolver answers over TCP too (a client asks again over TCP when UDP was truncated)', () => {
+    const ip = ok(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', 'web']).trim();
+    // An A query for "web", framed with its length as DNS over TCP is, sent with busybox nc.
+    const query = String.raw`\000\025\022\064\001\000\000\001\000\000\000\000\000\000\003web\000\000\001\000\001`;
+    const script = `ns=$(awk '/^nameserver/ {print $2; exit}' /etc/resolv.conf); printf '${query}' | nc -w 1 "$ns" 53 | od -An -tu1 | tr -s ' \\n' '  '`;
+    const bytes = ok(['run', '--rm', '--network', 'front', 'busybox', 'sh', '-c', script]);
+    assert.match(bytes, /^ ?0 \d+ 18 52 /, 'a framed answer to query 0x1234');
+    assert.ok(` ${bytes} `.includes(` ${ip.split('.').join(' ')} `), `the address ${ip} in the answer: ${bytes}`);
+  });
+
   test('a port published from a user network answers on the host loopback', async () => {
     ok(['run', '-d', '--name', 'published', '--network', 'front', '-p', '127.0.0.1::80', 'busybox', 'sh', '-c', 'echo published > /tmp/index.html; exec httpd -f -p 80 -h /tmp']);
     const port = ok(['port', 'published', '80']).trim().split(':').pop();
