@@ -43,8 +43,9 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
   await tearDownNetwork(engine, container, dying);
   await stopSystemdHealthTimer(container);
   removeNotifyProxy(engine, container);
-  await new OciRuntime(engine.config).delete(container.id);
-  await (await engine.driver()).unmount(paths.rootfs);
+  // Two helper processes that do not depend on each other: at once.
+  const driver = await engine.driver();
+  await Promise.all([new OciRuntime(engine.config).delete(container.id), driver.unmount(paths.rootfs)]);
   store.mutate<object, ContainerRuntimeState>(container.id, (fresh) => {
     if (fresh.state.runToken !== container.state.runToken) return undefined;
     if (fresh.status !== 'running' && fresh.status !== 'paused' && fresh.status !== 'stopping') return undefined;
