@@ -88,14 +88,16 @@ function writeProbeCache(graphRoot: string, cache: ProbeCache): void {
  * and opq/shown visible, dir/gone and opq/hidden not, a write lands in upper) and unmounts,
  * in one process: four helper runs cost a new store ~40 ms, the first pull after a reset too.
  */
-async function buildProbeLayers(dir: string): Promise<void> {
+function buildProbeLayers(dir: string): void {
+  // synchronous: a dozen tiny calls, each of which would otherwise wait its turn on this
+  // thread (a pull probes while its registry requests are in flight)
   for (const sub of ['lower1/dir', 'lower1/opq', 'lower2/dir', 'lower2/opq', 'upper', 'work', 'merged']) {
-    await fs.promises.mkdir(path.join(dir, sub), { recursive: true });
+    fs.mkdirSync(path.join(dir, sub), { recursive: true });
   }
-  await fs.promises.writeFile(path.join(dir, 'lower1/dir/gone'), 'deleted in lower2\n');
-  await fs.promises.writeFile(path.join(dir, 'lower1/dir/kept'), 'kept\n');
-  await fs.promises.writeFile(path.join(dir, 'lower1/opq/hidden'), 'hidden by the opaque dir\n');
-  await fs.promises.writeFile(path.join(dir, 'lower2/opq/shown'), 'shown\n');
+  fs.writeFileSync(path.join(dir, 'lower1/dir/gone'), 'deleted in lower2\n');
+  fs.writeFileSync(path.join(dir, 'lower1/dir/kept'), 'kept\n');
+  fs.writeFileSync(path.join(dir, 'lower1/opq/hidden'), 'hidden by the opaque dir\n');
+  fs.writeFileSync(path.join(dir, 'lower2/opq/shown'), 'shown\n');
 }
 
 const PROBE_DIR_PREFIX = '.driver-probe-';
@@ -111,7 +113,7 @@ function processAlive(pid: number): boolean {
 
 /** A probe killed midway leaves its dir (maybe still mounted); a live one's dir is not ours to touch. */
 async function removeStaleProbeDirs(graphRoot: string): Promise<void> {
-  for (const name of await fs.promises.readdir(graphRoot)) {
+  for (const name of fs.readdirSync(graphRoot)) {
     const pid = name.startsWith(PROBE_DIR_PREFIX) ? Number(name.slice(PROBE_DIR_PREFIX.length).split('-')[0]) : NaN;
     if (!Number.isInteger(pid) || processAlive(pid)) continue;
     await unmountAll(path.join(graphRoot, name, 'merged')).catch(() => undefined);
@@ -120,11 +122,11 @@ async function removeStaleProbeDirs(graphRoot: string): Promise<void> {
 }
 
 async function probeKernelOverlay(graphRoot: string): Promise<OverlayVerdict> {
-  await fs.promises.mkdir(graphRoot, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(graphRoot, { recursive: true, mode: 0o700 });
   await removeStaleProbeDirs(graphRoot);
-  const dir = await fs.promises.mkdtemp(path.join(graphRoot, `${PROBE_DIR_PREFIX}${process.pid}-`));
+  const dir = fs.mkdtempSync(path.join(graphRoot, `${PROBE_DIR_PREFIX}${process.pid}-`));
   try {
-    await buildProbeLayers(dir);
+    buildProbeLayers(dir);
     // the options the overlay driver mounts with (few lowers: no short links)
     const data = planOverlayMount([path.join(dir, 'lower2'), path.join(dir, 'lower1')], path.join(dir, 'upper'), path.join(dir, 'work')).data;
     await runMountHelper(['probe-overlay', dir, data], 'cannot mount kernel overlay');
