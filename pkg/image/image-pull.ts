@@ -6,7 +6,7 @@
 import { Engine } from '../engine/engine';
 import { NotFoundError, TspodError, errorMessage } from '../errors';
 import { log } from '../log';
-import { LayerStore } from '../storage/layer-store';
+import { LayerStore, readyLayerSize } from '../storage/layer-store';
 import { decompressStream } from '../storage/layer-compression';
 import { chainIds } from '../storage/chain-id';
 import { WORKER_HASH_MIN, prewarmHashWorker } from '../storage/stream-hasher';
@@ -14,7 +14,7 @@ import { DigestMismatchError, sha256Digest } from './digest';
 import { ImageRecord } from './image-store';
 import { Descriptor, ImageConfig, ImageManifest, parseImageConfig, parseManifest, parsePlatform, selectPlatform, hostPlatform } from './manifest';
 import { ImageReference, formatReference, manifestReference, repositoryName } from './reference';
-import { RegistryClient } from './registry-client';
+import { BlobDownload, RegistryClient } from './registry-client';
 import { RegistryEndpoint, pullEndpoints } from './registry-endpoints';
 import { UnauthorizedError } from './registry-errors';
 import { resolveShortName } from './short-names';
@@ -139,13 +139,19 @@ interface LayerFetch {
   parent?: string;
   /** the parent is being stored by this pull: settles when it is */
   parentReady?: Promise<unknown>;
+  /** the blob's download, already started */
+  prefetched?: Promise<BlobDownload>;
+}
+
+function getLayerBlob(resolved: ResolvedManifest, desc: Descriptor): Promise<BlobDownload> {
+  return resolved.client.getBlob(resolved.endpoint.repository, desc.digest, { expectedSize: desc.size });
 }
 
 async function fetchLayer(resolved: ResolvedManifest, layers: LayerStore, fetch: LayerFetch, listener: TransferListener, signal: AbortSignal): Promise<number> {
   const { desc } = fetch;
   signal.throwIfAborted();
   listener({ kind: 'blob-start', what: 'blob', digest: desc.digest, size: desc.size });
-  const blob = await resolved.client.getBlob(resolved.endpoint.repository, desc.digest, { expectedSize: desc.size });
+  const blob = await (fetch.prefetched ?? getLayerBlob(resolved, desc));
   // the HTTP response is released only when its stream ends or is destroyed: whatever putLayer
   // did with ours (read it all, left it unread because the layer is there, failed), end it
   const release = (): void => {
@@ -232,13 +238,15 @@ async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engi
     throw new TspodError(`invalid image: the manifest lists ${descs.length} layers but the config ${diffIds.length} diff IDs`);
   }
   const chains = chainIds(diffIds);
-  const layers = await engine.layers();
+  const layersReady = engine.layers();
+  layersReady.catch(() => undefined);
   const sizes: number[] = new Array(descs.length).fill(0);
   const missing: number[] = [];
+  // which layers are stored is the database's to say: no need to wait for the storage driver
   descs.forEach((desc, i) => {
-    const have = layers.get(chains[i]);
-    if (have?.state === 'ready') {
-      sizes[i] = have.size;
+    const size = readyLayerSize(engine.db, chains[i]);
+    if (size !== undefined) {
+      sizes[i] = size;
       listener({ kind: 'blob-done', what: 'blob', digest: desc.digest, skipped: 'exists' });
     } else {
       missing.push(i);
@@ -246,6 +254,17 @@ async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engi
   });
   // the worker that hashes big layers starts now, not when their first bytes are there
   if (missing.some((i) => descs[i].size >= WORKER_HASH_MIN)) prewarmHashWorker();
+  // The first missing layer (the first to be stored whatever the driver) starts downloading
+  // now: on a new store the storage driver's probe runs meanwhile.
+  const first = missing.length > 0 ? getLayerBlob(resolved, descs[missing[0]]) : undefined;
+  first?.catch(() => undefined);
+  let layers: LayerStore;
+  try {
+    layers = await layersReady;
+  } catch (err) {
+    first?.then((blob) => blob.stream.destroy(), () => undefined);
+    throw err;
+  }
   // Overlay layers hold their own files only: every missing layer downloads and extracts at
   // once (up to `parallel`), and each commits once the layer below it is stored (putLayer's
   // parentReady). Layers start bottom first, so the parent of a running layer is always
@@ -254,7 +273,9 @@ async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engi
   const parallel = copiesParent ? 1 : Math.max(1, opts.parallel ?? DEFAULT_PARALLEL);
   const stored = new Map<number, Promise<void>>();
   await inParallel(missing, parallel, async (i, _n, signal) => {
-    const work = fetchLayer(resolved, layers, { desc: descs[i], diffId: diffIds[i], parent: i > 0 ? chains[i - 1] : undefined, parentReady: stored.get(i - 1) }, listener, signal).then(
+    const fetch: LayerFetch = { desc: descs[i], diffId: diffIds[i], parent: i > 0 ? chains[i - 1] : undefined, parentReady: stored.get(i - 1) };
+    if (i === missing[0]) fetch.prefetched = first;
+    const work = fetchLayer(resolved, layers, fetch, listener, signal).then(
       (size) => {
         sizes[i] = size;
       },

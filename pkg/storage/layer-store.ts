@@ -168,6 +168,15 @@ export async function removeTree(target: string): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The content size of a layer that is stored and complete, undefined otherwise: a question for
+ * the database alone, which a pull asks before the storage driver is known.
+ */
+export function readyLayerSize(db: Db, chainId: string): number | undefined {
+  const row = db.prepare("SELECT size FROM layers WHERE id = ? AND state = 'ready'").get(chainId) as { size: number } | undefined;
+  return row?.size;
+}
+
 export class LayerStore {
   /** <graphRoot>/<driver.storageDir>: the layer dirs, their locks and temp dirs */
   readonly home: string;
