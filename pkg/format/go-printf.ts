@@ -5,6 +5,8 @@
  * names) that the template functions and the executor share.
  */
 
+import { runeLength } from './runes';
+
 // ---------------------------------------------------------------------------
 // Go-style value printing (fmt's %v)
 
@@ -236,12 +238,6 @@ function goQuote(s: string, quote = '"', ascii = false): string {
 // printf
 
 interface FmtSpec { minus: boolean; plus: boolean; sharp: boolean; space: boolean; zero: boolean; width?: number; prec?: number }
-
-export function runeLength(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
 
 /** Pads to the width; zero padding goes after the sign, as Go does for numbers. */
 function pad(s: string, spec: FmtSpec, numeric = false): string {

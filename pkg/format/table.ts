@@ -4,6 +4,7 @@
  * aligned exactly as Go's text/tabwriter does in Docker
  * (`tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`).
  */
+import { runeLength } from './runes';
 import { ArgNode, ListNode, Node, PipeNode } from './template-parser';
 
 /** True for `table`, `table {{...}}` and `table\t...` (leading whitespace allowed). */
@@ -125,12 +126,6 @@ export interface TabWriterOptions {
 /** Docker's `tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`. */
 export const DOCKER_TABWRITER: TabWriterOptions = { minWidth: 10, padding: 3, padChar: ' ' };
 
-function runeCount(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
-
 /**
  * Splits text into lines of cells the way tabwriter does: every `\t` ends a
  * cell, and a newline ends the line's last cell. Text after the final newline
@@ -166,7 +161,7 @@ export function alignColumns(text: string, opts: TabWriterOptions = DOCKER_TABWR
     for (let i = from; i < to; i++) {
       lines[i].forEach((cell, j) => {
         out.push(cell);
-        if (j < widths.length) out.push(opts.padChar.repeat(Math.max(widths[j] - runeCount(cell), 0)));
+        if (j < widths.length) out.push(opts.padChar.repeat(Math.max(widths[j] - runeLength(cell), 0)));
       });
       if (i + 1 < lines.length) out.push('\n');
     }
@@ -182,7 +177,7 @@ export function alignColumns(text: string, opts: TabWriterOptions = DOCKER_TABWR
       line0 = row;
       let width = opts.minWidth;
       for (; row < line1 && column < lines[row].length - 1; row++) {
-        width = Math.max(width, runeCount(lines[row][column]) + opts.padding);
+        width = Math.max(width, runeLength(lines[row][column]) + opts.padding);
       }
       widths.push(width);
       format(line0, row);

@@ -5,8 +5,9 @@
  * `truncate`, `pad`) and Podman's `replace`.
  */
 import {
-  formatValue, goType, isArrayLike, isMapLike, isPlainObject, isPrintable, runeLength, sprint, sprintf, toArray,
+  formatValue, goType, isArrayLike, isMapLike, isPlainObject, isPrintable, sprint, sprintf, toArray,
 } from './go-printf';
+import { runeLength } from './runes';
 
 /** Go's truth: false, 0, "", nil and empty collections are false. */
 export function isTrue(v: unknown): boolean {
