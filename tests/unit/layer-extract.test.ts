@@ -8,7 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import * as tar from 'tar-stream';
@@ -16,6 +16,7 @@ import { VfsDriver } from '../../pkg/storage/vfs-driver';
 import { decompressStream, sniffCompression } from '../../pkg/storage/layer-compression';
 import { InsufficientIdsError, applyTar, normalizeEntryName } from '../../pkg/storage/layer-extract';
 import { encodeHeader, isOverlayWhiteout, tarLayerDir } from '../../pkg/storage/layer-tar';
+import { WORKER_HASH_MIN } from '../../pkg/storage/stream-hasher';
 
 const UID = process.getuid?.() ?? 0;
 const GID = process.getgid?.() ?? 0;
@@ -353,6 +354,46 @@ describe('applyTar', () => {
     const result = await applyTar(Readable.from(chunks), dir, new FakeDriver());
     assert.equal(result.diffId, `sha256:${crypto.createHash('sha256').update(buf).digest('hex')}`);
     assert.ok(fs.readFileSync(path.join(dir, 'big.bin')).equals(big));
+  });
+
+  it('hashes in line or on the worker, as the size hint says, to the same digest', async () => {
+    const big = crypto.randomBytes(3 << 20);
+    const buf = await makeTar([{ name: 'big.bin', content: big }]);
+    const want = `sha256:${crypto.createHash('sha256').update(buf).digest('hex')}`;
+    for (const sizeHint of [undefined, 1000, WORKER_HASH_MIN]) {
+      const chunks: Buffer[] = [];
+      for (let off = 0; off < buf.length; off += 65536) chunks.push(buf.subarray(off, off + 65536));
+      const dir = freshDir();
+      const result = await applyTar(Readable.from(chunks), dir, new FakeDriver(), { sizeHint });
+      assert.equal(result.diffId, want, `sizeHint ${sizeHint}`);
+      assert.ok(fs.readFileSync(path.join(dir, 'big.bin')).equals(big));
+    }
+  });
+
+  it('keeps the order of entries when a driver call waits while megabytes are queued behind it', async () => {
+    const a = crypto.randomBytes(2 << 20);
+    const c = crypto.randomBytes(2 << 20);
+    const buf = await makeTar([
+      { name: 'a', content: a },
+      { name: 'b', content: 'b' },
+      { name: '.wh.b' },
+      { name: 'c', content: c },
+    ]);
+    const slow = new FakeDriver();
+    const whiteout = slow.applyWhiteout.bind(slow);
+    slow.applyWhiteout = async (layerDir: string, relPath: string) => {
+      await new Promise((r) => setTimeout(r, 50));
+      await whiteout(layerDir, relPath);
+    };
+    // all of it arrives at once: the extractor queues it and pauses the stream past its limit
+    const input = new PassThrough({ highWaterMark: 8 << 20 });
+    input.end(buf);
+    const dir = freshDir();
+    const result = await applyTar(input, dir, slow);
+    assert.equal(result.diffId, `sha256:${crypto.createHash('sha256').update(buf).digest('hex')}`);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['.wh.b', 'a', 'c']);
+    assert.ok(fs.readFileSync(path.join(dir, 'a')).equals(a));
+    assert.ok(fs.readFileSync(path.join(dir, 'c')).equals(c));
   });
 
   it('fails with the error of a stream that failed before extraction started', async () => {

@@ -88,3 +88,31 @@ test('without the mount helper nothing can mount: say how to build it', async ()
     process.env.TSPOD_MOUNT_HELPER = '/bin/true';
   }
 });
+
+// The test mount itself runs in the helper (probe-overlay); a stand-in helper plays its two
+// ways of failing: a syscall that fails (exit 1), merged-view checks that fail (exit 3).
+test('a probe whose helper fails gives the reason in one line, caches it and leaves no probe dir behind', async () => {
+  const cases: [string, RegExp][] = [
+    ['echo "mount $2/merged: Operation not permitted" >&2; exit 1', /^cannot mount kernel overlay: mount .*\/merged: Operation not permitted$/],
+    ['echo "kernel overlay misbehaves: dir/gone shows through a whiteout" >&2; exit 3', /^kernel overlay misbehaves: dir\/gone shows through a whiteout$/],
+  ];
+  for (const [script, reason] of cases) {
+    const root = fs.mkdtempSync(path.join(graphRoot, 'store-'));
+    const helper = path.join(root, 'helper.sh');
+    fs.writeFileSync(helper, `#!/bin/sh\n[ "$1" = probe-overlay ] || exit 9\n${script}\n`, { mode: 0o755 });
+    process.env.TSPOD_MOUNT_HELPER = helper;
+    try {
+      await assert.rejects(probeDriver({ graphRoot: root, requested: 'overlay' }), (err: Error) => {
+        assert.ok(err instanceof HostError);
+        assert.match(err.message, /^storage driver "overlay": /);
+        return true;
+      });
+      const cached = JSON.parse(fs.readFileSync(path.join(root, PROBE_CACHE_FILE), 'utf8'));
+      assert.equal(cached.overlay.works, false);
+      assert.match(cached.overlay.reason, reason);
+      assert.deepEqual(fs.readdirSync(root).filter((n) => n.startsWith('.driver-probe-')), []);
+    } finally {
+      process.env.TSPOD_MOUNT_HELPER = '/bin/true';
+    }
+  }
+});
