@@ -152,6 +152,8 @@ async function fetchLayer(resolved: ResolvedManifest, layers: LayerStore, fetch:
   signal.throwIfAborted();
   listener({ kind: 'blob-start', what: 'blob', digest: desc.digest, size: desc.size });
   const blob = await (fetch.prefetched ?? getLayerBlob(resolved, desc));
+  // a prefetched download that failed before this took it (its digest, its connection)
+  if (blob.stream.errored) throw blob.stream.errored;
   // the HTTP response is released only when its stream ends or is destroyed: whatever putLayer
   // did with ours (read it all, left it unread because the layer is there, failed), end it
   const release = (): void => {
@@ -257,7 +259,12 @@ async function storeLayers(resolved: ResolvedManifest, config: ImageConfig, engi
   // The first missing layer (the first to be stored whatever the driver) starts downloading
   // now: on a new store the storage driver's probe runs meanwhile.
   const first = missing.length > 0 ? getLayerBlob(resolved, descs[missing[0]]) : undefined;
-  first?.catch(() => undefined);
+  // Until fetchLayer takes it, a failure of the download must not go unheard: a small blob may
+  // arrive whole, and fail its digest check, while the store is still getting ready.
+  first?.then(
+    (blob) => blob.stream.on('error', () => undefined),
+    () => undefined,
+  );
   let layers: LayerStore;
   try {
     layers = await layersReady;
