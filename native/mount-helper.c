@@ -8,7 +8,8 @@
  *   bind [-r] SOURCE TARGET
  *   umount TARGET                                 prints "detached" when busy and lazily detached
  *   setxattr PATH NAME VALUE
- *   whiteout PATH...                              0/0 character devices (overlay whiteouts)
+ *   whiteout PATH... [--opaque DIR...]            0/0 character devices (overlay whiteouts),
+ *                                                 and user.overlay.opaque=y on each DIR
  *   probe-overlay DIR DATA                        pkg/storage/driver-probe.ts's test mount in
  *                                                 one process: whiteout, opaque mark, mount
  *                                                 DATA at DIR/merged, check, unmount; exits 3
@@ -123,16 +124,26 @@ do_setxattr (int argc, char **argv)
   return 0;
 }
 
+/* One process for all the deletions a layer records (pkg/storage/deferred-whiteouts.ts). */
 static int
 do_whiteout (int argc, char **argv)
 {
-  int i;
+  int i, opaque = 0;
 
   if (argc < 3)
     return usage ();
   for (i = 2; i < argc; i++)
-    if (mknod (argv[i], S_IFCHR | 0, makedev (0, 0)) < 0)
-      return fail ("whiteout", argv[i]);
+    {
+      if (!opaque && strcmp (argv[i], "--opaque") == 0)
+        opaque = 1;
+      else if (opaque)
+        {
+          if (lsetxattr (argv[i], "user.overlay.opaque", "y", 1, 0) < 0)
+            return fail ("setxattr", argv[i]);
+        }
+      else if (mknod (argv[i], S_IFCHR | 0, makedev (0, 0)) < 0)
+        return fail ("whiteout", argv[i]);
+    }
   return 0;
 }
 

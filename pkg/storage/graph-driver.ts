@@ -61,6 +61,12 @@ export interface GraphDriver {
   /** Records that relPath was deleted in this layer (the tar's `.wh.NAME` entry). */
   applyWhiteout(layerDir: string, relPath: string): Promise<void>;
   /**
+   * Records several deletions and opaque dirs in one go, as applyWhiteout and applyOpaque would
+   * one by one. Drivers that have it let extraction hold a layer's whiteouts and opaque markers
+   * back and record them once (deferred-whiteouts.ts).
+   */
+  applyWhiteouts?(layerDir: string, relPaths: string[], opaqueDirs: string[]): Promise<void>;
+  /**
    * Records that directory relDir hides its lower content (the tar's `.wh..wh..opq`).
    * `extracted`: layer-relative paths this tar already wrote (tar order puts no rule on where
    * the marker comes); vfs keeps those, the overlay drivers need no list.
@@ -115,17 +121,34 @@ export async function isEmptyDir(dir: string): Promise<boolean> {
 
 /** Overlay's whiteout: whatever this layer had at the path goes, a 0/0 char device takes its place. */
 export async function writeOverlayWhiteout(layerDir: string, relPath: string): Promise<void> {
-  const file = resolveInLayer(layerDir, relPath);
-  if (file === layerDir) throw new InvalidArgumentError('a whiteout cannot delete the root of a layer');
-  await fs.promises.rm(file, { recursive: true, force: true });
-  await ensureParentDir(file);
-  await runMountHelper(['whiteout', file], `cannot record deletion of ${relPath}`);
+  await writeOverlayMarks(layerDir, [relPath], []);
+}
+
+/**
+ * Overlay's whiteouts (as writeOverlayWhiteout) and opaque dirs (as markOverlayOpaque) of one
+ * layer, with one helper process for all of them. Returns the opaque dirs' host paths.
+ */
+export async function writeOverlayMarks(layerDir: string, relPaths: string[], opaqueDirs: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const relPath of relPaths) {
+    const file = resolveInLayer(layerDir, relPath);
+    if (file === layerDir) throw new InvalidArgumentError('a whiteout cannot delete the root of a layer');
+    await fs.promises.rm(file, { recursive: true, force: true });
+    await ensureParentDir(file);
+    files.push(file);
+  }
+  const dirs: string[] = [];
+  for (const relDir of opaqueDirs) {
+    const dir = resolveInLayer(layerDir, relDir);
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o755 });
+    dirs.push(dir);
+  }
+  if (files.length + dirs.length === 0) return dirs;
+  const all = [...relPaths, ...opaqueDirs.map((d) => d || '/')];
+  const what = all.length === 1 ? (files.length ? `deletion of ${all[0]}` : `${all[0]} opaque`) : `${all.length} deletions and opaque dirs`;
+  await runMountHelper(['whiteout', ...files, ...(dirs.length ? ['--opaque', ...dirs] : [])], `cannot record ${what}`);
+  return dirs;
 }
 
 export const OPAQUE_XATTR = 'user.overlay.opaque';
 
-export async function markOverlayOpaque(layerDir: string, relDir: string): Promise<void> {
-  const dir = resolveInLayer(layerDir, relDir);
-  await fs.promises.mkdir(dir, { recursive: true, mode: 0o755 });
-  await runMountHelper(['setxattr', dir, OPAQUE_XATTR, 'y'], `cannot mark ${relDir || '/'} opaque`);
-}

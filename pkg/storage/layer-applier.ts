@@ -17,13 +17,14 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { TspodError, errorMessage } from '../errors';
 import { log } from '../log';
+import { DeferredWhiteouts, parentOf } from './deferred-whiteouts';
 import type { GraphDriver } from './graph-driver';
 import { InsufficientIdsError, LayerEntryError, UnsafeLayerError } from './layer-errors';
 import type { TarEntryHandler, TarHeader } from './tar-reader';
 import type { TarSplitWriter } from './tar-split';
 
 /** What extraction needs of a graph driver: how deletions are recorded in a layer dir. */
-export type WhiteoutDriver = Pick<GraphDriver, 'applyWhiteout' | 'applyOpaque'>;
+export type WhiteoutDriver = Pick<GraphDriver, 'applyWhiteout' | 'applyOpaque' | 'applyWhiteouts'>;
 
 export interface ApplierOptions {
   /** keep going when an image's uid/gid cannot be mapped (files stay owned by uid 0 here) */
@@ -89,11 +90,6 @@ export function normalizeEntryName(name: string): string {
   return normal === '.' ? '' : normal;
 }
 
-function parentOf(rel: string): string {
-  const i = rel.lastIndexOf('/');
-  return i < 0 ? '' : rel.slice(0, i);
-}
-
 function baseOf(rel: string): string {
   return rel.slice(rel.lastIndexOf('/') + 1);
 }
@@ -123,6 +119,8 @@ export class LayerApplier implements TarEntryHandler<FileSink> {
   private readonly devicesAllowed = canMakeDevices();
   private warnedDevice = false;
   private skippedXattrs = 0;
+  /** whiteouts the driver records in one call (when it can), see deferred-whiteouts.ts */
+  private readonly deferred = new DeferredWhiteouts();
   contentSize = 0;
   entries = 0;
 
@@ -398,18 +396,25 @@ export class LayerApplier implements TarEntryHandler<FileSink> {
     await fs.promises.lutimes(abs, meta.atime, meta.mtime);
   }
 
-  private async whiteout(name: string, rel: string): Promise<void> {
+  private opaque(name: string, dir: string): Promise<void> | undefined {
+    this.checkParents(name, `${dir === '' ? '' : `${dir}/`}x`, true);
+    if (this.driver.applyWhiteouts === undefined) {
+      // vfs empties the directory of what the parent had: it needs the tar's progress so far
+      return this.driver.applyOpaque(this.root, dir, this.extracted).then(() => this.invalidate(dir, false));
+    }
+    this.deferred.addOpaque(dir);
+    this.invalidate(dir, false);
+    return undefined;
+  }
+
+  /** A `.wh.` entry: the driver records it now, or (when it can batch) with the layer's others. */
+  private whiteout(name: string, rel: string): Promise<void> | undefined {
     const dir = parentOf(rel);
     const base = baseOf(rel);
-    if (base === OPAQUE_MARKER) {
-      this.checkParents(name, `${dir === '' ? '' : `${dir}/`}x`, true);
-      await this.driver.applyOpaque(this.root, dir, this.extracted);
-      this.invalidate(dir, false);
-      return;
-    }
+    if (base === OPAQUE_MARKER) return this.opaque(name, dir);
     if (base.startsWith(WHITEOUT_META_PREFIX)) {
       log.debug(`ignoring whiteout metadata entry ${name}`);
-      return;
+      return undefined;
     }
     const victim = base.slice(WHITEOUT_PREFIX.length);
     if (victim === '' || victim === '.' || victim === '..') throw new UnsafeLayerError(name, 'is a whiteout of no valid name');
@@ -417,28 +422,77 @@ export class LayerApplier implements TarEntryHandler<FileSink> {
     // missing parents: nothing to delete on vfs, and the overlay drivers create what they need
     this.checkParents(name, target, false);
     if (this.split && this.extracted.has(target)) this.split.preserveTree(target);
-    await this.driver.applyWhiteout(this.root, target);
-    this.invalidate(target, true);
-    this.extracted.delete(target);
+    const done = (): void => {
+      this.invalidate(target, true);
+      this.extracted.delete(target);
+    };
+    if (this.driver.applyWhiteouts === undefined) return this.driver.applyWhiteout(this.root, target).then(done);
+    this.deferred.add(target);
+    done();
+    return undefined;
+  }
+
+  /** Has the driver record the whiteouts held back so far; extraction calls it before finish(). */
+  async flushWhiteouts(): Promise<void> {
+    const { whiteouts, opaques } = this.deferred.take();
+    if (whiteouts.length + opaques.length === 0 || this.driver.applyWhiteouts === undefined) return;
+    try {
+      await this.driver.applyWhiteouts(this.root, whiteouts, opaques);
+    } catch (err) {
+      if (err instanceof TspodError) throw err;
+      throw new LayerEntryError(`/${whiteouts[0] ?? opaques[0]}`, errorMessage(err));
+    }
+  }
+
+  /** Whether the entry's path (or a hard link's target) meets a held-back whiteout. */
+  private meetsDeferred(rel: string, h: TarHeader): boolean {
+    if (this.deferred.size === 0) return false;
+    if (this.deferred.touches(rel)) return true;
+    const base = baseOf(rel);
+    if (base.startsWith(WHITEOUT_PREFIX) && (base === OPAQUE_MARKER || !base.startsWith(WHITEOUT_META_PREFIX))) {
+      const dir = parentOf(rel);
+      const victim = base.slice(WHITEOUT_PREFIX.length);
+      if (this.deferred.touches(base === OPAQUE_MARKER ? dir : dir === '' ? victim : `${dir}/${victim}`)) return true;
+    }
+    if (h.type !== 'link') return false;
+    try {
+      return this.deferred.touches(normalizeEntryName(h.linkname ?? ''));
+    } catch {
+      return false; // hardlink() refuses it
+    }
   }
 
   /**
    * Applies one entry: a regular file returns the sink its data goes to, the rare entries that
    * need a driver call or a helper process return a promise, everything else is done on return.
    */
-  entry(h: TarHeader): FileSink | Promise<void> | undefined {
+  entry(h: TarHeader): FileSink | Promise<FileSink | void> | undefined {
     this.entries++;
     const name = h.name;
-    const wrap = (err: unknown): never => {
-      if (err instanceof TspodError) throw err;
-      throw new LayerEntryError(name, errorMessage(err));
-    };
+    let rel: string;
     try {
-      const rel = normalizeEntryName(name);
-      if (h.pax) {
-        for (const key of Object.keys(h.pax)) if (key.startsWith('SCHILY.xattr.')) this.skippedXattrs++;
-      }
-      if (baseOf(rel).startsWith(WHITEOUT_PREFIX)) return this.whiteout(name, rel).catch(wrap);
+      rel = normalizeEntryName(name);
+    } catch (err) {
+      return this.wrapError(name, err);
+    }
+    if (h.pax) {
+      for (const key of Object.keys(h.pax)) if (key.startsWith('SCHILY.xattr.')) this.skippedXattrs++;
+    }
+    // rare (a tar that deletes a path and then writes it or beneath it): record the held-back
+    // whiteouts first, as if each had been recorded in its turn
+    if (this.meetsDeferred(rel, h)) return this.flushWhiteouts().then<FileSink | void>(() => this.apply(name, rel, h));
+    return this.apply(name, rel, h);
+  }
+
+  private wrapError(name: string, err: unknown): never {
+    if (err instanceof TspodError) throw err;
+    throw new LayerEntryError(name, errorMessage(err));
+  }
+
+  private apply(name: string, rel: string, h: TarHeader): FileSink | Promise<void> | undefined {
+    const wrap = (err: unknown): never => this.wrapError(name, err);
+    try {
+      if (baseOf(rel).startsWith(WHITEOUT_PREFIX)) return this.whiteout(name, rel)?.catch(wrap);
       if (rel === '' && h.type !== 'directory') throw new UnsafeLayerError(name, `is a ${h.type} at the root of the layer`);
       switch (h.type) {
         case 'file':

@@ -69,16 +69,26 @@ export async function applyTar(input: Readable, dir: string, driver: WhiteoutDri
         queue.length = 0;
         reject(err);
       };
+      let finishing = false;
       const finish = (): void => {
-        if (settled) return;
+        if (settled || finishing) return;
+        finishing = true;
         try {
           reader.end();
-          applier.finish();
         } catch (err) {
           return fail(err as Error);
         }
-        settled = true;
-        resolve();
+        // the whiteouts held back for one driver call are recorded before directory metadata
+        applier.flushWhiteouts().then(() => {
+          if (settled) return;
+          try {
+            applier.finish();
+          } catch (err) {
+            return fail(err as Error);
+          }
+          settled = true;
+          resolve();
+        }, fail);
       };
       const extract = (chunk: Buffer): Promise<void> | undefined => {
         hash.update(chunk);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostError, InvalidArgumentError } from '../errors';
-import { DriverName, GraphDriver, MountSpec, markOverlayOpaque, resolveInLayer, writeOverlayWhiteout } from './graph-driver';
+import { DriverName, GraphDriver, MountSpec, writeOverlayMarks, writeOverlayWhiteout } from './graph-driver';
 import { bindMount, isMountPoint, mountFilesystem, unmountAll } from './mounts';
 
 /** mount(2) reads one page of data, NUL included; 4 KiB is the smallest page Linux has. */
@@ -129,11 +129,13 @@ export class OverlayDriver implements GraphDriver {
     return writeOverlayWhiteout(layerDir, relPath);
   }
 
-  async applyOpaque(layerDir: string, relDir: string): Promise<void> {
-    await markOverlayOpaque(layerDir, relDir);
-    if (resolveInLayer(layerDir, relDir) === layerDir) {
-      await fs.promises.writeFile(`${path.resolve(layerDir)}${OPAQUE_ROOT_SUFFIX}`, '');
-    }
+  async applyWhiteouts(layerDir: string, relPaths: string[], opaqueDirs: string[]): Promise<void> {
+    const dirs = await writeOverlayMarks(layerDir, relPaths, opaqueDirs);
+    if (dirs.includes(layerDir)) await fs.promises.writeFile(`${path.resolve(layerDir)}${OPAQUE_ROOT_SUFFIX}`, '');
+  }
+
+  applyOpaque(layerDir: string, relDir: string): Promise<void> {
+    return this.applyWhiteouts(layerDir, [], [relDir]);
   }
 
   async mount(requested: MountSpec): Promise<void> {

@@ -123,10 +123,11 @@ export interface TarHeader {
 
 /**
  * What the reader drives. entry() returns the sink a regular file's data goes to, a promise
- * the reader waits for (entries that need a helper process or a driver call), or nothing.
+ * the reader waits for (entries that need a helper process or a driver call; a regular
+ * file's promise gives its sink), or nothing.
  */
 export interface TarEntryHandler<Sink> {
-  entry(h: TarHeader): Sink | Promise<void> | undefined;
+  entry(h: TarHeader): Sink | Promise<Sink | void> | undefined;
   fileData(sink: Sink, buf: Buffer, off: number, len: number): void;
   endFile(sink: Sink): void;
   /** after a failure: the sink will get nothing more */
@@ -299,8 +300,11 @@ export class TarReader<Sink extends object> {
     // a directory's size field is not followed by data; anything else's data is skipped
     const bodySize = type === 'directory' ? 0 : h.size;
     if (result instanceof Promise) {
-      this.startBody(bodySize);
-      return result;
+      // the body (a file's data, or data to skip) is read once the entry is ready for it
+      return result.then((sink) => {
+        if (sink) this.sink = sink;
+        this.startBody(bodySize);
+      });
     }
     if (result !== undefined) this.sink = result;
     this.startBody(bodySize);

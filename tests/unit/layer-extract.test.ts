@@ -90,6 +90,23 @@ export class FakeDriver {
   }
 }
 
+/** A FakeDriver that records whiteouts in batches, as the overlay drivers do. */
+class BatchingFakeDriver extends FakeDriver {
+  async applyWhiteouts(layerDir: string, relPaths: string[], opaqueDirs: string[]): Promise<void> {
+    this.calls.push(`marks ${relPaths.join(' ')} | ${opaqueDirs.join(' ')}`);
+    for (const rel of relPaths) {
+      const file = path.join(layerDir, rel);
+      await fs.promises.rm(file, { recursive: true, force: true });
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      await fs.promises.writeFile(path.join(path.dirname(file), `.wh.${path.basename(file)}`), '');
+    }
+    for (const rel of opaqueDirs) {
+      await fs.promises.mkdir(path.join(layerDir, rel), { recursive: true });
+      await fs.promises.writeFile(path.join(layerDir, rel, '.wh..wh..opq'), '');
+    }
+  }
+}
+
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-extract-'));
 after(() => {
   // tests leave 0555 directories behind, which a non-root user cannot empty
@@ -262,6 +279,55 @@ describe('applyTar', () => {
     assert.ok(fs.existsSync(path.join(dir, 'etc/.wh.motd')));
     assert.ok(fs.existsSync(path.join(dir, 'var/.wh..wh..opq')));
     assert.equal(fs.readFileSync(path.join(dir, 'var/lib/new'), 'utf8'), 'n');
+  });
+
+  it('holds whiteouts and opaque markers back for one driver call per layer when the driver batches them', async () => {
+    const driver = new BatchingFakeDriver();
+    const { dir } = await extract(
+      [
+        { name: 'etc/', type: 'directory' },
+        { name: 'etc/.wh.motd' },
+        { name: 'etc/.wh.issue' },
+        { name: 'var/', type: 'directory' },
+        { name: 'var/.wh..wh..opq' },
+        { name: 'var/new', content: 'n' },
+        { name: '.wh.gone-dir' },
+      ],
+      driver,
+    );
+    assert.deepEqual(driver.calls, ['marks etc/motd etc/issue gone-dir | var']);
+    assert.ok(fs.existsSync(path.join(dir, 'var/.wh..wh..opq')));
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'etc')).sort(), ['.wh.issue', '.wh.motd']);
+    assert.ok(fs.existsSync(path.join(dir, '.wh.gone-dir')));
+    assert.equal(fs.readFileSync(path.join(dir, 'var/new'), 'utf8'), 'n');
+  });
+
+  it('records held-back whiteouts first when a later entry meets their path, as recording each in turn would', async () => {
+    const entries: TestEntry[] = [
+      { name: 'a', content: 'first a' },
+      { name: 'keep', content: 'k' },
+      { name: '.wh.a' },
+      { name: '.wh.keep' },
+      { name: 'a', content: 'second a' },
+      { name: 'd/', type: 'directory' },
+      { name: 'd/.wh.x' },
+      { name: 'd', type: 'symlink', linkname: '/etc' },
+      { name: 'o/', type: 'directory' },
+      { name: 'o/.wh..wh..opq' },
+      { name: 'o/inside', content: 'kept beneath an opaque dir' },
+    ];
+    const batching = new BatchingFakeDriver();
+    const { dir } = await extract(entries, batching);
+    const inTurn = await extract(entries, new FakeDriver());
+    assert.deepEqual(snapshot(dir), snapshot(inTurn.dir));
+    assert.deepEqual(batching.calls, ['marks a keep | ', 'marks d/x | ', 'marks  | o']);
+    assert.equal(fs.readFileSync(path.join(dir, 'a'), 'utf8'), 'second a');
+    assert.equal(fs.readlinkSync(path.join(dir, 'd')), '/etc');
+    // a hard link to a path deleted earlier in the tar fails as it did one whiteout at a time
+    await assert.rejects(
+      extract([{ name: 'f', content: 'x' }, { name: '.wh.f' }, { name: 'g', type: 'link', linkname: 'f' }], new BatchingFakeDriver()),
+      /hard link target "f" is not in the layer/,
+    );
   });
 
   it('applies whiteouts and late opaque markers on the real vfs driver', async () => {
