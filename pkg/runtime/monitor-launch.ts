@@ -173,7 +173,9 @@ function parseSync(line: string): SyncMessage {
 }
 
 async function readMonitorPid(pidFile: string): Promise<number> {
-  const text = await fs.promises.readFile(pidFile, 'utf8');
+  // A few bytes the monitor has just written: read in place. fs.promises would load node's
+  // fs/promises modules (not in the start-up snapshot) into every run, start and exec: ~1 ms.
+  const text = fs.readFileSync(pidFile, 'utf8');
   const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) throw new HostError(`${pidFile} holds no pid: ${JSON.stringify(text)}`);
   return pid;

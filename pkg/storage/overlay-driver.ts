@@ -112,8 +112,10 @@ function hasOpaqueRootMarker(lower: string): boolean {
   return fs.existsSync(`${path.resolve(lower)}${OPAQUE_ROOT_SUFFIX}`);
 }
 
+// Every container start mounts: mkdirSync keeps node's fs/promises modules (not in the start-up
+// snapshot) out of run, start and exec, ~1 ms each.
 async function ensureDirs(...dirs: string[]): Promise<void> {
-  for (const dir of dirs) await fs.promises.mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const dir of dirs) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
 }
 
 export class OverlayDriver implements GraphDriver {
