@@ -27,7 +27,8 @@ function packageRootFromBlob(): string | undefined {
 // Initialized at build time. Every start deserializes what they add to the heap (all ~60 groups:
 // +170 KB of blob, ~0.7 ms for every command), while a group left out initializes its modules
 // from the bundle when typed, which measured no slower (`volume ls`).
-const DAILY_GROUPS = ['run', 'create', 'exec', 'ps', 'logs', 'inspect', 'start', 'stop', 'rm', 'images', 'pull', 'version', 'rmi', 'tag'];
+// `container` because every container's exit runs `tspod container cleanup` (its whole group).
+const DAILY_GROUPS = ['run', 'create', 'exec', 'ps', 'logs', 'inspect', 'start', 'stop', 'rm', 'images', 'pull', 'version', 'rmi', 'tag', 'container'];
 
 async function loadDailyCommands(): Promise<void> {
   await Promise.all(DAILY_GROUPS.map((name) => COMMAND_GROUPS[name].load()));
