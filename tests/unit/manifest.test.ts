@@ -1,9 +1,11 @@
 import { test } from 'node:test';
+import * as crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, NotFoundError } from '../../pkg/errors';
 import { DigestMismatchError, DigestVerifier, isDigest, sha256Digest, validateDigest } from '../../pkg/image/digest';
+import { WORKER_HASH_MIN } from '../../pkg/storage/stream-hasher';
 import {
   ImageIndex,
   MANIFEST_ACCEPT,
@@ -74,6 +76,24 @@ test('DigestVerifier fails on wrong bytes, short and long content', async () => 
   });
   await assert.rejects(runThrough(new DigestVerifier(good, { expectedSize: 11 }), [data.subarray(0, 4)]), DigestMismatchError);
   await assert.rejects(runThrough(new DigestVerifier(good, { expectedSize: 5 }), [data]), /size mismatch: expected 5 bytes, got 11/);
+});
+
+test('DigestVerifier hashes a big blob on the hash worker, to the same verdicts', async () => {
+  const data = crypto.randomBytes(WORKER_HASH_MIN + 12345);
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < data.length; off += 65536) chunks.push(data.subarray(off, off + 65536));
+  const good = sha256Digest(data);
+  const v = new DigestVerifier(good, { expectedSize: data.length });
+  v.seed(chunks[0]);
+  assert.ok((await runThrough(v, chunks.slice(1))).equals(data.subarray(chunks[0].length)));
+  assert.equal(v.digest, good);
+  const corrupt = Buffer.from(data);
+  corrupt[corrupt.length - 1] ^= 1;
+  await assert.rejects(runThrough(new DigestVerifier(good, { expectedSize: data.length }), [corrupt]), /digest mismatch/);
+  // one given up midway ends its session on the worker (else this test file would never exit)
+  const abandoned = new DigestVerifier(good, { expectedSize: data.length });
+  abandoned.write(chunks[0]);
+  abandoned.destroy();
 });
 
 test('DigestVerifier seeded with earlier bytes checks the whole blob', async () => {
