@@ -1,11 +1,12 @@
-// Network modes, published ports and the name files, as the unprivileged user. Traffic goes
-// only to loopback: the test's own servers on 127.0.0.1 and busybox httpd in containers.
+// Network modes, published ports and the name files, as the unprivileged user (and publishing
+// as root, second). Traffic goes only to loopback: the test's own servers on 127.0.0.1 and busybox
+// httpd in containers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { asUser, resetUserState, spawnTspod, tspod, waitFor } from './harness';
+import { asRoot, asUser, image, resetUserState, spawnTspod, tspod, waitFor } from './harness';
 
 /**
  * A process of its own (tspod() blocks this one's event loop) that serves `from-host` on a
@@ -260,5 +261,27 @@ describe('network modes and name files', () => {
     const plain = ok(['run', '--rm', 'busybox', 'cat', '/etc/resolv.conf']);
     assert.match(plain, /^nameserver 10\.0\.2\.3$/m);
     assert.doesNotMatch(plain, /nameserver 127\./);
+  });
+});
+
+describe('published ports as root', () => {
+  const ref = image('busybox:latest').ref;
+  const root = (args: string[]) => asRoot(['tspod', ...args], { timeoutMs: 120_000 });
+  const name = 'net-ports-rootpub';
+  before(() => {
+    root(['rm', '-f', name]);
+    const pulled = root(['pull', '-q', '--tls-verify=false', ref]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+  });
+  after(() => root(['rm', '-f', name]));
+
+  test('-p on the bridge answers curl on the host loopback, and goes with the container', async () => {
+    const port = await freePort();
+    const r = root(['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:80`, ref, 'sh', '-c', 'echo root-page > /tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(() => curl(`http://127.0.0.1:${port}/index.html`).body === 'root-page\n', 10_000, 'httpd through the port published as root');
+    assert.equal(root(['port', name]).stdout, `80/tcp -> 127.0.0.1:${port}\n`);
+    assert.equal(root(['rm', '-f', name]).code, 0);
+    assert.notEqual(curl(`http://127.0.0.1:${port}/index.html`).code, 0, 'the port is released');
   });
 });
