@@ -1,8 +1,9 @@
 // A training run for the start-up snapshot (snapshot-entry.ts runs it at build time): V8
 // compiles a function the first time it is called, and functions compiled before the snapshot
 // is taken are stored compiled. So the common paths every listing or container command takes
-// (the parser, TOML config files, table and template output) run here once, on made-up data,
-// touching nothing of the machine but one temporary file.
+// (global flags, the parser, the engine configuration from TOML files, images' rows, table and
+// template output) run here once, on made-up data, touching nothing of the machine but one
+// temporary directory.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,6 +11,10 @@ import { COMMAND_GROUPS } from './commands';
 import { matchedPath, parserFor, typedClasses } from './command-parser';
 import { formatRows, plainTable } from './list-output';
 import { loadMerged } from '../../pkg/config/toml-files';
+import { loadEngineConfig } from '../../pkg/config/engine-config';
+import { DEFAULT_COLUMNS, IMAGE_HEADERS, listImages, rowView, summarizeImages } from '../../pkg/image/image-list';
+import { ImageRecord } from '../../pkg/image/image-store';
+import { splitGlobalFlags } from './global-flags';
 import { humanSize, timeAgo } from '../../pkg/format/human-units';
 
 const COMMAND_LINES = [
@@ -38,12 +43,16 @@ async function parseCommandLines(): Promise<void> {
   }
 }
 
+/** The configuration every command loads (all of it from the sample file: the environment
+ * points every config path and directory into the temporary one). */
 function readConfigFile(): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-snapshot-'));
   try {
     const file = path.join(dir, 'containers.conf');
     fs.writeFileSync(file, CONFIG_SAMPLE);
     loadMerged([file, path.join(dir, 'missing.conf')]);
+    const inDir = { HOME: dir, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir, _TSPOD_ROOTLESS: '1', _TSPOD_HOST_UID: '1000', _TSPOD_HOST_GID: '1000', _TSPOD_RUNTIME_DIR: dir };
+    loadEngineConfig({}, { ...inDir, CONTAINERS_CONF: file, CONTAINERS_STORAGE_CONF: file, CONTAINERS_REGISTRIES_CONF: file });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -58,8 +67,31 @@ async function formatOutput(): Promise<void> {
   }
 }
 
+/** What `images` makes of the store's records (two made up): summaries, rows, the table. */
+function listImageRecords(): void {
+  const records: ImageRecord[] = [0, 1].map((i) => ({
+    id: `sha256:${String(i).repeat(64)}`,
+    topLayer: null,
+    config: Buffer.from('{"config":{"Labels":{"a":"b"}}}'),
+    manifest: null,
+    manifestMediaType: null,
+    manifestDigest: null,
+    size: 1_000_000 * (i + 1),
+    created: 1_700_000_000_000 + i,
+    added: 1_700_000_000_000 + i,
+    parent: null,
+    names: [`docker.io/library/x${i}:latest`],
+    digests: [],
+    extra: {},
+  }));
+  const rows = listImages(summarizeImages(records, new Map())).map((entry) => rowView(entry, { now: 1_800_000_000_000 }));
+  plainTable(DEFAULT_COLUMNS, IMAGE_HEADERS, rows);
+}
+
 export async function trainCommonPaths(): Promise<void> {
+  splitGlobalFlags(['--log-level', 'info', 'ps', '-a']);
   await parseCommandLines();
+  listImageRecords();
   readConfigFile();
   await formatOutput();
 }
