@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors';
-import { parseGroup, parsePasswd, readContainerFile, resolveInRoot } from '../runtime/container-user';
+import { parseGroup, parsePasswd, readContainerFile, resolveContainerUser, resolveInRoot } from '../runtime/container-user';
 import type { SourceFile } from './source-hash';
 
 export interface Ownership {
@@ -135,6 +135,14 @@ export function writeHeredocFile(opts: CopyOptions, name: string, content: strin
 }
 
 /** The directory WORKDIR names, created when missing (owned by root, 0755). */
-export function makeWorkdir(rootfs: string, dir: string, owner?: Ownership): void {
-  ensureDir(rootfs, dir, owner);
+/** What WORKDIR creates belongs to the USER of the moment, as BuildKit and Buildah make it
+ * (a `USER app` + `WORKDIR /home/app/data` can then write there); root's without a USER. */
+export function makeWorkdir(rootfs: string, dir: string, user?: string): void {
+  let owner: Ownership | undefined;
+  try {
+    owner = user ? resolveContainerUser(rootfs, user) : undefined;
+  } catch {
+    owner = undefined; // a USER the image does not know yet: a RUN would say so; root's, as before
+  }
+  ensureDir(rootfs, dir, owner && { uid: owner.uid, gid: owner.gid });
 }

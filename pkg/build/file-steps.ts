@@ -89,7 +89,7 @@ export async function planRun(s: BuildSession, ins: Instruction, ctx: RunContext
           secrets: s.req.secrets,
           graphRoot: s.engine.config.graphRoot,
         });
-        if (config.WorkingDir) makeWorkdir(wc.rootfs, config.WorkingDir);
+        if (config.WorkingDir) makeWorkdir(wc.rootfs, config.WorkingDir, config.User || undefined);
         const streams = s.req.output.runStreams();
         const code = await runStep(
           s.engine,
@@ -207,7 +207,7 @@ export function planWorkdir(s: BuildSession, image: BuildImage, dir: string): Pl
       inWorkingContainer(s, image, async (wc) => {
         const { makeWorkdir } = await import('./copy-step');
         if (fs.statSync(resolveInRoot(wc.rootfs, dir), { throwIfNoEntry: false })?.isDirectory()) return false;
-        makeWorkdir(wc.rootfs, dir);
+        makeWorkdir(wc.rootfs, dir, image.config.config?.User || undefined);
         return true;
       }),
   };

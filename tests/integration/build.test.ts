@@ -158,6 +158,13 @@ describe('build', () => {
     assert.deepEqual((inspect('onbuild-child').Config as Record<string, unknown>).OnBuild ?? null, null);
   });
 
+  test('WORKDIR creates what is missing owned by the USER of the moment, as BuildKit does', () => {
+    const dockerfile = 'FROM busybox\nRUN echo app:x:1234:1234::/home/app:/bin/sh >> /etc/passwd && echo app:x:1234: >> /etc/group\nUSER app\nWORKDIR /home/app/data/new\nRUN touch mine && stat -c "%U %u" /home/app/data /home/app/data/new mine\nUSER root\nWORKDIR /rootdir\nRUN stat -c "%U" /rootdir\n';
+    const out = built(['-t', 'workdir-owner', context('workdir-owner', { Dockerfile: dockerfile })]);
+    assert.match(out, /^app 1234\napp 1234\napp 1234$/m);
+    assert.match(out, /^root$/m);
+  });
+
   test('multi-stage: only the stages the target needs run; COPY --from an earlier stage; --target', () => {
     const dir = context('multi', {
       Dockerfile: [
