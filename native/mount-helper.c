@@ -64,6 +64,19 @@ parse_flags (int argc, char **argv, int first, const char **dir, unsigned long *
   return i;
 }
 
+/* Removes a trailing ",volatile" from overlay option DATA; whether there was one. */
+static int
+strip_volatile (char *data)
+{
+  static const char opt[] = ",volatile";
+  size_t n = strlen (data);
+
+  if (n < sizeof (opt) - 1 || strcmp (data + n - (sizeof (opt) - 1), opt) != 0)
+    return 0;
+  data[n - (sizeof (opt) - 1)] = '\0';
+  return 1;
+}
+
 static int
 do_mount (int argc, char **argv)
 {
@@ -75,9 +88,14 @@ do_mount (int argc, char **argv)
     return usage ();
   if (dir != NULL && chdir (dir) < 0)
     return fail ("chdir", dir);
-  if (mount (argv[i + 1], argv[i + 2], argv[i], flags, argv[i + 3]) < 0)
-    return fail ("mount", argv[i + 2]);
-  return 0;
+  if (mount (argv[i + 1], argv[i + 2], argv[i], flags, argv[i + 3]) == 0)
+    return 0;
+  /* Overlay's "volatile" (an upper dir that need not survive a crash) is an optimization:
+   * kernels before 5.10 refuse the option (EINVAL), so they mount without it. */
+  if (errno == EINVAL && strip_volatile (argv[i + 3])
+      && mount (argv[i + 1], argv[i + 2], argv[i], flags, argv[i + 3]) == 0)
+    return 0;
+  return fail ("mount", argv[i + 2]);
 }
 
 /* A read-only bind needs a second remount call: MS_RDONLY is ignored on the first. */

@@ -31,6 +31,7 @@ import { logPathOf, monitorLogSettings } from './log-config';
 import { monitorHealthTimer, startSystemdHealthTimer } from './health-schedule';
 import { notifyProxy, notifyStarted, takeNotifySocket } from './sdnotify';
 import { ContainerStore } from './container-store';
+import { refreshContainer } from './container-exit';
 import { writeEtcFiles } from './etc-files';
 import { nativeBinary } from '../package-root';
 
@@ -151,7 +152,8 @@ async function mountRootfs(engine: Engine, container: Container, paths: Containe
     fs.mkdirSync(empty, { recursive: true, mode: 0o755 });
     lowers = [empty];
   }
-  await driver.mount({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs });
+  // --rm: the writable layer goes with the container, so it need not survive a crash.
+  await driver.mount({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, volatile: container.config.autoRemove });
 }
 
 /** tspod-init, which --init bind-mounts at INIT_DESTINATION. */
@@ -254,7 +256,9 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
 export async function prepareStart(engine: Engine, nameOrId: string): Promise<PreparedStart> {
   takeNotifySocket();
   const store = new ContainerStore(engine.db);
-  const container = store.require<ContainerConfig, ContainerRuntimeState>(nameOrId);
+  // A container whose process just ended may still be recorded as running until its exit is
+  // cleaned up: that happens now, so `run` then `start -a` at once works.
+  const container = await refreshContainer(engine, store.require<ContainerConfig, ContainerRuntimeState>(nameOrId));
   if (container.status === 'running' || container.status === 'paused') {
     throw new ConflictError(`container ${container.name} is already running`);
   }

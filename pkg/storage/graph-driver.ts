@@ -41,6 +41,9 @@ export interface MountSpec {
   target: string;
   /** mount the lowers alone, read-only (image mounts); upper and work are ignored */
   readonly?: boolean;
+  /** the writable layer need not survive a crash (a --rm container's, removed with it): kernel
+   * overlay mounts it `volatile`, which spares the unmount a sync of the whole filesystem */
+  volatile?: boolean;
 }
 
 export interface GraphDriver {

@@ -17,6 +17,8 @@ import { bindMount, isMountPoint, mountFilesystem, unmountAll } from './mounts';
 export const MOUNT_DATA_LIMIT = 4095;
 
 export const SHORT_LINK_DIR = 'l';
+/** Last in the option data: the mount helper strips it again where the kernel refuses it. */
+const VOLATILE_OPTION = ',volatile';
 
 /** overlayfs splits options on "," and lowerdir on ":", both honouring a backslash escape. */
 export function escapeOverlayPath(dir: string): string {
@@ -151,7 +153,10 @@ export class OverlayDriver implements GraphDriver {
       return bindMount(spec.upper, spec.target);
     }
     await ensureDirs(spec.upper, spec.work);
-    await this.mountOverlay(spec.lowers, spec.target, spec.upper, spec.work);
+    // An earlier volatile mount left work/incompat/volatile, and overlay refuses the work dir
+    // until it is gone (the upper dir is intact when the unmount was clean).
+    fs.rmSync(path.join(spec.work, 'work', 'incompat'), { recursive: true, force: true });
+    await this.mountOverlay(spec.lowers, spec.target, spec.upper, spec.work, spec.volatile);
   }
 
   /** Without an upper dir overlay wants two lowers at least; a single layer is bound read-only. */
@@ -161,10 +166,12 @@ export class OverlayDriver implements GraphDriver {
     await this.mountOverlay(spec.lowers, spec.target);
   }
 
-  protected async mountOverlay(lowers: string[], target: string, upper?: string, work?: string): Promise<void> {
-    const plan = planOverlayMount(lowers, upper, work);
+  /** VOLATILE (with an upper dir): see MountSpec; the mount helper drops it on kernels < 5.10. */
+  protected async mountOverlay(lowers: string[], target: string, upper?: string, work?: string, volatile = false): Promise<void> {
+    const extra = volatile && upper !== undefined ? VOLATILE_OPTION : '';
+    const plan = planOverlayMount(lowers, upper, work, MOUNT_DATA_LIMIT - extra.length);
     for (const link of plan.links) ensureShortLink(plan.cwd as string, link);
-    await mountFilesystem('overlay', 'overlay', path.resolve(target), plan.data, { cwd: plan.cwd });
+    await mountFilesystem('overlay', 'overlay', path.resolve(target), `${plan.data}${extra}`, { cwd: plan.cwd });
   }
 
   async unmount(target: string): Promise<void> {

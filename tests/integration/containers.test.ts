@@ -161,6 +161,18 @@ describe('lifecycle', () => {
     assert.equal(tspod(['rm', '-fv', 'glued']).code, 0);
   });
 
+  test('a --rm container\'s writable layer is mounted volatile (no sync at its unmount); a kept one is not, and starts again at once', () => {
+    const volatileRoot = "awk '$5 == \"/\" && / - overlay / { print (/[,=]volatile/ ? \"volatile\" : \"durable\") }' /proc/self/mountinfo";
+    assert.equal(run(['--rm', 'busybox', 'sh', '-c', volatileRoot]).stdout, 'volatile\n');
+    const kept = run(['--name', 'durable', 'busybox', 'sh', '-c', volatileRoot]);
+    assert.equal(kept.stdout, 'durable\n', kept.stderr);
+    // Straight after the attached run: its exit is cleaned up by whoever comes first.
+    const again = tspod(['start', '-a', 'durable']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, 'durable\n');
+    assert.equal(tspod(['rm', 'durable']).code, 0);
+  });
+
   test('run --rm whose CLI was killed: the container is still removed when it ends', async () => {
     const bg = asUser(['sh', '-c', 'tspod run --rm --name cli-killed busybox sh -c "sleep 2" >/dev/null 2>&1 & echo $!']);
     const cliPid = Number(bg.stdout.trim());
