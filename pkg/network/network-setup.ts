@@ -226,10 +226,17 @@ export async function setUpNetwork(engine: Engine, container: Container, plan: N
   }
 }
 
-async function releaseHelpers(status: Pick<NetworkStatus, 'helpers' | 'apiSocket' | 'netnsFile'>, dying: number[]): Promise<void> {
+/**
+ * Kills the container's helpers. Those holding host ports go into DYING, to be waited for: the
+ * ports must be free when the command returns. A container's own slirp4netns or pasta without
+ * published ports holds nothing anyone could trip over, and its end takes 10-20 ms (closing its
+ * tap device waits for an RCU grace period): it is left to finish on its own.
+ */
+async function releaseHelpers(status: Pick<NetworkStatus, 'helpers' | 'apiSocket' | 'netnsFile' | 'ports'>, dying: number[]): Promise<void> {
+  const holdPorts = (status.ports?.length ?? 0) > 0;
   for (const h of status.helpers) {
     const pid = killHelper(h);
-    if (pid !== undefined) dying.push(pid);
+    if (pid !== undefined && holdPorts) dying.push(pid);
   }
   if (status.apiSocket) fs.rmSync(status.apiSocket, { force: true });
   if (status.netnsFile) {
