@@ -10,6 +10,8 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 static void
@@ -55,6 +57,24 @@ close_fds_except (int keep)
   return 0;
 }
 
+/* A hybrid host (cgroup v1 controllers, plus cgroup2 at /sys/fs/cgroup/unified holding some
+ * controller) makes crun refuse every container. Rootless, tspod's runtimes cannot use either
+ * hierarchy anyway, so in this namespace an empty read-only tmpfs covers the cgroup2 mount:
+ * crun then sees a plain v1 host and runs (runtime-probe.ts prefers it then, as Podman does).
+ * Best effort: where the mount fails, runc is chosen as before. */
+static void
+hide_hybrid_cgroup2 (void)
+{
+  struct statfs root;
+  struct statfs unified;
+
+  if (statfs ("/sys/fs/cgroup", &root) < 0 || root.f_type != TMPFS_MAGIC
+      || statfs ("/sys/fs/cgroup/unified", &unified) < 0 || unified.f_type != CGROUP2_SUPER_MAGIC)
+    return;
+  mount ("tspod-no-cgroup2", "/sys/fs/cgroup/unified", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+         "size=4k,mode=0555");
+}
+
 static int
 wait_for_maps (int sync_fd)
 {
@@ -90,6 +110,7 @@ tspod_pause_main (int sync_fd)
    * appearing inside, so bind-mounting them into a container works without "system migrate". */
   if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     fail (sync_fd, "mount --make-rslave /");
+  hide_hybrid_cgroup2 ();
   if (setsid () < 0)
     fail (sync_fd, "setsid");
   if (prctl (PR_SET_NAME, (unsigned long) TSPOD_PAUSE_COMM, 0, 0, 0) < 0)

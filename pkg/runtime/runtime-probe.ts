@@ -1,5 +1,8 @@
 // Choosing the OCI runtime (runc or crun). crun is Podman's default, but crun 1.8 fails every
 // container on a cgroup v1 or hybrid host, where runc works; so on v1 runc comes first.
+// (Rootless, tspod's namespace hides a hybrid host's cgroup2 mount, native/pause.c, so that
+// `--runtime crun` works there; it is not the default on v1: a failed `crun exec` leaves its
+// child to the host's init, which does not reap it on every host.)
 import { HostError } from '../errors';
 import { cgroupVersion } from '../host/cgroups';
 import { findExecutable, programVersion } from '../host/executables';

@@ -47,7 +47,8 @@ function inspect(image: string): Record<string, unknown> {
 function leftovers(): string[] {
   const buildDir = path.join(testEnv.home, '.local/share/tspod/build');
   const dirs = fs.existsSync(buildDir) ? fs.readdirSync(buildDir) : [];
-  const runc = ok(['unshare', 'sh', '-c', `runc --root "$XDG_RUNTIME_DIR/tspod/runc" list -q 2>/dev/null | grep tspod-build- || true`]).trim();
+  // runc and crun both keep a directory per container under their --root.
+  const runc = ok(['unshare', 'sh', '-c', `ls "$XDG_RUNTIME_DIR/tspod/runc" 2>/dev/null | grep tspod-build- || true`]).trim();
   return [...dirs, ...(runc ? runc.split('\n') : [])];
 }
 

@@ -43,6 +43,14 @@ describe('run', () => {
     assert.deepEqual(psNames(), []);
   });
 
+  test('--runtime crun works too (on a hybrid cgroup host tspod covers the cgroup2 mount crun 1.8 refuses)', () => {
+    const hi = run(['--rm', '--runtime', 'crun', 'busybox', 'echo', 'hi']);
+    assert.equal(hi.code, 0, hi.stderr);
+    assert.equal(hi.stdout, 'hi\n');
+    assert.equal(run(['--rm', '--runtime', 'crun', 'busybox', 'sh', '-c', 'exit 3']).code, 3);
+    assert.equal(run(['--rm', '--runtime', 'crun', 'busybox', 'nosuchcommand']).code, 127);
+  });
+
   test('stdout and stderr stay apart, and both reach the log', () => {
     const r = run(['--name', 'streams', 'busybox', 'sh', '-c', 'echo out; echo err >&2']);
     assert.equal(r.code, 0, r.stderr);
