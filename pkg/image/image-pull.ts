@@ -196,7 +196,9 @@ async function fetchLayer(resolved: ResolvedManifest, layers: LayerStore, fetch:
  * the one the user can act on (the registry served the wrong content), not gzip's. Rethrows
  * `err` when the content was right, the blob already ended, or the pull was aborted.
  */
-async function mismatchBehind(stream: NodeJS.ReadableStream & { readableEnded: boolean; destroyed: boolean }, err: unknown, signal: AbortSignal): Promise<never> {
+async function mismatchBehind(stream: NodeJS.ReadableStream & { readableEnded: boolean; destroyed: boolean; errored?: unknown }, err: unknown, signal: AbortSignal): Promise<never> {
+  // On a busy host the blob may already have ended in its digest error before gzip's arrived.
+  if (stream.errored instanceof DigestMismatchError) throw stream.errored;
   if (err instanceof DigestMismatchError || stream.readableEnded || stream.destroyed || signal.aborted) throw err;
   const verdict = await new Promise<unknown>((resolve) => {
     stream.once('error', resolve);
