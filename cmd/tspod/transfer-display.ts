@@ -61,8 +61,13 @@ function ttyListener(out: NodeJS.WriteStream): TransferListener {
   };
   return (e) => {
     if (e.kind === 'message') {
-      // Messages go above the bars: clear the bars, print, redraw.
-      out.write((drawn > 0 ? `\x1b[${drawn}A\x1b[0J` : '') + `${e.text}\n`);
+      // Messages go above the bars: clear the bars, print what is finished for good (so the
+      // lines read in order, as Podman's do: "Copying blob ... done", then "Writing manifest"),
+      // the message, and redraw what is still moving.
+      const finished = blobs.filter((x) => x.finished);
+      const text = [...finished.map((x) => renderLine(x)), e.text].map((line) => `\x1b[2K${line}\n`).join('');
+      out.write((drawn > 0 ? `\x1b[${drawn}A\x1b[0J` : '') + text);
+      blobs.splice(0, blobs.length, ...blobs.filter((x) => !x.finished));
       drawn = 0;
       redraw(true);
       return;
