@@ -60,8 +60,9 @@ close_fds_except (int keep)
 /* A hybrid host (cgroup v1 controllers, plus cgroup2 at /sys/fs/cgroup/unified holding some
  * controller) makes crun refuse every container. Rootless, tspod's runtimes cannot use either
  * hierarchy anyway, so in this namespace an empty read-only tmpfs covers the cgroup2 mount:
- * crun then sees a plain v1 host and runs (runtime-probe.ts prefers it then, as Podman does).
- * Best effort: where the mount fails, runc is chosen as before. */
+ * crun then sees a plain v1 host and runs, for `--runtime crun` (runc stays the default on
+ * v1: runtime-probe.ts says why).
+ * Best effort: where the mount fails, `--runtime crun` fails as it did. */
 static void
 hide_hybrid_cgroup2 (void)
 {

@@ -1,12 +1,12 @@
 // The command line itself: global flags, the typed command's group loaded on demand, clipanion
 // for the command's own flags, and one place where failures become exit codes.
 import { Cli, CommandClass } from 'clipanion';
-import { matchedPath, parserFor, typedClasses } from './command-parser';
+import { commandFlags, matchedPath, parserFor, typedClasses } from './command-parser';
 import { restoreUserEnv } from './launcher-env';
 import { COMMAND_GROUPS, GROUP_ALIASES } from './commands';
 import { parseErrorMessage, unknownCommandMessage } from './cli-errors';
 import { splitGlobalFlags } from './global-flags';
-import { commandFlags, hasShortFlagBatch, splitLeadingShortFlags } from './short-flags';
+import { hasShortFlagBatch, splitLeadingShortFlags } from './short-flags';
 import { TspodCommand, setLeadingGlobals } from './tspod-command';
 import { TspodError, errorMessage } from '../../pkg/errors';
 import { isLogLevel, logEnabled, setLogLevel } from '../../pkg/log';

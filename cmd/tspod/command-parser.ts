@@ -8,6 +8,7 @@ import { Cli, CommandClass } from 'clipanion';
 import { END_OF_INPUT } from 'clipanion/lib/constants';
 import { makeAnyOfMachine, runMachineInternal, selectBestState, RunState, StateMachine } from 'clipanion/lib/core';
 import { TSPOD_VERSION } from '../../pkg/version';
+import type { CommandFlags } from './short-flags';
 
 type MachineNode = StateMachine['nodes'][number];
 
@@ -19,8 +20,21 @@ interface CompiledParser {
 }
 
 interface ParserBuilder {
-  builders: { compile(): { machine: StateMachine; context: unknown } }[];
+  builders: { compile(): { machine: StateMachine; context: unknown }; options: { names: string[]; arity: number }[] }[];
   compile(): CompiledParser;
+}
+
+function builderOf(cli: Cli): ParserBuilder {
+  return (cli as unknown as { builder: ParserBuilder }).builder;
+}
+
+/** The flags of the commands a parser knows, from clipanion's own option records. */
+export function commandFlags(cli: Cli): CommandFlags {
+  const flags: CommandFlags = { withValue: new Set(), boolean: new Set() };
+  for (const { options } of builderOf(cli).builders) {
+    for (const { names, arity } of options) for (const name of names) (arity > 0 ? flags.withValue : flags.boolean).add(name);
+  }
+  return flags;
 }
 
 /** Clipanion's simplification of one node: the same folding, for this node alone. */
@@ -65,7 +79,7 @@ function foldOnFirstVisit(machine: StateMachine): void {
 /** Installs the lazily folded parser on cli, compiled once; clipanion's own compile() stays
  * available for its suggestions. */
 function compileOnce(cli: Cli): void {
-  const builder = (cli as unknown as { builder: ParserBuilder }).builder;
+  const builder = builderOf(cli);
   const original = builder.compile.bind(builder);
   const parts = builder.builders.map((b) => b.compile());
   // One command's machine already starts at the initial node: no union (a copy of every node) needed.

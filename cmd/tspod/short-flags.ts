@@ -4,28 +4,13 @@
 // refuses `stop -t0` and takes `ps -an1` as -n without a value. So the leading options of a
 // command line are split here as pflag splits them, before clipanion sees them; options after
 // the first positional argument are left alone (they may be the container command's own).
-import type { Cli } from 'clipanion';
 
+/** A command's flags (command-parser.ts's commandFlags reads them off the parser). */
 export interface CommandFlags {
   /** flags that take a value, e.g. "-t", "--time" */
   withValue: Set<string>;
   /** flags that take none */
   boolean: Set<string>;
-}
-
-interface OptionDefinition {
-  names: string[];
-  arity: number;
-}
-
-/** The flags of the commands a parser knows, from clipanion's own option records. */
-export function commandFlags(cli: Cli): CommandFlags {
-  const flags: CommandFlags = { withValue: new Set(), boolean: new Set() };
-  const builders = (cli as unknown as { builder: { builders: { options: OptionDefinition[] }[] } }).builder.builders;
-  for (const { options } of builders) {
-    for (const { names, arity } of options) for (const name of names) (arity > 0 ? flags.withValue : flags.boolean).add(name);
-  }
-  return flags;
 }
 
 /**

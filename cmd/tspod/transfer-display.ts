@@ -47,7 +47,7 @@ function plainListener(out: NodeJS.WritableStream): TransferListener {
 
 /** Bars redrawn in place at most every 100 ms; messages scroll above them. */
 function ttyListener(out: NodeJS.WriteStream): TransferListener {
-  const blobs: BlobLine[] = [];
+  let blobs: BlobLine[] = [];
   let drawn = 0;
   let lastDraw = 0;
   const redraw = (force: boolean) => {
@@ -67,7 +67,7 @@ function ttyListener(out: NodeJS.WriteStream): TransferListener {
       const finished = blobs.filter((x) => x.finished);
       const text = [...finished.map((x) => renderLine(x)), e.text].map((line) => `\x1b[2K${line}\n`).join('');
       out.write((drawn > 0 ? `\x1b[${drawn}A\x1b[0J` : '') + text);
-      blobs.splice(0, blobs.length, ...blobs.filter((x) => !x.finished));
+      blobs = blobs.filter((x) => !x.finished);
       drawn = 0;
       redraw(true);
       return;

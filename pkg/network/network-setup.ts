@@ -233,7 +233,7 @@ export async function setUpNetwork(engine: Engine, container: Container, plan: N
  * tap device waits for an RCU grace period): it is left to finish on its own.
  */
 async function releaseHelpers(status: Pick<NetworkStatus, 'helpers' | 'apiSocket' | 'netnsFile' | 'ports'>, dying: number[]): Promise<void> {
-  const holdPorts = (status.ports?.length ?? 0) > 0;
+  const holdPorts = status.ports.length > 0;
   for (const h of status.helpers) {
     const pid = killHelper(h);
     if (pid !== undefined && holdPorts) dying.push(pid);
