@@ -25,9 +25,16 @@ function isActive(c: Container): boolean {
 export async function waitForExit(engine: Engine, id: string, timeoutMs?: number): Promise<Container> {
   const store = new ContainerStore(engine.db);
   const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+  let seen: Container | undefined;
   for (;;) {
     const current = store.get<ContainerConfig, ContainerRuntimeState>(id);
-    if (!current) throw new ConflictError(`container ${id.slice(0, 12)} was removed while waiting for it`);
+    if (!current) {
+      if (!seen) throw new ConflictError(`container ${id.slice(0, 12)} was removed while waiting for it`);
+      // A --rm container's exit hook removed it: it ended, and its exit file outlives the row.
+      const code = readExitCode(containerPaths(engine.config, id).exitDir, id);
+      return { ...seen, status: 'exited', pid: 0, exitCode: code ?? seen.exitCode };
+    }
+    seen = current;
     const fresh = await refreshContainer(engine, current);
     if (!isActive(fresh)) return fresh;
     if (Date.now() >= deadline) return fresh;

@@ -181,6 +181,15 @@ describe('lifecycle', () => {
     assert.equal(tspod(['rm', 'durable']).code, 0);
   });
 
+  test('stop of a detached --rm container succeeds even when its exit removes it first', () => {
+    for (let i = 0; i < 3; i++) {
+      assert.equal(run(['-d', '--rm', '--name', 'rm-stop', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; sleep 1000 & wait']).code, 0);
+      const stop = tspod(['stop', 'rm-stop']);
+      assert.equal(stop.code, 0, stop.stderr);
+      assert.equal(stop.stdout, 'rm-stop\n');
+    }
+  });
+
   test('run --rm whose CLI was killed: the container is still removed when it ends', async () => {
     const bg = asUser(['sh', '-c', 'tspod run --rm --name cli-killed busybox sh -c "sleep 2" >/dev/null 2>&1 & echo $!']);
     const cliPid = Number(bg.stdout.trim());
