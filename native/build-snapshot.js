@@ -1,8 +1,9 @@
 // `npm run build:snapshot`: bundles cmd/tspod/snapshot-entry.ts with esbuild and builds
 // dist/tspod.blob, the start-up snapshot the launcher runs node from (a command then starts
-// without loading ~150 modules). dist/tspod.blob.node records which node binary built it
-// ("SIZE MTIME" of its stat): a blob only loads in the very node that wrote it, so the launcher
-// falls back to dist/cmd/tspod/main.js when the node differs or the blob is missing.
+// without loading ~150 modules). dist/tspod.blob.node records which node binary built it and
+// with which V8 flags ("SIZE MTIME FLAGS..."): a blob only loads in the very node that wrote it,
+// given the same flags, so the launcher falls back to dist/cmd/tspod/main.js when either differs
+// or the blob is missing.
 // Never fails the build: without esbuild or on a node that cannot build snapshots, tspod simply
 // starts from main.js.
 'use strict';
@@ -17,6 +18,13 @@ const entry = path.join(root, 'cmd', 'tspod', 'snapshot-entry.ts');
 const bundle = path.join(dist, 'snapshot', 'tspod-snapshot.js');
 const blob = path.join(dist, 'tspod.blob');
 const stamp = `${blob}.node`;
+// V8 flags the blob is built with, and that node must be given again to load it (a blob built
+// with other flags makes node exit 14): native/launcher.c passes the same words and compares
+// the stamp's copy of them. --no-rehash-snapshot: by default every start rehashes each string of
+// the heap with a fresh random seed, ~8 ms of every command here; without it the seed baked in
+// when the blob was built, random per build, stays (tspod parses no untrusted input in bulk
+// that could exploit a known seed to flood a hash table).
+const NODE_FLAGS = ['--no-rehash-snapshot'];
 
 function skip(why) {
   fs.rmSync(blob, { force: true });
@@ -90,11 +98,11 @@ try {
   skip(`rewriting the bundle failed: ${err.message}`);
 }
 const tmp = `${blob}.tmp`;
-const built = spawnSync(process.execPath, ['--snapshot-blob', tmp, '--build-snapshot', bundle], { encoding: 'utf8' });
+const built = spawnSync(process.execPath, ['--snapshot-blob', tmp, ...NODE_FLAGS, '--build-snapshot', bundle], { encoding: 'utf8' });
 if (built.status !== 0) {
   fs.rmSync(tmp, { force: true });
   skip(`node --build-snapshot failed: ${(built.stderr || built.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
 }
 const node = fs.statSync(process.execPath);
 fs.renameSync(tmp, blob);
-fs.writeFileSync(stamp, `${node.size} ${Math.floor(node.mtimeMs / 1000)}\n`);
+fs.writeFileSync(stamp, `${node.size} ${Math.floor(node.mtimeMs / 1000)} ${NODE_FLAGS.join(' ')}\n`);

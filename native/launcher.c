@@ -98,8 +98,13 @@ locate_node (struct launch *l, struct tspod_error *err)
                      TSPOD_NODE);
 }
 
-/* A snapshot loads only in the node binary that built it: tools/build-snapshot.js records that
- * binary's "SIZE MTIME" beside the blob. Anything unexpected means main.js, never an error. */
+/* V8 flags the snapshot is built with and must be loaded with (native/build-snapshot.js's
+ * NODE_FLAGS, where the reason for each is given). */
+#define SNAPSHOT_FLAG "--no-rehash-snapshot"
+
+/* A snapshot loads only in the node binary that built it, given the same V8 flags:
+ * native/build-snapshot.js records that binary's "SIZE MTIME" and the flags beside the blob.
+ * Anything unexpected means main.js, never an error. */
 static void
 choose_snapshot (struct launch *l)
 {
@@ -118,8 +123,8 @@ choose_snapshot (struct launch *l)
       l->blob[0] = '\0';
       return;
     }
-  snprintf (expected, sizeof (expected), "%lld %lld\n", (long long) node.st_size,
-            (long long) node.st_mtim.tv_sec);
+  snprintf (expected, sizeof (expected), "%lld %lld %s\n", (long long) node.st_size,
+            (long long) node.st_mtim.tv_sec, SNAPSHOT_FLAG);
   if (strcmp (stamp, expected) != 0)
     l->blob[0] = '\0';
 }
@@ -194,7 +199,7 @@ exec_node (const struct launch *l, int argc, char **argv)
 
   int n = 0;
 
-  node_argv = calloc ((size_t) argc + 4, sizeof (char *));
+  node_argv = calloc ((size_t) argc + 5, sizeof (char *));
   if (node_argv == NULL)
     {
       tspod_fail (&err, errno, NULL, "cannot allocate the node command line");
@@ -206,6 +211,7 @@ exec_node (const struct launch *l, int argc, char **argv)
       prefer_huge_pages ();
       node_argv[n++] = (char *) "--snapshot-blob";
       node_argv[n++] = (char *) l->blob;
+      node_argv[n++] = (char *) SNAPSHOT_FLAG;
       node_argv[n++] = (char *) "--";
     }
   else
