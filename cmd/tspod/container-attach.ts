@@ -134,7 +134,7 @@ export class AttachCommand extends TspodCommand {
         detachKeys,
       });
       const restore = tty ? terminalSession(session) : () => undefined;
-      const runtime = new OciRuntime(engine.config);
+      const runtime = OciRuntime.of(engine.config, container);
       const unproxy = !tty && sigProxy ? proxySignals((s) => void runtime.kill(container.id, s.replace(/^SIG/, '')).catch(() => undefined)) : () => undefined;
       try {
         const result = await session.result;

@@ -71,7 +71,7 @@ export async function inspectContainerDoc(engine: Engine, found: Container, size
   let ociRuntime = 'runc';
   try {
     const { OciRuntime } = await import('../../pkg/runtime/oci-runtime');
-    ociRuntime = path.basename(new OciRuntime(engine.config).path);
+    ociRuntime = path.basename(OciRuntime.of(engine.config, c).path);
   } catch {
     // no runtime installed: inspect still works
   }

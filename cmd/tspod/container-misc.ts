@@ -179,7 +179,7 @@ async function setPaused(engine: Engine, c: Container, pause: boolean): Promise<
     throw new ConflictError(`"${c.name}" is not ${wanted}, can't ${pause ? 'pause' : 'unpause'}: container state improper`);
   }
   checkCanPause(engine);
-  await new OciRuntime(engine.config).mustRun([pause ? 'pause' : 'resume', c.id], `${pause ? 'pausing' : 'unpausing'} container ${c.name}`);
+  await OciRuntime.of(engine.config, c).mustRun([pause ? 'pause' : 'resume', c.id], `${pause ? 'pausing' : 'unpausing'} container ${c.name}`);
   new ContainerStore(engine.db).update(c.id, { status: pause ? 'paused' : 'running' });
 }
 

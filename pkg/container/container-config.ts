@@ -69,6 +69,9 @@ export interface ContainerConfig {
   usernsRange?: { offset: number; size: number };
   stopSignal: string;
   stopTimeout: number;
+  /** the OCI runtime it was created with (a name, or a path as --runtime gave it): every later
+   * runtime call for it uses this one. Absent on containers from before it was recorded. */
+  runtime?: string;
   logDriver: string;
   logOpts: Record<string, string>;
   restartPolicy: RestartPolicy;

@@ -20,6 +20,7 @@ import { containerPaths } from './container-paths';
 import { ContainerStore } from './container-store';
 import { VolumeStore } from '../volume/volume-store';
 import { hostFacts } from '../runtime/host-facts';
+import { chooseRuntime } from '../runtime/runtime-probe';
 import { subordinateCount } from '../runtime/container-user';
 import { writeTransaction } from '../state/database';
 import { allocateRange, autoSize, parseUsernsFlag } from './userns-mode';
@@ -149,7 +150,10 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
   // -P publishes what the image exposes too: the list is fixed at create, as Docker does.
   const exposedPorts = [...new Set([...Object.keys(imageConfig.config?.ExposedPorts ?? {}), ...(req.config.exposedPorts ?? [])])];
   const healthcheck = resolveHealthConfig(imageConfig.config?.Healthcheck, req.health ?? {});
-  const config: ContainerConfig = { ...req.config, mounts, exposedPorts, imageId: image.id, imageName: displayName(engine, image, req.image), entrypoint, cmd, ...(healthcheck ? { healthcheck } : {}) };
+  // Chosen now: a runtime that is not installed fails `create`, not a later `start`.
+  const chosen = chooseRuntime(engine.config.runtime, engine.config.containers.runtimes);
+  const runtime = engine.config.runtime ?? chosen.name;
+  const config: ContainerConfig = { ...req.config, mounts, exposedPorts, imageId: image.id, imageName: displayName(engine, image, req.image), entrypoint, cmd, runtime, ...(healthcheck ? { healthcheck } : {}) };
   const userns = parseUsernsFlag(config.userns);
   if (userns.mode !== 'host' && !hostFacts().rootless) throw new InvalidArgumentError(`--userns=${userns.mode} is only supported in rootless mode`);
   const autoNeeds = userns.mode === 'auto' ? (userns.size ?? (await imageIdsNeeded(engine, image))) : 0;

@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
-import { CommandNotRunnableError, ConflictError, InvalidArgumentError, TspodError } from '../errors';
+import { ConflictError, InvalidArgumentError, TspodError } from '../errors';
 import { parseImageConfig } from '../image/manifest';
 import { ALL_CAPABILITIES, explicitlyAddedCapabilities, limitToAvailable, processCapabilities } from '../runtime/capabilities';
 import { isMapped, resolveContainerUser } from '../runtime/container-user';
-import { MonitorStartError, runtimeErrorMessage, startMonitor } from '../runtime/monitor-launch';
+import { MonitorStartError, startMonitor } from '../runtime/monitor-launch';
 import { hostFacts } from '../runtime/oci-spec';
 import type { Process, Spec } from '../runtime/oci-spec-types';
 import { OciRuntime } from '../runtime/oci-runtime';
@@ -109,16 +109,8 @@ export function execProcess(engine: Engine, container: Container, bundleProcess:
   return proc;
 }
 
-/** 126 when the command cannot be executed, 127 when it does not exist (runc exec's errors). */
 function commandError(err: MonitorStartError): TspodError {
-  const msg = runtimeErrorMessage(err.runtimeMessage).replace(/^(runc )?exec failed: (unable to start container process: )?/, '');
-  if (/executable file not found|no such file or directory/i.test(msg)) {
-    return new CommandNotRunnableError(`${msg}: OCI runtime attempted to invoke a command that was not found`, true);
-  }
-  if (/permission denied|exec format error|is a directory/i.test(msg)) {
-    return new CommandNotRunnableError(`${msg}: OCI permission denied`, false);
-  }
-  return new TspodError(msg || err.message);
+  return err.commandNotRunnable() ?? new TspodError(err.failure || err.message);
 }
 
 function execDirs(engine: Engine, containerId: string, execId: string): { socketDir: string; exitDir: string } {
@@ -158,7 +150,7 @@ export async function startExec(engine: Engine, nameOrId: string, req: ExecReque
   fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   const processFile = path.join(socketDir, 'process.json');
   fs.writeFileSync(processFile, JSON.stringify(proc), { mode: 0o600 });
-  const runtime = new OciRuntime(engine.config);
+  const runtime = OciRuntime.of(engine.config, container);
   let started;
   try {
     started = await startMonitor({

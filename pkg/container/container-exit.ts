@@ -45,7 +45,7 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
   removeNotifyProxy(engine, container);
   // Two helper processes that do not depend on each other: at once.
   const driver = await engine.driver();
-  await Promise.all([new OciRuntime(engine.config).delete(container.id), driver.unmount(paths.rootfs)]);
+  await Promise.all([OciRuntime.of(engine.config, container).delete(container.id), driver.unmount(paths.rootfs)]);
   store.mutate<object, ContainerRuntimeState>(container.id, (fresh) => {
     if (fresh.state.runToken !== container.state.runToken) return undefined;
     if (fresh.status !== 'running' && fresh.status !== 'paused' && fresh.status !== 'stopping') return undefined;

@@ -31,13 +31,13 @@ export async function removeContainer(engine: Engine, container: Container, opts
         2,
       );
     }
-    await new OciRuntime(engine.config).kill(container.id, 'KILL');
+    await OciRuntime.of(engine.config, container).kill(container.id, 'KILL');
     fresh = await waitForExit(engine, container.id, 10_000);
     await cleanupContainer(engine, fresh, fresh.status === 'exited' ? fresh.exitCode : 137);
   }
   const paths = containerPaths(engine.config, container.id);
   await (await engine.driver()).unmount(paths.rootfs);
-  await new OciRuntime(engine.config).delete(container.id);
+  await OciRuntime.of(engine.config, container).delete(container.id);
   new ContainerStore(engine.db).delete(container.id);
   fs.rmSync(paths.run, { recursive: true, force: true });
   fs.rmSync(paths.home, { recursive: true, force: true, maxRetries: 3 });

@@ -6,13 +6,13 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
-import { CommandNotRunnableError, ConflictError, HostError, TspodError } from '../errors';
+import { ConflictError, HostError } from '../errors';
 import { cgroupVersion } from '../host/cgroups';
 import { log } from '../log';
 import { parseImageConfig } from '../image/manifest';
 import { capabilitySet, explicitlyAddedCapabilities } from '../runtime/capabilities';
 import { resolveContainerUser } from '../runtime/container-user';
-import { MonitorStartError, runtimeErrorMessage, startMonitor } from '../runtime/monitor-launch';
+import { MonitorStartError, startMonitor } from '../runtime/monitor-launch';
 import { MountInput, NamespaceMode, ResourceInput, UserNamespaceMode, buildSpec, containerEnv, containerMappings, describeDevice, hostFacts, serializeSpec, sourceMountOptions } from '../runtime/oci-spec';
 import { findExecutable } from '../host/executables';
 import { FuseOverlayDriver } from '../storage/fuse-overlay-driver';
@@ -81,18 +81,6 @@ function mountInputs(engine: Engine, config: ContainerConfig, rootfs: string): M
     if (!fs.existsSync(source)) fs.mkdirSync(source, { recursive: true });
     return { type: 'bind', source, destination: m.destination, readonly: m.readonly, options: m.options, sourceOptions: sourceMountOptions(source) };
   });
-}
-
-/** 126 when the command cannot be executed, 127 when it does not exist, as Docker reports. */
-function commandError(err: MonitorStartError): TspodError {
-  const msg = runtimeErrorMessage(err.runtimeMessage).replace(/^runc create failed: unable to start container process: /, '');
-  if (/executable file not found|no such file or directory/i.test(msg)) {
-    return new CommandNotRunnableError(`${msg}: OCI runtime attempted to invoke a command that was not found`, true);
-  }
-  if (/permission denied|exec format error|is a directory/i.test(msg)) {
-    return new CommandNotRunnableError(`${msg}: OCI permission denied`, false);
-  }
-  return err;
 }
 
 /** --userns as buildSpec takes it, with the range create reserved for auto. */
@@ -269,7 +257,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   // an exit hook that is starting the container instead of missing the run it starts.
   container.state = { ...container.state, runToken };
   store.update<ContainerRuntimeState>(container.id, { state: container.state });
-  const runtime = new OciRuntime(engine.config);
+  const runtime = OciRuntime.of(engine.config, container);
   await runtime.delete(container.id);
   fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
   for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -301,7 +289,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
     });
   } catch (err) {
     await (await engine.driver()).unmount(paths.rootfs);
-    const failure = err instanceof MonitorStartError ? commandError(err) : err;
+    const failure = err instanceof MonitorStartError ? (err.commandNotRunnable() ?? err) : err;
     store.update<ContainerRuntimeState>(container.id, { state: { ...container.state, error: (failure as Error).message } });
     throw failure;
   }

@@ -71,7 +71,7 @@ export async function killContainer(engine: Engine, container: Container, signal
   const fresh = await refreshContainer(engine, container);
   if (!isActive(fresh)) throw new ConflictError(`can only kill running containers. ${container.id.slice(0, 12)} is in state ${fresh.status}: container state improper`);
   new ContainerStore(engine.db).update(container.id, { stoppedByUser: true });
-  await new OciRuntime(engine.config).kill(container.id, signalName(signal));
+  await OciRuntime.of(engine.config, fresh).kill(container.id, signalName(signal));
 }
 
 /** Docker's stop: the stop signal, then SIGKILL after the timeout; a no-op on a stopped container. */
@@ -84,7 +84,7 @@ export async function stopContainer(engine: Engine, container: Container, timeou
     return fresh;
   }
   store.update(container.id, { stoppedByUser: true, status: 'stopping' });
-  const runtime = new OciRuntime(engine.config);
+  const runtime = OciRuntime.of(engine.config, container);
   const timeout = timeoutSeconds ?? container.config.stopTimeout ?? 10;
   if (timeout > 0) {
     await runtime.kill(container.id, signalName(container.config.stopSignal || 'TERM'));

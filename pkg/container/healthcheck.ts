@@ -143,7 +143,7 @@ async function onFailure(engine: Engine, c: Container): Promise<void> {
   const { stopContainer, waitForMonitorGone } = await import('./container-stop');
   if (action === 'kill') {
     // Not a user's kill: the restart policy may bring it back.
-    await new OciRuntime(engine.config).kill(c.id, 'KILL');
+    await OciRuntime.of(engine.config, c).kill(c.id, 'KILL');
     return;
   }
   await stopContainer(engine, c);

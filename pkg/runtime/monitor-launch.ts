@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { HostError, TspodError } from '../errors';
+import { CommandNotRunnableError, HostError, TspodError } from '../errors';
 import { nativeBinary } from '../package-root';
 
 export type MonitorLogDriver = 'k8s-file' | 'json-file' | 'local' | 'none' | 'passthrough';
@@ -86,6 +86,27 @@ export class MonitorStartError extends TspodError {
     readonly code: number,
   ) {
     super(message);
+  }
+
+  /** The runtime's message without runc's "create failed: unable to start container process:". */
+  get failure(): string {
+    return runtimeErrorMessage(this.runtimeMessage).replace(/^(runc )?(create |exec )?failed: (unable to start container process: )?/, '');
+  }
+
+  /**
+   * The failure as Docker and Podman report a command that cannot run: 127 when it does not
+   * exist, 126 when it cannot be executed (in runc's and crun's words; crun says "Operation not
+   * permitted" for a directory). Undefined for any other failure.
+   */
+  commandNotRunnable(): CommandNotRunnableError | undefined {
+    const msg = this.failure;
+    if (/executable file not found|not found in \$PATH|no such file or directory/i.test(msg)) {
+      return new CommandNotRunnableError(`${msg}: OCI runtime attempted to invoke a command that was not found`, true);
+    }
+    if (/permission denied|operation not permitted|exec format error|is a directory/i.test(msg)) {
+      return new CommandNotRunnableError(`${msg}: OCI permission denied`, false);
+    }
+    return undefined;
   }
 }
 

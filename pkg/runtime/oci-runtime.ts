@@ -8,19 +8,40 @@ import { runtimeErrorMessage as runtimeMessage } from './monitor-launch';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+function runtimeRoot(config: EngineConfig): string {
+  return path.join(config.runRoot, 'runc');
+}
+
 export interface RuntimeResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
+/** What a container keeps of its runtime: the name or path it was created with. */
+export interface RuntimeOwner {
+  id: string;
+  config: { runtime?: string };
+}
+
 export class OciRuntime {
   readonly path: string;
   readonly root: string;
 
-  constructor(config: EngineConfig) {
-    this.path = chooseRuntime(config.runtime, config.containers.runtimes).path;
-    this.root = path.join(config.runRoot, 'runc');
+  /** REQUESTED: a name or a path; else --runtime / containers.conf, else the probed default. */
+  constructor(config: EngineConfig, requested = config.runtime) {
+    this.path = chooseRuntime(requested, config.containers.runtimes).path;
+    this.root = runtimeRoot(config);
+  }
+
+  /**
+   * The runtime that created CONTAINER: only it can read its state (runc and crun keep theirs
+   * in different files), whatever the default is now or --runtime says. Containers from before
+   * the runtime was recorded were runc's when runc left its state.json.
+   */
+  static of(config: EngineConfig, container: RuntimeOwner): OciRuntime {
+    const legacy = () => (fs.existsSync(path.join(runtimeRoot(config), container.id, 'state.json')) ? 'runc' : undefined);
+    return new OciRuntime(config, container.config.runtime ?? legacy() ?? config.runtime);
   }
 
   /** Global arguments every invocation needs (the monitor gets them too). */

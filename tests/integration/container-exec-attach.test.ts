@@ -202,6 +202,7 @@ describe('exec', () => {
     assert.equal(missing.code, 127);
     assert.match(missing.stderr, /^Error: .*nosuch.*not found/m);
     assert.equal(tspod(['exec', name, '/etc/passwd']).code, 126);
+    assert.equal(tspod(['exec', name, '/etc']).code, 126);
   });
 
   test('-e, --env-file, -u and -w', () => {

@@ -43,12 +43,26 @@ describe('run', () => {
     assert.deepEqual(psNames(), []);
   });
 
-  test('--runtime crun works too (on a hybrid cgroup host tspod covers the cgroup2 mount crun 1.8 refuses)', () => {
-    const hi = run(['--rm', '--runtime', 'crun', 'busybox', 'echo', 'hi']);
+  test('--runtime runc works too, and a container keeps the runtime it was created with', () => {
+    const hi = run(['--rm', '--runtime', 'runc', 'busybox', 'echo', 'hi']);
     assert.equal(hi.code, 0, hi.stderr);
     assert.equal(hi.stdout, 'hi\n');
-    assert.equal(run(['--rm', '--runtime', 'crun', 'busybox', 'sh', '-c', 'exit 3']).code, 3);
-    assert.equal(run(['--rm', '--runtime', 'crun', 'busybox', 'nosuchcommand']).code, 127);
+    assert.equal(run(['--rm', '--runtime', 'runc', 'busybox', 'sh', '-c', 'exit 3']).code, 3);
+    assert.equal(run(['--rm', '--runtime', 'runc', 'busybox', 'nosuchcommand']).code, 127);
+    assert.equal(run(['--rm', '--runtime', 'runc', 'busybox', '/etc']).code, 126);
+    // The default (crun) can read neither runc's state nor the reverse: every later command
+    // must use the container's own runtime, whatever the default or --runtime says now.
+    assert.equal(run(['-d', '--runtime', 'runc', '--name', 'by-runc', 'busybox', 'sleep', '1000']).code, 0);
+    assert.equal(run(['-d', '--name', 'by-default', 'busybox', 'sleep', '1000']).code, 0);
+    assert.equal(tspod(['inspect', '--format', '{{.OCIRuntime}}', 'by-runc', 'by-default']).stdout, 'runc\ncrun\n');
+    assert.equal(tspod(['exec', 'by-runc', 'echo', 'in']).stdout, 'in\n');
+    assert.equal(tspod(['exec', 'by-runc', 'nosuch']).code, 127);
+    assert.equal(tspod(['--runtime', 'runc', 'exec', 'by-default', 'echo', 'in']).stdout, 'in\n');
+    const stopped = tspod(['--runtime', 'crun', 'stop', '-t', '0', 'by-runc']);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal(tspod(['inspect', '--format', '{{.State.Status}}', 'by-runc']).stdout, 'exited\n');
+    assert.equal(tspod(['rm', '-f', 'by-runc', 'by-default']).code, 0);
+    assert.deepEqual(psNames(), []);
   });
 
   test('stdout and stderr stay apart, and both reach the log', () => {

@@ -11,7 +11,7 @@ import {
   encodeStdin,
   parseExitCode,
 } from '../../pkg/runtime/monitor-protocol';
-import { monitorArgs, runtimeErrorMessage } from '../../pkg/runtime/monitor-launch';
+import { MonitorStartError, monitorArgs, runtimeErrorMessage } from '../../pkg/runtime/monitor-launch';
 
 test('encodeFrame writes type, big-endian length, payload', () => {
   assert.deepEqual(encodeFrame(FrameType.Stdout, 'hi'), Buffer.from([1, 0, 0, 0, 2, 0x68, 0x69]));
@@ -144,4 +144,22 @@ test('runtimeErrorMessage strips logrus decoration and keeps plain text', () => 
   assert.equal(runtimeErrorMessage('time="x" level=fatal msg=plain'), 'plain');
   assert.equal(runtimeErrorMessage('  crun: executable file `nope` not found in $PATH: No such file or directory '),
     'crun: executable file `nope` not found in $PATH: No such file or directory');
+});
+
+test("a command that cannot run is 127 or 126 in runc's and crun's words, anything else stays the runtime's failure", () => {
+  const failure = (message: string) => new MonitorStartError('create failed', message, 1);
+  const cases: [string, number | undefined, string][] = [
+    ['time="x" level=error msg="runc create failed: unable to start container process: exec: \\"nope\\": executable file not found in $PATH"', 127, 'exec: "nope": executable file not found in $PATH'],
+    ['exec failed: unable to start container process: exec: "/etc": is a directory', 126, 'exec: "/etc": is a directory'],
+    ['executable file `nope` not found in $PATH: No such file or directory', 127, 'executable file `nope` not found in $PATH: No such file or directory'],
+    ['open executable: Permission denied', 126, 'open executable: Permission denied'],
+    // crun's word for a directory
+    ['open executable: Operation not permitted', 126, 'open executable: Operation not permitted'],
+    ['cannot set memory limit: invalid argument', undefined, 'cannot set memory limit: invalid argument'],
+  ];
+  for (const [message, code, text] of cases) {
+    const err = failure(message);
+    assert.equal(err.failure, text);
+    assert.equal(err.commandNotRunnable()?.exitCode, code, message);
+  }
 });
