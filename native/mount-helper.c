@@ -16,6 +16,11 @@
  *                                                 with the surprise when overlay misbehaves
  *   topdir DIR                                    chattr +T: ext4 spreads DIR's subdirectories
  *                                                 over block groups (see pkg/storage/layer-home.ts)
+ *   netns FILE                                    a new network namespace with lo up, kept by a
+ *                                                 bind mount on FILE (created; a stale mount
+ *                                                 there is detached first): a container's, made
+ *                                                 before `runtime create` so its network helpers
+ *                                                 start alongside (pkg/network/early-netns.ts)
  *
  * Every failure prints one line "<what>: <strerror>" on stderr and exits 1. */
 #include <errno.h>
@@ -24,6 +29,9 @@
 #include <string.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -41,7 +49,7 @@ fail (const char *what, const char *path)
 static int
 usage (void)
 {
-  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout|probe-overlay|topdir ARGS...\n", stderr);
+  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout|probe-overlay|topdir|netns ARGS...\n", stderr);
   return 2;
 }
 
@@ -263,6 +271,51 @@ do_topdir (int argc, char **argv)
   return ret;
 }
 
+/* The OCI runtime brings lo up only in a namespace it creates itself, not in one it joins. */
+static int
+loopback_up (void)
+{
+  struct ifreq ifr;
+  int ret = 0, fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return fail ("socket for", "lo");
+  memset (&ifr, 0, sizeof ifr);
+  strcpy (ifr.ifr_name, "lo");
+  if (ioctl (fd, SIOCGIFFLAGS, &ifr) < 0)
+    ret = fail ("flags of", "lo");
+  else
+    {
+      ifr.ifr_flags |= IFF_UP;
+      if (ioctl (fd, SIOCSIFFLAGS, &ifr) < 0)
+        ret = fail ("bring up", "lo");
+    }
+  close (fd);
+  return ret;
+}
+
+static int
+do_netns (int argc, char **argv)
+{
+  int fd;
+
+  if (argc != 3)
+    return usage ();
+  /* A namespace a crashed start left mounted here goes: nothing else may hold this name. */
+  umount2 (argv[2], MNT_DETACH | UMOUNT_NOFOLLOW);
+  fd = open (argv[2], O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return fail ("create", argv[2]);
+  close (fd);
+  if (unshare (CLONE_NEWNET) < 0)
+    return fail ("new network namespace for", argv[2]);
+  if (loopback_up () != 0)
+    return 1;
+  if (mount ("/proc/self/ns/net", argv[2], NULL, MS_BIND, NULL) < 0)
+    return fail ("bind mount", argv[2]);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -282,5 +335,7 @@ main (int argc, char **argv)
     return do_probe_overlay (argc, argv);
   if (strcmp (argv[1], "topdir") == 0)
     return do_topdir (argc, argv);
+  if (strcmp (argv[1], "netns") == 0)
+    return do_netns (argc, argv);
   return usage ();
 }

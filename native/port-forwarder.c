@@ -5,7 +5,10 @@
  * splice(2), so the bytes never cross into user space. It exits when the watched process (the
  * container's init) ends, and cleanup also kills it; either way the ports are released.
  *
- *   tspod-portfwd [--netns PATH] [--watch-pid PID] [--ready-fd FD] MAPPING...
+ *   tspod-portfwd [--netns PATH] [--watch-pid PID|-] [--ready-fd FD] MAPPING...
+ *   --watch-pid -: the pid comes later on stdin, one decimal line: the forwarder starts before
+ *            the container's process exists (pkg/network/early-netns.ts). Should stdin close
+ *            first, the start that launched it failed or died: it exits, freeing the ports.
  *   MAPPING: PROTO,HOSTIP,HOSTPORT,HOSTPORTMAX,TARGETIP,TARGETPORT   (PROTO tcp|udp; HOSTIP ""
  *            for every address; HOSTPORT 0 for a free port; HOSTPORTMAX 0 unless a range)
  *
@@ -220,6 +223,26 @@ watch_pid (const char *text)
   return fd;
 }
 
+/* The pid promised by --watch-pid -: a pidfd for it, or exit when stdin ends without one. */
+static int
+read_watch_pid (void)
+{
+  char line[32];
+  ssize_t n = read (STDIN_FILENO, line, sizeof line - 1);
+  int fd;
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return -1;
+  if (n <= 0)
+    exit (0);
+  line[n] = '\0';
+  fd = (int) syscall (SYS_pidfd_open, atoi (line), 0);
+  /* Already gone: the container ended before it was handed over. */
+  if (fd < 0)
+    exit (0);
+  return fd;
+}
+
 static void
 announce (void)
 {
@@ -247,14 +270,16 @@ accept_on (const struct fwd_mapping *m)
     }
 }
 
+/* PIDFD -1 with PID_LATER: until the pid arrives, fd 0 (stdin) takes the pidfd's slot. */
 static void
-serve (int pidfd)
+serve (int pidfd, int pid_later)
 {
   static struct pollfd fds[FWD_MAX_MAPPINGS + 1 + 256];
   for (;;)
     {
       int n = 0, udp_first, ready;
-      fds[n++] = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+      int waiting = pid_later && pidfd < 0;
+      fds[n++] = (struct pollfd) { .fd = waiting ? STDIN_FILENO : pidfd, .events = POLLIN };
       for (int i = 0; i < n_mappings; i++)
         fds[n++] = (struct pollfd) { .fd = mappings[i].fd, .events = POLLIN };
       udp_first = n;
@@ -262,7 +287,9 @@ serve (int pidfd)
       ready = poll (fds, n, 10000);
       if (ready < 0 && errno != EINTR)
         exit (1);
-      if (pidfd >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+      if (waiting && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+        pidfd = read_watch_pid ();
+      else if (pidfd >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
         exit (0);
       for (int i = 0; i < n_mappings; i++)
         {
@@ -299,13 +326,13 @@ main (int argc, char **argv)
         die ("unknown option %s", argv[i], 0);
     }
   if (i >= argc)
-    die ("%s", "usage: tspod-portfwd [--netns PATH] [--watch-pid PID] [--ready-fd FD] MAPPING...", 0);
+    die ("%s", "usage: tspod-portfwd [--netns PATH] [--watch-pid PID|-] [--ready-fd FD] MAPPING...", 0);
   signal (SIGPIPE, SIG_IGN);
   for (; i < argc && n_mappings < FWD_MAX_MAPPINGS; i++)
     parse_mapping (argv[i], &mappings[n_mappings++]);
   for (i = 0; i < n_mappings; i++)
     bind_mapping (&mappings[i]);
-  if (pid)
+  if (pid && strcmp (pid, "-") != 0)
     pidfd = watch_pid (pid);
   if (netns)
     join_netns (netns);
@@ -313,6 +340,6 @@ main (int argc, char **argv)
   if (chdir ("/") < 0)
     die ("%s", "cannot chdir to /", errno);
   announce ();
-  serve (pidfd);
+  serve (pidfd, pid != NULL && strcmp (pid, "-") == 0);
   return 0;
 }

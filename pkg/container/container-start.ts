@@ -1,6 +1,6 @@
 // `start`: mount the root filesystem, write the OCI bundle and the /etc files, hand the
-// container to its monitor (which runs `runtime create`), connect the network, and finally
-// `runtime start`. Split in two (prepare, then release) so that `run` can attach to the
+// container to its monitor (which runs `runtime create`), connect the network (whose helpers
+// may have started meanwhile, in a namespace made beforehand), and finally `runtime start`. Split in two (prepare, then release) so that `run` can attach to the
 // monitor before the process runs and no output is lost.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -22,7 +22,8 @@ import { keepIdAccounts } from './keep-id-accounts';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimits';
 import { seccompProfileForOption } from '../runtime/seccomp-profile';
-import { NetworkPlan, NetworkStatus, planNetwork, setUpNetwork, tearDownNetwork } from '../network/network-setup';
+import { NetworkPlan, NetworkStart, NetworkStatus, beginNetwork, planNetwork, tearDownNetwork } from '../network/network-setup';
+import { createEarlyNetns, discardEarlyNetns } from '../network/early-netns';
 import { seedVolume } from '../volume/volume-seed';
 import { VolumeStore } from '../volume/volume-store';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
@@ -261,12 +262,20 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   await runtime.delete(container.id);
   fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
   for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  await mountRootfs(engine, container, paths);
-  let started;
-  let plan: NetworkPlan;
+  // The namespace is made while the root is mounted; its helpers then start while the bundle is
+  // written and the monitor runs `runtime create` (early-netns.ts).
+  const netns = createEarlyNetns(engine, container, usernsOf(container.config).mode !== 'host');
   try {
-    plan = await planNetwork(engine, container);
-    writeBundle(engine, container, paths, plan);
+    await mountRootfs(engine, container, paths);
+  } catch (err) {
+    await discardEarlyNetns(netns);
+    throw err;
+  }
+  let started;
+  let networkStart: NetworkStart | undefined;
+  try {
+    networkStart = await beginNetwork(engine, container, await planNetwork(engine, container), netns);
+    writeBundle(engine, container, paths, networkStart.plan);
     const logSettings = monitorLogSettings(container.config.logDriver, container.config.logOpts, paths.logPath);
     started = await startMonitor({
       cid: container.id,
@@ -288,6 +297,8 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       sdnotify: notifyProxy(engine, container)?.monitor,
     });
   } catch (err) {
+    if (networkStart) await networkStart.abandon();
+    else await discardEarlyNetns(netns);
     await (await engine.driver()).unmount(paths.rootfs);
     const failure = err instanceof MonitorStartError ? (err.commandNotRunnable() ?? err) : err;
     store.update<ContainerRuntimeState>(container.id, { state: { ...container.state, error: (failure as Error).message } });
@@ -295,7 +306,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   }
   let network: NetworkStatus;
   try {
-    network = await setUpNetwork(engine, container, plan, started.containerPid);
+    network = await networkStart.complete(started.containerPid);
   } catch (err) {
     await runtime.delete(container.id);
     await (await engine.driver()).unmount(paths.rootfs);

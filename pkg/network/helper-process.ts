@@ -3,6 +3,7 @@
 // are ended by pid at cleanup, after checking the pid still names the same program.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import type { Writable } from 'node:stream';
 import { HostError } from '../errors';
 import { awaitGone } from '../host/processes';
 
@@ -15,11 +16,19 @@ export interface HelperProcess {
 export interface StartedHelper extends HelperProcess {
   /** what the helper wrote on its ready fd */
   ready: string;
+  /** with keepStdin: a pipe to the helper's stdin, to be ended by the caller */
+  stdin?: Writable;
 }
 
-/** Starts `bin args` detached and waits for its first write on fd 3 (or its early exit). */
-export async function startHelper(bin: string, args: string[], name: string): Promise<StartedHelper> {
-  const child = spawn(bin, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `bin args` detached and waits for its first write on fd 3 (or its early exit). With
+ * keepStdin its stdin is a pipe kept open for a later message (tspod-portfwd's watched pid).
+ */
+export async function startHelper(bin: string, args: string[], name: string, opts: { keepStdin?: boolean } = {}): Promise<StartedHelper> {
+  const child = spawn(bin, args, { detached: true, stdio: [opts.keepStdin ? 'pipe' : 'ignore', 'ignore', 'pipe', 'pipe'] });
+  // A helper that died meanwhile must not turn a late write into an uncaught EPIPE.
+  child.stdin?.on('error', () => undefined);
+  let ok = false;
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const fd3 = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
@@ -32,8 +41,10 @@ export async function startHelper(bin: string, args: string[], name: string): Pr
       });
       child.once('error', (err) => reject(new HostError(`starting ${name}: ${err.message}`)));
     });
-    return { pid: child.pid as number, comm: bin.split('/').pop()!.slice(0, 15), ready };
+    ok = true;
+    return { pid: child.pid as number, comm: bin.split('/').pop()!.slice(0, 15), ready, stdin: child.stdin ?? undefined };
   } finally {
+    if (!ok) child.stdin?.destroy();
     child.stderr?.destroy();
     fd3.destroy();
     child.removeAllListeners('exit');

@@ -15,6 +15,11 @@
 //                                               tspod-portfwd), publishes ports. On failure it
 //                                               undoes what it did itself and throws
 //                                               (PortInUseError for a taken port).
+//   beginNetwork(engine, container, plan, netns) what start calls instead of setUpNetwork: with
+//       → NetworkStart                          a namespace made before create (early-netns.ts,
+//                                               slirp4netns and pasta) the helpers start at once
+//                                               and complete(pid) after create only waits for
+//                                               them; otherwise complete(pid) is setUpNetwork.
 //   tearDownNetwork(engine, container)         at cleanup (exit, stop, rm -f, a refresh after
 //                                               the monitor was killed). Reads only what
 //                                               setUpNetwork stored in container.state.network,
@@ -40,7 +45,8 @@ import { defaultRoute, startPasta } from './pasta-network';
 import { PortMapping, PublishedPort, publishAllMappings } from './port-mappings';
 import { startPortForwarder } from './port-forwarder';
 import { slirpAddresses, slirpPublish, startSlirp } from './slirp-network';
-import { unmountAll } from '../storage/mounts';
+import { bindMount, unmountAll } from '../storage/mounts';
+import { EarlyNetns, discardEarlyNetns } from './early-netns';
 import { planUserNetworks, setUpUserNetworks, tearDownUserNetworks } from './user-networks';
 import { DEFAULT_NETWORK } from './network-store';
 import { hostIdentity } from '../config/host-identity';
@@ -160,34 +166,62 @@ export async function planNetwork(engine: Engine, container: Container, exposed:
 
 /** Per-container network files (slirp's API socket, a netns bind mount): short paths, as
  * sun_path holds 108 bytes. */
-function netRunPath(engine: Engine, container: Container, suffix: string): string {
+export function netRunPath(engine: Engine, container: Container, suffix: string): string {
   const dir = path.join(engine.config.runRoot, 'net');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return path.join(dir, `${container.id.slice(0, 16)}.${suffix}`);
 }
 
+/** The container's network namespace: its init's (set up after create), or a file made before. */
+type NetnsTarget = { pid: number } | { file: string };
+/** Hands the container's pid to a port forwarder started before it existed (undefined: the
+ * start failed, the forwarder may go). */
+type HandOver = (pid?: number) => void;
+
 /**
  * slirp4netns, and the port forwarder started alongside (it needs only the namespace, not
  * slirp's interface: it connects when the first client comes), which saves a start-up's wait.
  */
-async function setUpSlirp(engine: Engine, container: Container, opts: SlirpModeOptions, plan: NetworkPlan, pid: number, status: NetworkStatus): Promise<void> {
+async function setUpSlirp(engine: Engine, container: Container, opts: SlirpModeOptions, plan: NetworkPlan, target: NetnsTarget, status: NetworkStatus): Promise<HandOver | undefined> {
   const viaApi = opts.portHandler === 'slirp4netns' && plan.ports.length > 0;
   const endpoint = Object.values(plan.networks)[0];
   const guest = endpoint?.ipAddress ?? slirpAddresses(opts).guest;
-  const slirp = startSlirp(pid, opts, { apiSocket: viaApi ? netRunPath(engine, container, 'sock') : undefined, macAddress: endpoint?.macAddress });
-  const forwarder = !viaApi && plan.ports.length ? startPortForwarder({ netnsPath: `/proc/${pid}/ns/net`, watchPid: pid, targetIp: guest, mappings: plan.ports }) : undefined;
+  const byPid = 'pid' in target;
+  const slirp = startSlirp(byPid ? target.pid : { netnsPath: target.file }, opts, { apiSocket: viaApi ? netRunPath(engine, container, 'sock') : undefined, macAddress: endpoint?.macAddress });
+  const forwarder = !viaApi && plan.ports.length
+    ? startPortForwarder({ netnsPath: byPid ? `/proc/${target.pid}/ns/net` : target.file, watchPid: byPid ? target.pid : 'later', targetIp: guest, mappings: plan.ports })
+    : undefined;
   const [s, f] = await Promise.allSettled([slirp, forwarder]);
   if (s.status === 'fulfilled') {
     status.helpers.push(s.value.helper);
     status.apiSocket = s.value.apiSocket;
   }
+  const handOver = f.status === 'fulfilled' ? f.value?.watch : undefined;
   if (f.status === 'fulfilled' && f.value) {
     status.helpers.push(f.value.helper);
     status.ports = f.value.ports;
   }
-  if (s.status === 'rejected') throw s.reason;
+  if (s.status === 'rejected') {
+    handOver?.();
+    throw s.reason;
+  }
   if (f.status === 'rejected') throw f.reason;
   if (viaApi) status.ports = await slirpPublish(s.value.apiSocket as string, guest, plan.ports);
+  return handOver;
+}
+
+async function setUpPasta(args: string[], plan: NetworkPlan, netnsFile: string, status: NetworkStatus): Promise<void> {
+  status.netnsFile = netnsFile;
+  const pasta = await startPasta(netnsFile, args, plan.ports);
+  status.helpers.push(pasta.helper);
+  status.ports = pasta.ports;
+}
+
+/** Undoes a set-up that failed part-way: its helpers go, with the ports they hold. */
+async function undoSetUp(status: NetworkStatus): Promise<void> {
+  const dying: number[] = [];
+  await releaseHelpers(status, dying);
+  awaitGone(dying);
 }
 
 export async function setUpNetwork(engine: Engine, container: Container, plan: NetworkPlan, pid: number): Promise<NetworkStatus> {
@@ -196,13 +230,14 @@ export async function setUpNetwork(engine: Engine, container: Container, plan: N
   try {
     switch (plan.mode.kind) {
       case 'slirp4netns':
-        await setUpSlirp(engine, container, plan.mode.options, plan, pid, status);
+        await setUpSlirp(engine, container, plan.mode.options, plan, { pid }, status);
         break;
       case 'pasta': {
-        status.netnsFile = netRunPath(engine, container, 'netns');
-        const pasta = await startPasta(pid, plan.mode.args, plan.ports, path.join(engine.config.runRoot, 'net'), status.netnsFile);
-        status.helpers.push(pasta.helper);
-        status.ports = pasta.ports;
+        const file = netRunPath(engine, container, 'netns');
+        fs.writeFileSync(file, '');
+        status.netnsFile = file;
+        await bindMount(netnsPath, file);
+        await setUpPasta(plan.mode.args, plan, file, status);
         break;
       }
       case 'networks':
@@ -219,11 +254,61 @@ export async function setUpNetwork(engine: Engine, container: Container, plan: N
     }
     return status;
   } catch (err) {
-    const dying: number[] = [];
-    await releaseHelpers(status, dying);
-    awaitGone(dying);
+    await undoSetUp(status);
     throw err;
   }
+}
+
+/** A set-up begun before `runtime create` (beginNetwork) and finished after it. */
+export interface NetworkStart {
+  /** what to write the spec from: with an early namespace, its file is the one to join */
+  plan: NetworkPlan;
+  /** after `runtime create`, `pid` the container's init: the helpers are ready, here is what to
+   * store. On failure it has undone its work, as setUpNetwork does. */
+  complete(pid: number): Promise<NetworkStatus>;
+  /** the start failed before complete(): ends what was started */
+  abandon(): Promise<void>;
+}
+
+/**
+ * Starts the network set-up as early as it can. With an early namespace (early-netns.ts) the
+ * helpers (slirp4netns and the port forwarder, or pasta) start now, beside the writing of the
+ * bundle and `runtime create`, and complete() only waits for them; without one, complete() does
+ * all the work (setUpNetwork). Throws, with the namespace removed, when it could not be made.
+ */
+export async function beginNetwork(engine: Engine, container: Container, plan: NetworkPlan, netns: EarlyNetns | undefined): Promise<NetworkStart> {
+  if (!netns) return { plan, complete: (pid) => setUpNetwork(engine, container, plan, pid), abandon: async () => undefined };
+  try {
+    await netns.created;
+  } catch (err) {
+    await discardEarlyNetns(netns);
+    throw err;
+  }
+  const early: NetworkPlan = { ...plan, namespace: { path: netns.file } };
+  const status: NetworkStatus = { mode: plan.mode.kind, helpers: [], ports: [], networks: plan.networks, netnsPath: netns.file, netnsFile: netns.file };
+  const mode = plan.mode;
+  const work = mode.kind === 'slirp4netns' ? setUpSlirp(engine, container, mode.options, early, { file: netns.file }, status) : setUpPasta(mode.kind === 'pasta' ? mode.args : [], early, netns.file, status).then(() => undefined);
+  // Its failure is reported by complete() or swallowed by abandon(), whichever comes.
+  work.catch(() => undefined);
+  const abandon = async (): Promise<void> => {
+    (await work.catch(() => undefined))?.();
+    await undoSetUp(status);
+  };
+  return {
+    plan: early,
+    async complete(pid: number): Promise<NetworkStatus> {
+      let handOver: HandOver | undefined;
+      try {
+        handOver = await work;
+      } catch (err) {
+        await abandon();
+        throw err;
+      }
+      handOver?.(pid);
+      return status;
+    },
+    abandon,
+  };
 }
 
 /**

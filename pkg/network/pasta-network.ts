@@ -5,14 +5,12 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { HostError } from '../errors';
 import { findExecutable } from '../host/executables';
 import { HelperProcess } from './helper-process';
 import { PortMapping, PublishedPort } from './port-mappings';
 import { PortInUseError } from './port-forwarder';
 import { freePort } from './free-port';
-import { bindMount } from '../storage/mounts';
 
 export interface HostRoute {
   iface: string;
@@ -59,21 +57,19 @@ async function portArgs(mappings: PortMapping[]): Promise<{ args: string[]; port
 }
 
 /**
- * pasta cannot open /proc/PID/ns/net of a container that runc has not started yet (the process
- * is not dumpable and pasta drops CAP_SYS_PTRACE), so it gets the namespace as a bind-mounted
- * file (`netnsFile`), as Podman does; teardown unmounts it.
+ * pasta joins the namespace through a file (`netnsFile`, a bind mount of it): it cannot open
+ * /proc/PID/ns/net of a container that runc has not started yet (the process is not dumpable and
+ * pasta drops CAP_SYS_PTRACE). Podman does the same; teardown unmounts it. Its pid file sits
+ * beside that file, one per container.
  */
-export async function startPasta(pid: number, userArgs: string[], mappings: PortMapping[], runDir: string, netnsFile: string): Promise<{ helper: HelperProcess; ports: PublishedPort[] }> {
+export async function startPasta(netnsFile: string, userArgs: string[], mappings: PortMapping[]): Promise<{ helper: HelperProcess; ports: PublishedPort[] }> {
   const bin = findExecutable('pasta');
   if (!bin) throw new HostError('pasta is not installed: install it (apt install passt) or use --network slirp4netns');
   const { args: portSpec, ports } = await portArgs(mappings);
-  const pidFile = path.join(runDir, 'pasta.pid');
-  fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  const pidFile = `${netnsFile}.pasta.pid`;
   fs.rmSync(pidFile, { force: true });
   const tcp = portSpec.length ? [] : ['-t', 'none'];
   const udp = portSpec.includes('-u') ? [] : ['-u', 'none'];
-  fs.writeFileSync(netnsFile, '');
-  await bindMount(`/proc/${pid}/ns/net`, netnsFile);
   const args = ['--config-net', '--quiet', ...tcp, ...udp, '-T', 'none', '-U', 'none', ...portSpec, ...userArgs, '--pid', pidFile, '--netns', netnsFile];
   await new Promise<void>((resolve, reject) => {
     execFile(bin, args, { timeout: 10_000 }, (err, _stdout, stderr) => {
@@ -84,6 +80,7 @@ export async function startPasta(pid: number, userArgs: string[], mappings: Port
     });
   });
   const helperPid = Number(readOr(pidFile).trim());
+  fs.rmSync(pidFile, { force: true });
   if (!helperPid) throw new HostError(`pasta did not write its pid to ${pidFile}`);
   // pasta may re-exec itself as passt.avx2: the name to check at teardown is what runs now.
   const comm = readOr(`/proc/${helperPid}/comm`).trim() || 'pasta';

@@ -21,8 +21,9 @@ export function forwarderBinary(): string {
 export interface ForwardRequest {
   /** the namespace to relay into; omitted: the forwarder's own (tests) */
   netnsPath?: string;
-  /** the forwarder exits when this process ends (the container's init) */
-  watchPid?: number;
+  /** the forwarder exits when this process ends (the container's init); 'later': its pid is
+   * handed over with watch() once it exists */
+  watchPid?: number | 'later';
   /** where connections go inside the namespace */
   targetIp: string;
   mappings: PortMapping[];
@@ -49,23 +50,36 @@ function bindErrorText(line: string): Error {
   return new HostError(`publishing ports: ${text}`);
 }
 
-export async function startPortForwarder(req: ForwardRequest): Promise<{ helper: HelperProcess; ports: PublishedPort[] }> {
+export interface StartedForwarder {
+  helper: HelperProcess;
+  ports: PublishedPort[];
+  /** with watchPid 'later': hands the pid over; without one the forwarder exits (the start
+   * failed). Must be called once either way, else the pipe keeps this process alive. */
+  watch?: (pid?: number) => void;
+}
+
+export async function startPortForwarder(req: ForwardRequest): Promise<StartedForwarder> {
   const ports = expand(req.mappings);
   const args = ['--ready-fd', '3'];
   if (req.netnsPath) args.push('--netns', req.netnsPath);
-  if (req.watchPid) args.push('--watch-pid', String(req.watchPid));
+  if (req.watchPid) args.push('--watch-pid', req.watchPid === 'later' ? '-' : String(req.watchPid));
   for (const p of ports) args.push([p.protocol, p.hostIp, p.hostPort, p.max ?? 0, req.targetIp, p.containerPort].join(','));
   let started;
   try {
-    started = await startHelper(forwarderBinary(), args, 'the port forwarder');
+    started = await startHelper(forwarderBinary(), args, 'the port forwarder', { keepStdin: req.watchPid === 'later' });
   } catch (err) {
     throw err instanceof HostError && /before it was ready/.test(err.message) ? new HostError(`publishing ports: ${err.message}`) : err;
   }
-  if (!started.ready.startsWith('ok')) throw bindErrorText(started.ready);
+  const stdin = started.stdin;
+  if (!started.ready.startsWith('ok')) {
+    stdin?.destroy();
+    throw bindErrorText(started.ready);
+  }
   const bound = started.ready.trim().split(/\s+/).slice(1).map(Number);
   return {
     helper: { pid: started.pid, comm: started.comm },
     ports: ports.map((p, i) => ({ protocol: p.protocol, hostIp: p.hostIp, hostPort: bound[i], containerPort: p.containerPort })),
+    watch: stdin ? (pid?: number) => (pid ? stdin.end(`${pid}\n`) : stdin.destroy()) : undefined,
   };
 }
 

@@ -5,8 +5,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { asRoot, asUser, image, resetUserState, spawnTspod, tspod, waitFor } from './harness';
+import * as path from 'node:path';
+import { asRoot, asUser, image, resetUserState, spawnTspod, testEnv, tspod, waitFor } from './harness';
 
 /**
  * A process of its own (tspod() blocks this one's event loop) that serves `from-host` on a
@@ -57,6 +59,12 @@ function helperProcesses(): string[] {
 /** The network helpers of removed containers are gone (killed ones take a moment to be reaped). */
 async function noHelpersLeft(): Promise<void> {
   await waitFor(() => helperProcesses().length === 0, 5_000, `no network helpers left (${helperProcesses().join(', ')})`);
+}
+
+/** The containers' network namespace files (made before create, kept by a bind mount). */
+function netnsFiles(): string[] {
+  const dir = path.join(testEnv.runtimeDir, 'tspod', 'net');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.netns')) : [];
 }
 
 function psAll(): string[] {
@@ -152,6 +160,7 @@ describe('published ports', () => {
       assert.equal(r.code, 125);
       assert.match(r.stderr, new RegExp(`^Error: cannot publish 0\\.0\\.0\\.0:${port}/tcp: the port is already in use: .*\\n$`));
       assert.deepEqual(psAll(), []);
+      assert.deepEqual(netnsFiles(), []);
       // A created container whose port was taken since: start fails the same way, the container stays.
       ok(['create', '--name', 'later', '-p', `${port}:80`, ...HTTPD]);
       const s = tspod(['start', 'later']);
@@ -159,6 +168,7 @@ describe('published ports', () => {
       assert.match(s.stderr, /already in use/);
       assert.equal(ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']), 'later created\n');
       await noHelpersLeft();
+      assert.deepEqual(netnsFiles(), [], 'the namespace made for the failed start is gone');
     } finally {
       holder.close();
     }
@@ -200,6 +210,29 @@ describe('published ports', () => {
     assert.match(curl(`http://127.0.0.1:${slirpPort}/cgi-bin/ip`).body, /10\.0\.2\.100/);
     ok(['rm', '-f', 'pasta', 'slirp']);
     await noHelpersLeft();
+    assert.deepEqual(netnsFiles(), []);
+  });
+
+  test("the namespace file (inspect's SandboxKey) and the helpers go with rm -f, and with a kill -9 of the monitor once ps -a notices", async () => {
+    const port = await freePort();
+    ok(['run', '-d', '--name', 'keyed', '-p', `127.0.0.1:${port}:80`, ...HTTPD]);
+    const key = ok(['inspect', '--format', '{{.NetworkSettings.SandboxKey}}', 'keyed']).trim();
+    assert.deepEqual(netnsFiles(), [path.basename(key)]);
+    await waitFor(() => curl(`http://127.0.0.1:${port}/hostname`).code === 0, 10_000, 'httpd through the published port');
+    assert.match(ok(['exec', 'keyed', 'ip', '-o', '-4', 'addr', 'show', 'tap0']), /inet 10\.0\.2\.100\//);
+    ok(['rm', '-f', 'keyed']);
+    assert.deepEqual(netnsFiles(), []);
+    await noHelpersLeft();
+
+    ok(['run', '-d', '--name', 'orphan', '-p', `127.0.0.1:${port}:80`, ...HTTPD]);
+    await waitFor(() => curl(`http://127.0.0.1:${port}/hostname`).code === 0, 10_000, 'httpd through the published port');
+    const pids = ok(['inspect', '--format', '{{.State.ConmonPid}} {{.State.Pid}}', 'orphan']).trim().split(' ').map(Number);
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await waitFor(() => ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']) === 'orphan exited\n', 15_000, 'ps -a to see the container exited');
+    assert.deepEqual(netnsFiles(), []);
+    await noHelpersLeft();
+    assert.notEqual(curl(`http://127.0.0.1:${port}/hostname`).code, 0, 'the port is released');
+    ok(['rm', 'orphan']);
   });
 });
 

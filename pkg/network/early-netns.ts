@@ -1,0 +1,48 @@
+// A container's network namespace made before `runtime create`, so that its network helpers
+// (slirp4netns, tspod-portfwd, pasta) start beside the writing of the bundle and the runtime's
+// create instead of after them, and `runtime start` follows create at once (beginNetwork in
+// network-setup.ts). tspod-mount-helper (one exec, single-threaded as unshare wants) makes the
+// namespace inside tspod's user namespace, brings lo up, and keeps it by a bind mount of
+// /proc/self/ns/net on a file under the run root; the spec joins that file, which inspect shows
+// as the SandboxKey, as Podman shows its netns path. Teardown unmounts and removes it
+// (NetworkStatus.netnsFile).
+//
+// Only for the modes whose helpers serve the container's own namespace (slirp4netns, pasta), and
+// only when the container has no user namespace of its own: a namespace made here belongs to
+// tspod's user namespace, and root in a nested one (keep-id, auto) would lose its say over its
+// network (no sysfs, no CAP_NET_ADMIN there), so those keep the namespace runc creates.
+import * as fs from 'node:fs';
+import type { Container } from '../container/container-config';
+import type { Engine } from '../engine/engine';
+import { runMountHelper, unmountAll } from '../storage/mounts';
+import { effectiveMode, netRunPath } from './network-setup';
+
+export interface EarlyNetns {
+  /** the bind mount that keeps the namespace */
+  file: string;
+  /** settles when the helper is done; rejects with a one-line HostError */
+  created: Promise<unknown>;
+}
+
+/**
+ * Starts making the container's namespace when its mode allows (see above); the caller awaits
+ * `created` (beginNetwork does) or discards it. `ownUserns`: the container gets a user
+ * namespace of its own (--userns keep-id, auto, nomap).
+ */
+export function createEarlyNetns(engine: Engine, container: Container, ownUserns: boolean): EarlyNetns | undefined {
+  const kind = effectiveMode(engine, container.config).kind;
+  if (ownUserns || (kind !== 'slirp4netns' && kind !== 'pasta')) return undefined;
+  const file = netRunPath(engine, container, 'netns');
+  const created = runMountHelper(['netns', file], `cannot create the network namespace of container ${container.name}`);
+  // Awaited later (or discarded): a failure must not surface as an unhandled rejection meanwhile.
+  created.catch(() => undefined);
+  return { file, created };
+}
+
+/** Removes the namespace of a start that failed before its network was set up. */
+export async function discardEarlyNetns(netns: EarlyNetns | undefined): Promise<void> {
+  if (!netns) return;
+  await netns.created.catch(() => undefined);
+  await unmountAll(netns.file).catch(() => undefined);
+  fs.rmSync(netns.file, { force: true });
+}
