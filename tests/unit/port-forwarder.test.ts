@@ -25,25 +25,23 @@ function holdsPidfd(pid: number): boolean {
   }
 }
 
-/** Whether something accepts connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
+/** Whether 127.0.0.1:port is bound (by the forwarder): binding it fails with EADDRINUSE. */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(true) : reject(err)));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
   });
 }
 
 test('a forwarder told no pid exits and frees its port', async () => {
   const fwd = await startPortForwarder({ targetIp: '127.0.0.1', watchPid: 'later', mappings: [mapping] });
   assert.ok(fwd.ports[0].hostPort > 0);
-  assert.ok(await listening(fwd.ports[0].hostPort));
+  assert.ok(await portTaken(fwd.ports[0].hostPort));
   assert.ok(fwd.watch, 'a forwarder waiting for its pid can be handed one');
   fwd.watch();
   assert.ok(await gone(fwd.helper.pid), 'the forwarder exited');
-  assert.equal(await listening(fwd.ports[0].hostPort), false);
+  assert.equal(await portTaken(fwd.ports[0].hostPort), false);
 });
 
 test('a forwarder handed a pid later keeps serving until that process ends', async () => {
@@ -54,7 +52,7 @@ test('a forwarder handed a pid later keeps serving until that process ends', asy
     for (let i = 0; i < 200 && !holdsPidfd(fwd.helper.pid); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(holdsPidfd(fwd.helper.pid), 'the forwarder watches the pid it was handed');
     assert.ok(processAlive(fwd.helper.pid), 'still serving while the watched process runs');
-    assert.ok(await listening(fwd.ports[0].hostPort));
+    assert.ok(await portTaken(fwd.ports[0].hostPort));
     watched.kill('SIGKILL');
     assert.ok(await gone(fwd.helper.pid), 'the forwarder exited with the watched process');
   } finally {
