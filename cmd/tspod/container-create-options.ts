@@ -68,7 +68,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   macAddress = Option.String('--mac-address', { description: "The container's MAC address" });
   networkAlias = Option.Array('--network-alias', [], { description: 'Another name the container has on its user-defined network' });
   ip = Option.String('--ip', { description: 'IPv4 address on the user-defined network' });
-  ip6 = Option.String('--ip6', { hidden: true });
+  ip6 = Option.String('--ip6', { description: 'IPv6 address on the user-defined network (one created with --ipv6)' });
   pid = Option.String('--pid', { description: 'PID namespace: host or private' });
   ipc = Option.String('--ipc', { description: 'IPC namespace: host or private' });
   uts = Option.String('--uts', { description: 'UTS namespace: host or private' });

@@ -7,7 +7,7 @@ export class NetworkConnectCommand extends TspodCommand {
   static override paths = [['network', 'connect']];
   static override usage = Command.Usage({
     description: 'Connect a container to a network',
-    details: 'The container gets an address on the network (--ip, else a free one), is found there by its name and by each --alias, and, when it runs, a new interface at once.',
+    details: 'The container gets an address on the network (--ip, and --ip6 on an IPv6 network, else free ones), is found there by its name and by each --alias, and, when it runs, a new interface at once.',
     examples: [
       ['Connect a container', 'tspod network connect web app'],
       ['With an alias and an address', 'tspod network connect --alias db --ip 10.89.0.20 web postgres'],
@@ -16,7 +16,7 @@ export class NetworkConnectCommand extends TspodCommand {
 
   alias = Option.Array('--alias', [], { description: 'Another name the container has on this network' });
   ip = Option.String('--ip', { description: 'IPv4 address on the network' });
-  ip6 = Option.String('--ip6', { hidden: true });
+  ip6 = Option.String('--ip6', { description: 'IPv6 address on the network' });
   mac = Option.String('--mac-address', { description: 'MAC address of the new interface' });
   network = Option.String();
   container = Option.String();
@@ -24,7 +24,7 @@ export class NetworkConnectCommand extends TspodCommand {
   async run(): Promise<number> {
     return this.withEngine(async (engine) => {
       const { connectContainer } = await import('../../pkg/network/network-connect');
-      await connectContainer(engine, this.container, this.network, { aliases: this.alias, ip: this.ip, mac: this.mac });
+      await connectContainer(engine, this.container, this.network, { aliases: this.alias, ip: this.ip, ip6: this.ip6, mac: this.mac });
       return 0;
     });
   }

@@ -57,11 +57,11 @@ export class NetworkCreateCommand extends TspodCommand {
   });
 
   driver = Option.String('-d,--driver', 'bridge', { description: 'Driver: bridge, macvlan, ipvlan' });
-  subnet = Option.Array('--subnet', [], { description: 'Subnet in CIDR form' });
+  subnet = Option.Array('--subnet', [], { description: 'Subnet in CIDR form; one IPv4 and one IPv6 (an IPv6 one alone: an IPv6-only network)' });
   gateway = Option.Array('--gateway', [], { description: 'Gateway of the subnet' });
   ipRange = Option.Array('--ip-range', [], { description: 'Hand out addresses from this part of the subnet' });
   internal = Option.Boolean('--internal', false, { description: 'No access to the outside' });
-  ipv6 = Option.Boolean('--ipv6', false, { description: 'Enable IPv6' });
+  ipv6 = Option.Boolean('--ipv6', false, { description: 'Dual stack: an IPv6 subnet (the --subnet given, else a free unique local /64) beside the IPv4 one' });
   label = Option.Array('--label', [], { description: 'Set a label (KEY=VALUE)' });
   opt = Option.Array('-o,--opt', [], { description: 'Driver option (KEY=VALUE)' });
   ignore = Option.Boolean('--ignore', false, { description: 'Do not fail when the network exists' });

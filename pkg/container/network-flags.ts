@@ -21,13 +21,14 @@ export interface NetworkFlags {
   macAddress?: string;
   networkAlias?: string[];
   ip?: string;
+  ip6?: string;
 }
 
 type NetworkConfig = Pick<ContainerConfig, 'network' | 'networkOptions' | 'publish' | 'publishAll' | 'exposedPorts' | 'dns' | 'dnsSearch' | 'dnsOptions' | 'addHosts' | 'macAddress'>;
 
 export function parseNetworkFlags(flags: NetworkFlags): NetworkConfig {
-  // User networks keep their per-network options (NAME:ip=,alias=,mac=) apart from the names.
-  const choice = parseNetworkChoice(flags.network, { aliases: flags.networkAlias, ip: flags.ip, mac: flags.macAddress });
+  // User networks keep their per-network options (NAME:ip=,ip6=,alias=,mac=) apart from the names.
+  const choice = parseNetworkChoice(flags.network, { aliases: flags.networkAlias, ip: flags.ip, ip6: flags.ip6, mac: flags.macAddress });
   const userNetworks = Object.keys(choice.networks);
   const network = userNetworks.length ? userNetworks.join(',') : flags.network.length ? flags.network.join(',') : 'bridge';
   parseNetworkMode(network);

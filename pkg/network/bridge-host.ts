@@ -2,7 +2,8 @@
 // like Docker's docker0. Rootless: one network namespace shared by all of the user's networks,
 // created inside the user's namespace on first use and kept by a bind mount of its namespace
 // file under the runtime dir (so no process has to hold it), with slirp4netns as its single
-// uplink to the outside (tap0, 10.0.2.100, NAT by slirp). It goes away with its last network.
+// uplink to the outside (tap0, 10.0.2.100 and fd00::100, NAT by slirp). It goes away with its
+// last network.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,6 +31,22 @@ export interface BridgeHost {
 /** slirp4netns's fixed addresses inside the namespace it serves. */
 const SLIRP_HOST = '10.0.2.2';
 const SLIRP_DNS = '10.0.2.3';
+const SLIRP_HOST6 = 'fd00::2';
+const SLIRP_UPLINK6 = 'fd00::100';
+const IPV6_FORWARDING = 'net.ipv6.conf.all.forwarding';
+
+const sysctlFile = (key: string): string => `/proc/sys/${key.replace(/\./g, '/')}`;
+
+/** A kernel booted with ipv6.disable=1 has no IPv6 sysctls: the uplink then stays IPv4-only. */
+function kernelHasIpv6(): boolean {
+  return fs.existsSync(sysctlFile(IPV6_FORWARDING));
+}
+
+/** As root, once an IPv6 network is active: the host routes IPv6 between bridge and uplink. */
+export function enableIpv6Forwarding(): void {
+  if (!kernelHasIpv6()) throw new HostError('the kernel has IPv6 disabled (ipv6.disable=1): use networks without --ipv6 or an IPv6 --subnet');
+  if (fs.readFileSync(sysctlFile(IPV6_FORWARDING), 'utf8').trim() !== '1') fs.writeFileSync(sysctlFile(IPV6_FORWARDING), '1\n');
+}
 
 export function bridgeDir(runRoot: string): string {
   return path.join(runRoot, 'networks');
@@ -78,12 +95,15 @@ export function describeBridgeHost(runRoot: string, rootless: boolean): BridgeHo
   return { rootless, dir, netns: netnsFile(dir), uplink: 'tap0', hostAddress: SLIRP_HOST, upstreamDns: [SLIRP_DNS] };
 }
 
-/** Rootless: the shared namespace and its uplink, made (or repaired) when missing. */
-export async function ensureBridgeHost(host: BridgeHost): Promise<void> {
+/**
+ * Rootless: the shared namespace and its uplink, made (or repaired) when missing. Gives back
+ * the `ip` lines still to run in the namespace (the caller batches them with its own).
+ */
+export async function ensureBridgeHost(host: BridgeHost): Promise<string[]> {
   fs.mkdirSync(host.dir, { recursive: true, mode: 0o700 });
   if (!host.rootless) {
     netnsSysctl(undefined, 'net.ipv4.ip_forward', '1');
-    return;
+    return [];
   }
   const file = netnsFile(host.dir);
   if (!netnsMounted(host.dir)) {
@@ -97,12 +117,18 @@ export async function ensureBridgeHost(host: BridgeHost): Promise<void> {
     }
     ipBatch(file, ['link set lo up']);
     netnsSysctl(file, 'net.ipv4.ip_forward', '1');
+    if (kernelHasIpv6()) netnsSysctl(file, IPV6_FORWARDING, '1');
   }
   const pid = readPid(slirpPidFile(host.dir));
-  if (pid !== undefined && processAlive(pid)) return;
+  if (pid !== undefined && processAlive(pid)) return [];
   fs.rmSync(apiSocketFile(host.dir), { force: true });
-  const slirp = await startSlirp({ netnsPath: file }, DEFAULT_SLIRP_OPTIONS, { apiSocket: apiSocketFile(host.dir) });
+  const ipv6 = kernelHasIpv6();
+  const slirp = await startSlirp({ netnsPath: file }, { ...DEFAULT_SLIRP_OPTIONS, enableIpv6: ipv6 }, { apiSocket: apiSocketFile(host.dir) });
   fs.writeFileSync(slirpPidFile(host.dir), `${slirp.helper.pid}\n`);
+  if (!ipv6) return [];
+  // With forwarding on, the namespace ignores slirp's router advertisements: its IPv6 address
+  // and route are set by hand (slirp answers as fd00::2), for the NAT66 of IPv6 networks.
+  return [`addr replace ${SLIRP_UPLINK6}/64 dev tap0 nodad`, `route replace default via ${SLIRP_HOST6} dev tap0`];
 }
 
 /** Rootless: ends the uplink and lets the shared namespace go (its bridges go with it). */

@@ -1,6 +1,7 @@
 // DNS messages (RFC 1035) as far as a network's resolver needs them: read the question of a
-// query, and build the answer for names of containers (A, and PTR for their addresses), an
+// query, and build the answer for names of containers (A, AAAA, and PTR for their addresses), an
 // empty answer for other types of a known name, or an error code. Pure, so unit-tested.
+import { formatIp6, parseIp6 } from './ipv6';
 
 export const TYPE_A = 1;
 export const TYPE_PTR = 12;
@@ -81,19 +82,30 @@ export function aRecord(ip: string, ttl = 60): Buffer {
   return record(TYPE_A, ttl, Buffer.from(ip.split('.').map(Number)));
 }
 
+/** AAAA: the 16 bytes of an IPv6 address. */
+export function aaaaRecord(ip: string, ttl = 60): Buffer {
+  const n = parseIp6(ip) ?? 0n;
+  const b = Buffer.alloc(16);
+  for (let i = 0; i < 16; i++) b[i] = Number((n >> BigInt(120 - 8 * i)) & 0xffn);
+  return record(TYPE_AAAA, ttl, b);
+}
+
 export function ptrRecord(name: string, ttl = 60): Buffer {
   return record(TYPE_PTR, ttl, encodeName(name));
 }
 
-/** "4.3.2.1.in-addr.arpa" -> "1.2.3.4" */
+/** "4.3.2.1.in-addr.arpa" -> "1.2.3.4"; the 32 nibbles of an ip6.arpa name -> the IPv6 address */
 export function reverseAddress(name: string): string | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
-  return m ? `${m[4]}.${m[3]}.${m[2]}.${m[1]}` : undefined;
+  if (m) return `${m[4]}.${m[3]}.${m[2]}.${m[1]}`;
+  const m6 = /^((?:[0-9a-f]\.){32})ip6\.arpa$/.exec(name);
+  return m6 ? formatIp6(BigInt(`0x${m6[1].split('.').reverse().join('')}`)) : undefined;
 }
 
-/** What a network's resolver knows: names (lower case) to addresses. */
+/** What a network's resolver knows: names (lower case) to IPv4 and IPv6 addresses. */
 export interface Records {
   names: Record<string, string>;
+  names6?: Record<string, string>;
 }
 
 /**
@@ -102,14 +114,19 @@ export interface Records {
  */
 export function answerLocally(query: Buffer, q: Question, records: Records): Buffer | undefined {
   if (q.class !== CLASS_IN) return undefined;
+  const names6 = records.names6 ?? {};
   if (q.type === TYPE_PTR) {
     const ip = reverseAddress(q.name);
-    const name = ip && Object.keys(records.names).find((n) => records.names[n] === ip);
+    const table = ip?.includes(':') ? names6 : records.names;
+    const name = ip && Object.keys(table).find((n) => table[n] === ip);
     return name ? response(query, q, RCODE.NOERROR, [ptrRecord(name)]) : undefined;
   }
   const ip = records.names[q.name];
-  if (ip === undefined) return undefined;
-  return response(query, q, RCODE.NOERROR, q.type === TYPE_A ? [aRecord(ip)] : []);
+  const ip6 = names6[q.name];
+  if (ip === undefined && ip6 === undefined) return undefined;
+  // A known name without an address of the asked type: an empty answer, not NXDOMAIN.
+  const answers = q.type === TYPE_A && ip ? [aRecord(ip)] : q.type === TYPE_AAAA && ip6 ? [aaaaRecord(ip6)] : [];
+  return response(query, q, RCODE.NOERROR, answers);
 }
 
 /** A query for `name` (tests, and the resolver's own health check). */

@@ -79,7 +79,7 @@ function main(): void {
   };
   load();
 
-  const udp = dgram.createSocket('udp4');
+  const udp = dgram.createSocket(listen.includes(':') ? 'udp6' : 'udp4');
   udp.on('message', (msg, peer) => {
     void answer(msg, relayUdp).then((a) => a && udp.send(a, peer.port, peer.address));
   });

@@ -1,14 +1,15 @@
-// A container's place on a network: its address (asked for with --ip, else the lowest free one
+// A container's place on a network: its addresses (asked for with --ip / --ip6, else the lowest free one
 // of the network's range, never the gateway), its MAC (--mac-address, else a random locally
 // administered one), its aliases and its interface name. Pure, so unit-tested.
 import * as crypto from 'node:crypto';
 import { ConflictError, InvalidArgumentError } from '../errors';
-import { formatIp, isHostAddress, nextFreeAddress, parseIp, parseSubnet } from './ipv4';
-import { Endpoint, EndpointRow, NetworkRecord } from './network-store';
+import { IPV4, IPV6, IpFamily } from './ip-family';
+import { Endpoint, EndpointRow, NetworkRecord, NetworkSubnet, ipv4Subnet, ipv6Subnet } from './network-store';
 
 export interface NetworkRequest {
   aliases: string[];
   ip?: string;
+  ip6?: string;
   mac?: string;
 }
 
@@ -26,25 +27,36 @@ export function randomMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/**
+ * The container's address of one family on `net`: the one asked for (inside the subnet, not
+ * taken), else the lowest free one of the range; the gateway is never handed out.
+ */
+function pickAddress<S, A>(family: IpFamily<S, A>, net: NetworkRecord, s: NetworkSubnet, requested: string | undefined, taken: readonly (string | undefined)[]): string {
+  const subnet = family.parseSubnet(s.subnet);
+  const used = new Set<A>([family.parseIp(s.gateway) as A, ...taken.map((t) => (t ? family.parseIp(t) : undefined)).filter((a): a is A => a !== undefined)]);
+  if (requested === undefined) {
+    const ip = family.nextFreeAddress(subnet, s.ipRange ? family.parseSubnet(s.ipRange) : subnet, used);
+    if (ip === undefined) throw new ConflictError(`network ${net.name} has no free addresses left in ${s.ipRange ?? s.subnet}`);
+    return family.formatIp(ip);
+  }
+  const ip = family.parseIp(requested);
+  if (ip === undefined) throw new InvalidArgumentError(`invalid IP address "${requested}": ${family.ipFlag} takes an ${family.name} address`);
+  if (!family.isHostAddress(subnet, ip)) throw new InvalidArgumentError(`IP address ${requested} is not a host address of network ${net.name} (${s.subnet})`);
+  if (used.has(ip)) throw new ConflictError(`IP address ${requested} is already in use on network ${net.name}: choose another ${family.ipFlag}`);
+  return family.formatIp(ip);
+}
+
 /** The endpoint a container gets on `net`, given the endpoints others already hold there. */
 export function leaseEndpoint(net: NetworkRecord, req: NetworkRequest, taken: readonly EndpointRow[], interfaceName: string): Endpoint {
-  const s = net.subnets[0];
-  const subnet = parseSubnet(s.subnet);
-  const gateway = parseIp(s.gateway) as number;
-  const used = new Set<number>([gateway, ...taken.map((e) => parseIp(e.ip)).filter((n): n is number => n !== undefined)]);
-  let ip: number | undefined;
-  if (req.ip !== undefined) {
-    ip = parseIp(req.ip);
-    if (ip === undefined) throw new InvalidArgumentError(`invalid IP address "${req.ip}": use an IPv4 address`);
-    if (!isHostAddress(subnet, ip)) throw new InvalidArgumentError(`IP address ${req.ip} is not a host address of network ${net.name} (${s.subnet})`);
-    if (used.has(ip)) throw new ConflictError(`IP address ${req.ip} is already in use on network ${net.name}: choose another --ip`);
-  } else {
-    ip = nextFreeAddress(subnet, s.ipRange ? parseSubnet(s.ipRange) : subnet, used);
-    if (ip === undefined) throw new ConflictError(`network ${net.name} has no free addresses left in ${s.ipRange ?? s.subnet}`);
-  }
+  const v4 = ipv4Subnet(net);
+  const v6 = ipv6Subnet(net);
+  if (req.ip !== undefined && !v4) throw new InvalidArgumentError(`network ${net.name} has no IPv4 subnet: use --ip6`);
+  if (req.ip6 !== undefined && !v6) throw new InvalidArgumentError(`network ${net.name} has no IPv6 subnet: use --ip, or create the network with --ipv6`);
+  const ip = v4 ? pickAddress(IPV4, net, v4, req.ip, taken.map((e) => e.ip)) : '';
+  const ip6 = v6 ? pickAddress(IPV6, net, v6, req.ip6, taken.map((e) => e.ip6)) : undefined;
   const mac = req.mac !== undefined ? checkMac(req.mac) : randomMac();
   if (taken.some((e) => e.mac === mac)) throw new ConflictError(`MAC address ${mac} is already in use on network ${net.name}`);
-  return { ip: formatIp(ip), mac, aliases: [...new Set(req.aliases)], interfaceName };
+  return { ip, ...(ip6 !== undefined ? { ip6 } : {}), mac, aliases: [...new Set(req.aliases)], interfaceName };
 }
 
 /** eth0, eth1, ...: the lowest one the container does not use yet. */

@@ -13,13 +13,13 @@ import { processAlive } from '../host/processes';
 import type { ContainerConfig, ContainerRuntimeState } from '../container/container-config';
 import { ContainerStore } from '../container/container-store';
 import { ActiveBridge, bridgeRuleset } from './bridge-rules';
-import { BridgeHost, describeBridgeHost, ensureBridgeHost, removeBridgeHost, bridgeHostExists } from './bridge-host';
+import { BridgeHost, describeBridgeHost, enableIpv6Forwarding, ensureBridgeHost, removeBridgeHost, bridgeHostExists } from './bridge-host';
 import { Records } from './dns-message';
 import { NetworkRequest, leaseEndpoint, nextInterfaceName, vethName } from './endpoint-lease';
 import { ipBatch, ipJson, nftApply } from './netns-exec';
 import { ensureResolver, resolverNetworks, stopResolver, writeRecords } from './network-dns';
 import { networkStore } from './network-remove';
-import { Endpoint, EndpointRow, NetworkRecord } from './network-store';
+import { Endpoint, EndpointRow, NetworkRecord, ipv4Subnet, ipv6Subnet } from './network-store';
 
 export function bridgeHost(engine: Engine): BridgeHost {
   return describeBridgeHost(engine.config.runRoot, hostIdentity().rootless);
@@ -77,12 +77,26 @@ function activeContainers(engine: Engine, host: BridgeHost, change: Change): Map
 
 function recordsFor(endpoints: readonly EndpointRow[], containers: Map<string, ContainerRow>): Records {
   const names: Record<string, string> = {};
+  const names6: Record<string, string> = {};
   for (const e of endpoints) {
     const c = containers.get(e.containerId);
     if (!c) continue;
-    for (const n of [c.name, c.id.slice(0, 12), ...(c.config.hostname ? [c.config.hostname] : []), ...e.aliases]) names[n.toLowerCase()] = e.ip;
+    for (const n of [c.name, c.id.slice(0, 12), ...(c.config.hostname ? [c.config.hostname] : []), ...e.aliases]) {
+      if (e.ip) names[n.toLowerCase()] = e.ip;
+      if (e.ip6) names6[n.toLowerCase()] = e.ip6;
+    }
   }
-  return { names };
+  return { names, names6 };
+}
+
+/** "addr add GATEWAY/PREFIX": IPv6 ones without duplicate address detection, usable at once. */
+function addressLine(address: string, subnet: string, dev: string): string {
+  return `addr add ${address}/${subnet.split('/')[1]} dev ${dev}${address.includes(':') ? ' nodad' : ''}`;
+}
+
+/** Where the network's resolver listens: the IPv4 gateway, else (IPv6-only) the IPv6 one. */
+export function resolverAddress(net: NetworkRecord): string {
+  return (ipv4Subnet(net) ?? net.subnets[0]).gateway;
 }
 
 /** Brings bridges, rules and resolvers in line with the containers that run. Lock held. */
@@ -104,28 +118,31 @@ async function reconcile(engine: Engine, host: BridgeHost, change: Change): Prom
     }
     return;
   }
-  await ensureBridgeHost(host);
+  const uplink = await ensureBridgeHost(host);
   const present = new Set(ipJson<{ ifname: string }>(host.netns, ['link', 'show', 'type', 'bridge']).map((l) => l.ifname));
   const wanted = new Set(bridges.map((b) => b.interface));
   // Rootless the namespace is ours alone: any other bridge is stale. As root only our own.
   const stale = [...present].filter((i) => !wanted.has(i) && (host.rootless || known.includes(i)));
   ipBatch(host.netns, stale.map((i) => `link del ${i}`), { force: true });
-  for (const net of bridges) {
-    if (present.has(net.interface)) continue;
-    const prefix = net.subnets[0].subnet.split('/')[1];
-    ipBatch(host.netns, [
-      `link add ${net.interface} ${net.mtu ? `mtu ${net.mtu} ` : ''}type bridge`,
-      ...net.subnets.map((s) => `addr add ${s.gateway}/${prefix} dev ${net.interface}`),
-      `link set ${net.interface} up`,
-    ]);
-  }
+  if (!host.rootless && bridges.some((n) => ipv6Subnet(n))) enableIpv6Forwarding();
+  // One `ip` for the uplink's lines and every missing bridge.
+  ipBatch(host.netns, [
+    ...uplink,
+    ...bridges
+      .filter((net) => !present.has(net.interface))
+      .flatMap((net) => [
+        `link add ${net.interface} ${net.mtu ? `mtu ${net.mtu} ` : ''}type bridge`,
+        ...net.subnets.map((s) => addressLine(s.gateway, s.subnet, net.interface)),
+        `link set ${net.interface} up`,
+      ]),
+  ]);
   const active: ActiveBridge[] = bridges.map((n) => ({ interface: n.interface, subnets: n.subnets, internal: n.internal }));
   nftApply(host.netns, bridgeRuleset(active));
   for (const n of resolverNetworks(host)) if (!nets.has(n)) stopResolver(host, n);
   for (const net of bridges) {
     if (!net.dnsEnabled) continue;
     writeRecords(host, net.name, recordsFor(endpoints.filter((e) => e.network === net.name), containers));
-    await ensureResolver(host, net.name, net.subnets[0].gateway, net.internal ? undefined : host.upstreamDns[0]);
+    await ensureResolver(host, net.name, resolverAddress(net), net.internal ? undefined : host.upstreamDns[0]);
   }
 }
 
@@ -133,17 +150,21 @@ function lock(host: BridgeHost): string {
   return path.join(host.dir, 'lock');
 }
 
-/** Inside the container's namespace: the interface's MAC, address, state and default route. */
+/** Inside the container's namespace: the interface's MAC, addresses, state and default routes. */
 function configureInside(pid: number, net: NetworkRecord, e: Endpoint, defaultRoute: boolean, rename?: string): void {
-  const prefix = net.subnets[0].subnet.split('/')[1];
+  const v4 = ipv4Subnet(net);
+  const v6 = ipv6Subnet(net);
+  const dev = e.interfaceName;
   ipBatch(`/proc/${pid}/ns/net`, [
     'link set lo up',
-    ...(rename ? [`link set ${rename} name ${e.interfaceName}`] : []),
+    ...(rename ? [`link set ${rename} name ${dev}`] : []),
     // ipvlan interfaces share their parent's MAC
-    ...(net.driver === 'ipvlan' ? [] : [`link set ${e.interfaceName} address ${e.mac}`]),
-    `addr add ${e.ip}/${prefix} dev ${e.interfaceName}`,
-    `link set ${e.interfaceName} up`,
-    ...(defaultRoute ? [`route add default via ${net.subnets[0].gateway} dev ${e.interfaceName}`] : []),
+    ...(net.driver === 'ipvlan' ? [] : [`link set ${dev} address ${e.mac}`]),
+    ...(v4 && e.ip ? [addressLine(e.ip, v4.subnet, dev)] : []),
+    ...(v6 && e.ip6 ? [addressLine(e.ip6, v6.subnet, dev)] : []),
+    `link set ${dev} up`,
+    // the family of a route follows its gateway's
+    ...(defaultRoute ? net.subnets.map((s) => `route add default via ${s.gateway} dev ${dev}`) : []),
   ]);
 }
 

@@ -2,9 +2,9 @@
 // turns it into a network record with a subnet and interface of its own. Nothing is set up on
 // the host here: bridges appear when the first container joins (network-attach.ts).
 import { ConflictError, InvalidArgumentError } from '../errors';
-import { formatIp, formatSubnet, isHostAddress, parseIp, parseSubnet, firstHost, overlaps, within, Subnet } from './ipv4';
-import { DEFAULT_NETWORK, DEFAULT_NETWORK_ALIASES, NetworkRecord, NetworkStore, newNetworkId } from './network-store';
-import { SLIRP_SUBNET, allocateSubnet, hostRoutes } from './subnet-pool';
+import { IPV4, IPV6, IpFamily } from './ip-family';
+import { DEFAULT_NETWORK, DEFAULT_NETWORK_ALIASES, NetworkRecord, NetworkStore, NetworkSubnet, newNetworkId } from './network-store';
+import { HostRoutes, allocateSubnet, allocateSubnet6, hostRoutes } from './subnet-pool';
 
 export interface NetworkCreateRequest {
   name: string;
@@ -77,11 +77,50 @@ function freeBridgeName(existing: readonly NetworkRecord[]): string {
   for (let i = 1; ; i++) if (!used.has(`tspod${i}`)) return `tspod${i}`;
 }
 
-function subnetsOf(nets: readonly NetworkRecord[]): Subnet[] {
-  return nets.flatMap((n) => n.subnets.map((s) => parseSubnet(s.subnet)));
+const byFamily = (list: readonly string[]): { v4: string[]; v6: string[] } => ({ v4: list.filter((t) => !t.includes(':')), v6: list.filter((t) => t.includes(':')) });
+
+/**
+ * The network's subnet of one family: the one given, checked (room for containers, no overlap
+ * with another network or with slirp4netns's rootless uplink, gateway and range inside), else
+ * `allocate`'s pick among what is free.
+ */
+function planSubnet<S extends { prefix: number }, A>(
+  family: IpFamily<S, A>,
+  req: NetworkCreateRequest,
+  existing: readonly NetworkRecord[],
+  allocate: (taken: S[]) => S,
+  given: { subnet?: string; gateway?: string; ipRange?: string },
+): NetworkSubnet {
+  const text = given.subnet;
+  if (text === undefined) {
+    const subnet = allocate([...existing.flatMap((n) => family.subnetOf(n) ?? []).map((s) => family.parseSubnet(s.subnet)), family.slirp]);
+    return { subnet: family.formatSubnet(subnet), gateway: family.formatIp(family.firstHost(subnet)) };
+  }
+  const subnet = family.parseSubnet(text);
+  if (subnet.prefix > family.maxPrefix) {
+    throw new InvalidArgumentError(`invalid subnet "${text}": it has no room for containers, use a prefix of /${family.maxPrefix} or shorter`);
+  }
+  const clash = existing.find((n) => {
+    const other = family.subnetOf(n);
+    return other !== undefined && family.overlaps(family.parseSubnet(other.subnet), subnet);
+  });
+  if (clash) throw new ConflictError(`subnet ${text} is already used by network ${clash.name}: choose another --subnet`);
+  if (req.driver === 'bridge' && req.rootless && family.overlaps(subnet, family.slirp)) {
+    throw new ConflictError(`subnet ${text} overlaps slirp4netns's ${family.formatSubnet(family.slirp)}: choose another --subnet`);
+  }
+  let gateway = family.firstHost(subnet);
+  if (given.gateway !== undefined) {
+    const gw = family.parseIp(given.gateway);
+    if (gw === undefined) throw new InvalidArgumentError(`invalid gateway "${given.gateway}": use an ${family.name} address`);
+    if (!family.isHostAddress(subnet, gw)) throw new InvalidArgumentError(`gateway ${given.gateway} is not a host address of subnet ${text}`);
+    gateway = gw;
+  }
+  const range = given.ipRange === undefined ? undefined : family.parseSubnet(given.ipRange, 'ip-range');
+  if (range !== undefined && !family.within(range, subnet)) throw new InvalidArgumentError(`ip-range ${given.ipRange} is not inside subnet ${text}`);
+  return { subnet: family.formatSubnet(subnet), gateway: family.formatIp(gateway), ...(range !== undefined ? { ipRange: family.formatSubnet(range) } : {}) };
 }
 
-export function planNetwork(req: NetworkCreateRequest, existing: readonly NetworkRecord[], routes: readonly Subnet[]): NetworkCreateResult {
+export function planNetwork(req: NetworkCreateRequest, existing: readonly NetworkRecord[], routes: HostRoutes = { v4: [], v6: [] }): NetworkCreateResult {
   if (!NAME.test(req.name)) throw new InvalidArgumentError(`invalid network name "${req.name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
   if (RESERVED.includes(req.name)) throw new InvalidArgumentError(`invalid network name "${req.name}": the name is reserved for a network mode`);
   if (req.name === DEFAULT_NETWORK || DEFAULT_NETWORK_ALIASES.includes(req.name) || existing.some((n) => n.name === req.name)) {
@@ -91,40 +130,24 @@ export function planNetwork(req: NetworkCreateRequest, existing: readonly Networ
   if (req.driver !== 'bridge' && req.rootless) {
     throw new InvalidArgumentError(`the ${req.driver} driver needs root (it attaches containers to a host interface): use the bridge driver rootless`);
   }
-  if (req.subnets.length > 1) throw new InvalidArgumentError('one --subnet per network: containers get their address from a single IPv4 subnet');
-  if (req.gateways.length > req.subnets.length) throw new InvalidArgumentError('every --gateway needs a --subnet');
-  if (req.ipRanges.length > req.subnets.length) throw new InvalidArgumentError('every --ip-range needs a --subnet');
+  const given = { subnets: byFamily(req.subnets), gateways: byFamily(req.gateways), ipRanges: byFamily(req.ipRanges) };
+  for (const family of ['v4', 'v6'] as const) {
+    const name = family === 'v4' ? 'IPv4' : 'IPv6';
+    if (given.subnets[family].length > 1) throw new InvalidArgumentError(`one ${name} --subnet per network: containers get their ${name} address from a single subnet`);
+    if (given.gateways[family].length > given.subnets[family].length) throw new InvalidArgumentError(`every --gateway needs a --subnet of its IP family (${name})`);
+    if (given.ipRanges[family].length > given.subnets[family].length) throw new InvalidArgumentError(`every --ip-range needs a --subnet of its IP family (${name})`);
+  }
   const { mtu, bridgeName, notes } = checkOptions(req.driver, req.options);
   const parent = req.options.parent;
   if (req.driver !== 'bridge' && !parent) throw new InvalidArgumentError(`the ${req.driver} driver needs the host interface to attach to: pass -o parent=IFACE`);
-  if (req.ipv6) notes.push('--ipv6: IPv6 addresses are not assigned yet; the network gets IPv4 only');
 
-  const taken = subnetsOf(existing);
-  const subnets = req.subnets.map((text, i) => {
-    if (text.includes(':')) throw new InvalidArgumentError(`invalid subnet "${text}": IPv6 subnets are not supported yet, use an IPv4 CIDR`);
-    const subnet = parseSubnet(text);
-    if (subnet.prefix > 30) throw new InvalidArgumentError(`invalid subnet "${text}": it has no room for containers, use a prefix of /30 or shorter`);
-    const clash = existing.find((n) => n.subnets.some((s) => overlaps(parseSubnet(s.subnet), subnet)));
-    if (clash) throw new ConflictError(`subnet ${text} is already used by network ${clash.name}: choose another --subnet`);
-    if (req.driver === 'bridge' && overlaps(subnet, SLIRP_SUBNET) && req.rootless) throw new ConflictError(`subnet ${text} overlaps slirp4netns's ${formatSubnet(SLIRP_SUBNET)}: choose another --subnet`);
-    const gatewayText = req.gateways[i];
-    let gateway = firstHost(subnet);
-    if (gatewayText !== undefined) {
-      const gw = parseIp(gatewayText);
-      if (gw === undefined) throw new InvalidArgumentError(`invalid gateway "${gatewayText}": use an IPv4 address`);
-      if (!isHostAddress(subnet, gw)) throw new InvalidArgumentError(`gateway ${gatewayText} is not a host address of subnet ${text}`);
-      gateway = gw;
-    }
-    const rangeText = req.ipRanges[i];
-    if (rangeText !== undefined && !within(parseSubnet(rangeText, 'ip-range'), subnet)) {
-      throw new InvalidArgumentError(`ip-range ${rangeText} is not inside subnet ${text}`);
-    }
-    return { subnet: formatSubnet(subnet), gateway: formatIp(gateway), ...(rangeText !== undefined ? { ipRange: rangeText } : {}) };
-  });
-  if (subnets.length === 0) {
-    const subnet = allocateSubnet([...taken, ...routes, SLIRP_SUBNET]);
-    subnets.push({ subnet: formatSubnet(subnet), gateway: formatIp(firstHost(subnet)) });
-  }
+  // As Podman: an IPv6 --subnet alone makes an IPv6-only network; --ipv6 adds IPv4 beside it.
+  const ipv6 = req.ipv6 || given.subnets.v6.length > 0;
+  const ipv4 = given.subnets.v4.length > 0 || given.subnets.v6.length === 0 || req.ipv6;
+  const of = (family: 'v4' | 'v6') => ({ subnet: given.subnets[family][0], gateway: given.gateways[family][0], ipRange: given.ipRanges[family][0] });
+  const subnets: NetworkSubnet[] = [];
+  if (ipv4) subnets.push(planSubnet(IPV4, req, existing, (taken) => allocateSubnet([...taken, ...routes.v4]), of('v4')));
+  if (ipv6) subnets.push(planSubnet(IPV6, req, existing, (taken) => allocateSubnet6([...taken, ...routes.v6]), of('v6')));
   if (bridgeName && existing.some((n) => n.interface === bridgeName)) throw new ConflictError(`bridge name ${bridgeName} is already used by another network`);
   const network: NetworkRecord = {
     name: req.name,
@@ -134,7 +157,7 @@ export function planNetwork(req: NetworkCreateRequest, existing: readonly Networ
     subnets,
     interface: req.driver === 'bridge' ? bridgeName ?? freeBridgeName(existing) : (parent as string),
     internal: req.internal,
-    ipv6: req.ipv6,
+    ipv6,
     dnsEnabled: req.driver === 'bridge' && !req.disableDns,
     ...(mtu !== undefined ? { mtu } : {}),
     labels: req.labels,

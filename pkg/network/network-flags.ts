@@ -1,4 +1,4 @@
-// --network, --network-alias, --ip and --mac-address of run/create: a network mode (none, host,
+// --network, --network-alias, --ip, --ip6 and --mac-address of run/create: a network mode (none, host,
 // slirp4netns, container:ID, ...) or one or more user-defined networks, each with Podman's
 // per-network options (`--network web:ip=10.89.0.5,alias=db`).
 import { InvalidArgumentError } from '../errors';
@@ -24,17 +24,18 @@ function perNetworkOptions(name: string, text: string): NetworkRequest {
     const eq = opt.indexOf('=');
     const key = eq < 0 ? opt : opt.slice(0, eq);
     const value = opt.slice(eq + 1);
-    if (eq < 0 || value === '') throw new InvalidArgumentError(`invalid option "${opt}" of network ${name}: use ip=, mac=, alias=`);
+    if (eq < 0 || value === '') throw new InvalidArgumentError(`invalid option "${opt}" of network ${name}: use ip=, ip6=, mac=, alias=`);
     if (key === 'alias') req.aliases.push(value);
     else if (key === 'ip') req.ip = value;
+    else if (key === 'ip6') req.ip6 = value;
     else if (key === 'mac') req.mac = value;
-    else throw new InvalidArgumentError(`invalid option "${opt}" of network ${name}: use ip=, mac=, alias=`);
+    else throw new InvalidArgumentError(`invalid option "${opt}" of network ${name}: use ip=, ip6=, mac=, alias=`);
   }
   return req;
 }
 
 /** The flags as given: several --network flags, or comma-separated names. */
-export function parseNetworkChoice(values: readonly string[], opts: { aliases?: readonly string[]; ip?: string; mac?: string } = {}): NetworkChoice {
+export function parseNetworkChoice(values: readonly string[], opts: { aliases?: readonly string[]; ip?: string; ip6?: string; mac?: string } = {}): NetworkChoice {
   const modes: string[] = [];
   const networks: Record<string, NetworkRequest> = {};
   for (const value of values) {
@@ -58,12 +59,14 @@ export function parseNetworkChoice(values: readonly string[], opts: { aliases?: 
     throw new InvalidArgumentError(`--network ${modes[0]} cannot be combined with other networks`);
   }
   const first = names[0];
-  if (opts.aliases?.length || opts.ip !== undefined) {
+  if (opts.aliases?.length || opts.ip !== undefined || opts.ip6 !== undefined) {
     if (first === undefined) {
-      throw new InvalidArgumentError(`${opts.ip !== undefined ? '--ip' : '--network-alias'} needs a user-defined network: create one with "tspod network create" and pass --network NAME`);
+      const flag = opts.ip !== undefined ? '--ip' : opts.ip6 !== undefined ? '--ip6' : '--network-alias';
+      throw new InvalidArgumentError(`${flag} needs a user-defined network: create one with "tspod network create" and pass --network NAME`);
     }
     networks[first].aliases.push(...(opts.aliases ?? []));
-    networks[first].ip ??= opts.ip;
+    if (opts.ip !== undefined) networks[first].ip ??= opts.ip;
+    if (opts.ip6 !== undefined) networks[first].ip6 ??= opts.ip6;
   }
   if (opts.mac !== undefined && first !== undefined) networks[first].mac ??= opts.mac;
   return { mode: modes[0] ?? first, networks };

@@ -3,7 +3,7 @@
 // names, and the ls/prune filters.
 import { InvalidArgumentError } from '../errors';
 import { labelMatches, localRfc3339, parseVolumeFilters, untilMs } from '../volume/volume-inspect';
-import { DEFAULT_NETWORK, EndpointRow, NetworkRecord } from './network-store';
+import { DEFAULT_NETWORK, EndpointRow, NetworkRecord, ipv4Subnet, ipv6Subnet } from './network-store';
 
 export interface NetworkDocument {
   Name: string;
@@ -38,14 +38,15 @@ function prefixLength(subnet: string): string {
 
 export function networkDocument(net: NetworkRecord, attached: readonly AttachedContainer[]): NetworkDocument {
   const containers: NetworkDocument['Containers'] = {};
-  const prefix = net.subnets[0] ? prefixLength(net.subnets[0].subnet) : '';
+  const v4 = ipv4Subnet(net);
+  const v6 = ipv6Subnet(net);
   for (const c of attached) {
     containers[c.id] = {
       Name: c.name,
       EndpointID: `${c.id.slice(0, 32)}${net.id.slice(0, 32)}`,
       MacAddress: c.endpoint.mac,
-      IPv4Address: c.endpoint.ip ? `${c.endpoint.ip}${prefix}` : '',
-      IPv6Address: '',
+      IPv4Address: c.endpoint.ip && v4 ? `${c.endpoint.ip}${prefixLength(v4.subnet)}` : '',
+      IPv6Address: c.endpoint.ip6 && v6 ? `${c.endpoint.ip6}${prefixLength(v6.subnet)}` : '',
     };
   }
   return {

@@ -12,6 +12,17 @@ export interface NetworkSubnet {
   ipRange?: string;
 }
 
+export const isIpv6Subnet = (s: NetworkSubnet): boolean => s.subnet.includes(':');
+
+/** Networks hold at most one subnet of each family (IPv6-only ones no IPv4 subnet). */
+export function ipv4Subnet(net: Pick<NetworkConfig, 'subnets'>): NetworkSubnet | undefined {
+  return net.subnets.find((s) => !isIpv6Subnet(s));
+}
+
+export function ipv6Subnet(net: Pick<NetworkConfig, 'subnets'>): NetworkSubnet | undefined {
+  return net.subnets.find(isIpv6Subnet);
+}
+
 export interface NetworkConfig {
   subnets: NetworkSubnet[];
   /** the Linux interface: the bridge (bridge driver) or the parent (macvlan, ipvlan) */
@@ -33,7 +44,10 @@ export interface NetworkRecord extends NetworkConfig {
 }
 
 export interface Endpoint {
+  /** IPv4 address; '' on an IPv6-only network */
   ip: string;
+  /** IPv6 address, on networks with IPv6 */
+  ip6?: string;
   mac: string;
   aliases: string[];
   /** the interface name inside the container (eth0, eth1, ...) */

@@ -6,18 +6,22 @@ import { Engine } from '../engine/engine';
 import type { Container, ContainerConfig } from '../container/container-config';
 import { ContainerStore } from '../container/container-store';
 import { NetworkRequest } from './endpoint-lease';
-import { attachNetworks, bridgeHost, containerEndpoints, detachNetworks, leaseOn } from './network-attach';
+import { attachNetworks, bridgeHost, containerEndpoints, detachNetworks, leaseOn, resolverAddress } from './network-attach';
 import { networkStore } from './network-remove';
-import { Endpoint, NetworkRecord } from './network-store';
+import { Endpoint, NetworkRecord, NetworkSubnet, ipv4Subnet, ipv6Subnet } from './network-store';
 import type { NetworkEndpoint, NetworkPlan, NetworkStatus } from './network-setup';
 import { startPortForwarder } from './port-forwarder';
 
 /** What inspect shows of the container on `net`. */
 export function endpointSettings(net: NetworkRecord, endpoint: Endpoint): NetworkEndpoint {
+  const v4 = ipv4Subnet(net);
+  const v6 = ipv6Subnet(net);
+  const prefixLen = (s: NetworkSubnet): number => Number(s.subnet.split('/')[1]);
   return {
     ipAddress: endpoint.ip,
-    prefixLen: Number(net.subnets[0].subnet.split('/')[1]),
-    gateway: net.subnets[0].gateway,
+    prefixLen: v4 ? prefixLen(v4) : 0,
+    gateway: v4?.gateway ?? '',
+    ...(v6 && endpoint.ip6 ? { ipv6Address: endpoint.ip6, ipv6PrefixLen: prefixLen(v6), ipv6Gateway: v6.gateway } : {}),
     macAddress: endpoint.mac,
     aliases: endpoint.aliases,
     networkId: net.id,
@@ -61,9 +65,9 @@ export async function planUserNetworks(engine: Engine, container: Container, nam
     ...base,
     namespace: 'private',
     etc: {
-      ip: first?.endpoint.ip,
+      ip: first?.endpoint.ip || first?.endpoint.ip6,
       hostIp: host.hostAddress ?? first?.net.subnets[0].gateway,
-      nameservers: resolver ? [resolver.net.subnets[0].gateway] : undefined,
+      nameservers: resolver ? [resolverAddress(resolver.net)] : undefined,
       hostNetwork: false,
     },
     networks,
@@ -76,7 +80,7 @@ export async function setUpUserNetworks(engine: Engine, container: Container, pl
   if (plan.ports.length === 0 || !first) return status;
   try {
     // Into the bridges' namespace (rootless: the shared one), to the container's address there.
-    const fwd = await startPortForwarder({ netnsPath: bridgeHost(engine).netns ?? `/proc/${pid}/ns/net`, watchPid: pid, targetIp: first.ipAddress, mappings: plan.ports });
+    const fwd = await startPortForwarder({ netnsPath: bridgeHost(engine).netns ?? `/proc/${pid}/ns/net`, watchPid: pid, targetIp: first.ipAddress || (first.ipv6Address as string), mappings: plan.ports });
     status.helpers.push(fwd.helper);
     status.ports = fwd.ports;
   } catch (err) {

@@ -292,8 +292,8 @@ describe('networks as root', () => {
     assert.equal(r.code, 0, `tspod ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  const containers = ['net-bridge-web', 'net-bridge-mv1'];
-  const networks = ['net-bridge-user', 'net-bridge-mv', 'net-bridge-iv'];
+  const containers = ['net-bridge-web', 'net-bridge-mv1', 'ipv6-nets-web'];
+  const networks = ['net-bridge-user', 'net-bridge-mv', 'net-bridge-iv', 'ipv6-nets-dual'];
   const cleanup = (): void => {
     root(['rm', '-f', ...containers]);
     root(['network', 'rm', '-f', ...networks]);
@@ -342,5 +342,22 @@ describe('networks as root', () => {
     const rootless = tspod(['network', 'create', '-d', 'macvlan', '-o', 'parent=eth0', 'x']);
     assert.equal(rootless.code, 125);
     assert.match(rootless.stderr, /needs root/);
+  });
+
+  test('a dual-stack network on a host bridge: the gateway on the bridge, containers reach each other over IPv6', () => {
+    rootOk(['network', 'create', '--ipv6', 'ipv6-nets-dual']);
+    rootOk(['run', '-d', '--name', 'ipv6-nets-web', '--network', 'ipv6-nets-dual', ref, 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    const [net] = JSON.parse(rootOk(['network', 'inspect', 'ipv6-nets-dual'])) as Record<string, any>[];
+    const gateway6 = net.IPAM.Config[1].Gateway as string;
+    assert.match(asRoot(['ip', '-6', 'addr', 'show', 'dev', net.NetworkInterface]).stdout, new RegExp(`inet6 ${gateway6}/64 scope global`));
+    const addr = rootOk(['inspect', '--format', '{{.NetworkSettings.GlobalIPv6Address}}', 'ipv6-nets-web']).trim();
+    const id = rootOk(['inspect', '--format', '{{.Id}}', 'ipv6-nets-web']).trim();
+    const got = rootOk(['run', '--rm', '--network', 'ipv6-nets-dual', ref, 'sh', '-c', `nslookup -type=aaaa ipv6-nets-web; timeout 5 wget -q -O - 'http://[${addr}]/hostname'`]);
+    assert.match(got, new RegExp(`Address:\\s*${addr}\\b`));
+    assert.match(got, new RegExp(`^${id.slice(0, 12)}$`, 'm'));
+    assert.equal(asRoot(['sysctl', '-n', 'net.ipv6.conf.all.forwarding']).stdout.trim(), '1', 'the host routes IPv6 for its bridges');
+    rootOk(['rm', '-f', 'ipv6-nets-web']);
+    rootOk(['network', 'rm', 'ipv6-nets-dual']);
+    assert.notEqual(asRoot(['ip', 'link', 'show', net.NetworkInterface]).code, 0, 'the bridge goes with its last container');
   });
 });
