@@ -9,6 +9,8 @@ export interface EtcFilesInput {
   name?: string;
   /** the container's address, when it has one */
   ip?: string;
+  /** its IPv6 address besides, on a dual-stack network */
+  ip6?: string;
   /** what host.containers.internal (and --add-host NAME:host-gateway) points at */
   hostIp?: string;
   /** the network's resolvers, put before the host's (slirp4netns's 10.0.2.3) */
@@ -40,6 +42,7 @@ export function hostsFile(input: EtcFilesInput): string {
   }
   const own = [...new Set([input.hostname, ...(input.name ? [input.name] : [])])].join(' ');
   lines.push(`${input.ip ?? '127.0.1.1'}\t${own}`);
+  if (input.ip6 && input.ip6 !== input.ip) lines.push(`${input.ip6}\t${own}`);
   if (input.hostIp) lines.push(`${input.hostIp}\thost.containers.internal host.docker.internal`);
   return lines.join('\n') + '\n';
 }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { HostError } from '../errors';
 import { findExecutable } from '../host/executables';
 import { processAlive } from '../host/processes';
-import { NetnsPath, ipBatch, netnsSysctl } from './netns-exec';
+import { NetnsPath, ipBatch, netnsSysctl, sysctlFile } from './netns-exec';
 import { stopHelper } from './helper-process';
 import { DEFAULT_SLIRP_OPTIONS } from './network-mode';
 import { startSlirp } from './slirp-network';
@@ -35,8 +35,6 @@ const SLIRP_HOST6 = 'fd00::2';
 const SLIRP_UPLINK6 = 'fd00::100';
 const IPV6_FORWARDING = 'net.ipv6.conf.all.forwarding';
 
-const sysctlFile = (key: string): string => `/proc/sys/${key.replace(/\./g, '/')}`;
-
 /** A kernel booted with ipv6.disable=1 has no IPv6 sysctls: the uplink then stays IPv4-only. */
 function kernelHasIpv6(): boolean {
   return fs.existsSync(sysctlFile(IPV6_FORWARDING));
@@ -45,7 +43,7 @@ function kernelHasIpv6(): boolean {
 /** As root, once an IPv6 network is active: the host routes IPv6 between bridge and uplink. */
 export function enableIpv6Forwarding(): void {
   if (!kernelHasIpv6()) throw new HostError('the kernel has IPv6 disabled (ipv6.disable=1): use networks without --ipv6 or an IPv6 --subnet');
-  if (fs.readFileSync(sysctlFile(IPV6_FORWARDING), 'utf8').trim() !== '1') fs.writeFileSync(sysctlFile(IPV6_FORWARDING), '1\n');
+  netnsSysctl(undefined, { [IPV6_FORWARDING]: '1' });
 }
 
 export function bridgeDir(runRoot: string): string {
@@ -102,7 +100,7 @@ export function describeBridgeHost(runRoot: string, rootless: boolean): BridgeHo
 export async function ensureBridgeHost(host: BridgeHost): Promise<string[]> {
   fs.mkdirSync(host.dir, { recursive: true, mode: 0o700 });
   if (!host.rootless) {
-    netnsSysctl(undefined, 'net.ipv4.ip_forward', '1');
+    netnsSysctl(undefined, { 'net.ipv4.ip_forward': '1' });
     return [];
   }
   const file = netnsFile(host.dir);
@@ -116,8 +114,7 @@ export async function ensureBridgeHost(host: BridgeHost): Promise<string[]> {
       throw new HostError(`creating the network namespace of user-defined networks failed: ${String((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
     }
     ipBatch(file, ['link set lo up']);
-    netnsSysctl(file, 'net.ipv4.ip_forward', '1');
-    if (kernelHasIpv6()) netnsSysctl(file, IPV6_FORWARDING, '1');
+    netnsSysctl(file, { 'net.ipv4.ip_forward': '1', ...(kernelHasIpv6() ? { [IPV6_FORWARDING]: '1' } : {}) });
   }
   const pid = readPid(slirpPidFile(host.dir));
   if (pid !== undefined && processAlive(pid)) return [];

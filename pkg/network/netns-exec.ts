@@ -3,6 +3,7 @@
 // each call is `nsenter --net=FILE prog ...`; ip and nft take whole batches on stdin, so a
 // container's setup costs a few processes, not one per command.
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { HostError } from '../errors';
 import { findExecutable } from '../host/executables';
 
@@ -56,7 +57,17 @@ export function nftApply(netns: NetnsPath, script: string): void {
   run(netns, [tool('nft'), '-f', '-'], script);
 }
 
-/** Sets a sysctl of the namespace (net.* ones are per network namespace). */
-export function netnsSysctl(netns: NetnsPath, key: string, value: string): void {
-  run(netns, [tool('sh'), '-c', `echo ${value} > /proc/sys/${key.replace(/\./g, '/')}`]);
+export const sysctlFile = (key: string): string => `/proc/sys/${key.replace(/\./g, '/')}`;
+
+/**
+ * Sets sysctls of the namespace (net.* ones are per network namespace): in this process for
+ * its own namespace, else all in one shell entered into the namespace.
+ */
+export function netnsSysctl(netns: NetnsPath, settings: Record<string, string>): void {
+  const entries = Object.entries(settings);
+  if (!netns) {
+    for (const [key, value] of entries) fs.writeFileSync(sysctlFile(key), `${value}\n`);
+    return;
+  }
+  run(netns, [tool('sh'), '-c', entries.map(([key, value]) => `echo ${value} > ${sysctlFile(key)}`).join('; ')]);
 }

@@ -86,6 +86,8 @@ export interface NetworkStatus {
 export interface EtcNetworkFacts {
   /** the container's address (its /etc/hosts line); none: 127.0.1.1 */
   ip?: string;
+  /** its IPv6 address besides (a second /etc/hosts line) */
+  ip6?: string;
   /** what host.containers.internal and host-gateway mean */
   hostIp?: string;
   /** resolvers put first in resolv.conf (the slirp DNS, a network's resolver) */

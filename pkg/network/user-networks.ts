@@ -66,6 +66,7 @@ export async function planUserNetworks(engine: Engine, container: Container, nam
     namespace: 'private',
     etc: {
       ip: first?.endpoint.ip || first?.endpoint.ip6,
+      ip6: first?.endpoint.ip6,
       hostIp: host.hostAddress ?? first?.net.subnets[0].gateway,
       nameservers: resolver ? [resolverAddress(resolver.net)] : undefined,
       hostNetwork: false,

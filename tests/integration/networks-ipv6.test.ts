@@ -80,11 +80,12 @@ describe('IPv6 on user-defined networks', () => {
     assert.equal(net.Containers[doc.Id].IPv6Address, `${ep.GlobalIPv6Address}/64`);
     const addr = ep.GlobalIPv6Address as string;
 
-    const same = runOn('dual', `nslookup -type=aaaa www6; ${wget(`http://[${addr}]/`)}; ip -6 route`);
+    const same = runOn('dual', `nslookup -type=aaaa www6; ${wget(`http://[${addr}]/`)}; ip -6 route; grep -c "$(hostname)" /etc/hosts`);
     assert.equal(same.code, 0, same.stderr);
     assert.match(same.stdout, new RegExp(`Address:\\s*${addr}\\b`));
     assert.match(same.stdout, /^page-six$/m);
     assert.match(same.stdout, new RegExp(`default via ${net.IPAM.Config[1].Gateway} dev eth0`));
+    assert.match(same.stdout, /^2$/m, "the client's own name has both its addresses in /etc/hosts");
 
     const other = runOn('elsewhere', `nslookup -type=aaaa web6; ${wget(`http://[${addr}]/`)}`);
     assert.notEqual(other.code, 0);

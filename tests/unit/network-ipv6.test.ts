@@ -10,6 +10,7 @@ import { leaseEndpoint } from '../../pkg/network/endpoint-lease';
 import { parseNetworkChoice } from '../../pkg/network/network-flags';
 import { bridgeRuleset } from '../../pkg/network/bridge-rules';
 import { RCODE, TYPE_A, TYPE_AAAA, TYPE_PTR, answerLocally, buildQuery, parseQuery } from '../../pkg/network/dns-message';
+import { hostsFile } from '../../pkg/container/etc-files';
 import { ConflictError, InvalidArgumentError } from '../../pkg/errors';
 import type { EndpointRow } from '../../pkg/network/network-store';
 
@@ -142,6 +143,14 @@ test('nft ruleset: an ip6 table with NAT66 and the same isolation as IPv4', () =
   assert.match(ip6, /iifname "tspod3" ip6 daddr != fd13::1 reject with icmpv6 type admin-prohibited/);
   assert.match(ip6, /oifname "tspod3" reject with icmpv6 type admin-prohibited/);
   assert.equal(bridgeRuleset([]), 'add table ip tspod\ndelete table ip tspod\nadd table ip6 tspod\ndelete table ip6 tspod\n');
+});
+
+test("/etc/hosts lists a dual-stack container's name with both addresses", () => {
+  const text = hostsFile({ hostname: 'abc', name: 'web', ip: '10.89.0.2', ip6: 'fd12::2', hostNetwork: false });
+  assert.match(text, /^10\.89\.0\.2\tabc web$/m);
+  assert.match(text, /^fd12::2\tabc web$/m);
+  const only6 = hostsFile({ hostname: 'abc', ip: 'fd12::2', ip6: 'fd12::2', hostNetwork: false });
+  assert.equal(only6.split('\n').filter((l) => l.startsWith('fd12::2')).length, 1);
 });
 
 test('the resolver answers AAAA with IPv6 addresses, and ip6.arpa names', () => {
