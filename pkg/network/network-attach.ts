@@ -19,7 +19,7 @@ import { NetworkRequest, leaseEndpoint, nextInterfaceName, vethName } from './en
 import { ipBatch, ipJson, nftApply } from './netns-exec';
 import { ensureResolver, resolverNetworks, stopResolver, writeRecords } from './network-dns';
 import { networkStore } from './network-remove';
-import { Endpoint, EndpointRow, NetworkRecord, ipv4Subnet, ipv6Subnet } from './network-store';
+import { Endpoint, EndpointRow, NetworkRecord, NetworkSubnet, ipv4Subnet, ipv6Subnet, isIpv6Subnet } from './network-store';
 
 export function bridgeHost(engine: Engine): BridgeHost {
   return describeBridgeHost(engine.config.runRoot, hostIdentity().rootless);
@@ -150,8 +150,19 @@ function lock(host: BridgeHost): string {
   return path.join(host.dir, 'lock');
 }
 
+/**
+ * The subnets of `net` whose gateway becomes a default route of the container: per family, the
+ * first network that is not internal and has a subnet of that family (`before`: the networks
+ * the container joined earlier), as Docker picks the IPv4 and the IPv6 gateway apart.
+ */
+function defaultRoutes(net: NetworkRecord, before: readonly NetworkRecord[]): NetworkSubnet[] {
+  if (net.internal) return [];
+  const routed = before.filter((n) => !n.internal);
+  return net.subnets.filter((s) => !routed.some((n) => n.subnets.some((o) => isIpv6Subnet(o) === isIpv6Subnet(s))));
+}
+
 /** Inside the container's namespace: the interface's MAC, addresses, state and default routes. */
-function configureInside(pid: number, net: NetworkRecord, e: Endpoint, defaultRoute: boolean, rename?: string): void {
+function configureInside(pid: number, net: NetworkRecord, e: Endpoint, routes: readonly NetworkSubnet[], rename?: string): void {
   const v4 = ipv4Subnet(net);
   const v6 = ipv6Subnet(net);
   const dev = e.interfaceName;
@@ -164,7 +175,7 @@ function configureInside(pid: number, net: NetworkRecord, e: Endpoint, defaultRo
     ...(v6 && e.ip6 ? [addressLine(e.ip6, v6.subnet, dev)] : []),
     `link set ${dev} up`,
     // the family of a route follows its gateway's
-    ...(defaultRoute ? net.subnets.map((s) => `route add default via ${s.gateway} dev ${dev}`) : []),
+    ...routes.map((s) => `route add default via ${s.gateway} dev ${dev}`),
   ]);
 }
 
@@ -172,13 +183,13 @@ function configureInside(pid: number, net: NetworkRecord, e: Endpoint, defaultRo
  * The container's interface on `net`: a veth whose other end joins the bridge, or (macvlan,
  * ipvlan, root only) a child of the parent interface moved into the container's namespace.
  */
-function plug(host: BridgeHost, pid: number, containerId: string, net: NetworkRecord, e: Endpoint, defaultRoute: boolean): void {
+function plug(host: BridgeHost, pid: number, containerId: string, net: NetworkRecord, e: Endpoint, routes: readonly NetworkSubnet[]): void {
   const name = vethName(containerId, net.name);
   const mtu = net.mtu ? ` mtu ${net.mtu}` : '';
   if (net.driver === 'bridge') {
     ipBatch(host.netns, [`link del ${name}`], { force: true });
     ipBatch(host.netns, [`link add ${name}${mtu} type veth peer name ${e.interfaceName}${mtu} netns ${pid}`, `link set ${name} master ${net.interface} up`]);
-    configureInside(pid, net, e, defaultRoute);
+    configureInside(pid, net, e, routes);
     return;
   }
   const mode = net.options.mode ?? net.options.macvlan_mode ?? net.options.ipvlan_mode ?? (net.driver === 'macvlan' ? 'bridge' : 'l2');
@@ -191,7 +202,7 @@ function plug(host: BridgeHost, pid: number, containerId: string, net: NetworkRe
     if (/Cannot find device/.test(text)) throw new HostError(`the parent interface ${net.interface} of network ${net.name} does not exist: recreate the network with -o parent=IFACE`);
     throw err;
   }
-  configureInside(pid, net, e, defaultRoute, name);
+  configureInside(pid, net, e, routes, name);
 }
 
 /** The user-defined networks the container is on, in the order it joined them. */
@@ -206,10 +217,10 @@ export async function attachNetworks(engine: Engine, containerId: string, pid: n
   await withFileLock(lock(host), async () => {
     markStarting(host, containerId, true);
     await reconcile(engine, host, { starting: containerId });
-    let routed = false;
+    const routed: NetworkRecord[] = [];
     for (const { net, endpoint } of containerEndpoints(engine, containerId)) {
-      plug(host, pid, containerId, net, endpoint, !routed && !net.internal);
-      routed ||= !net.internal;
+      plug(host, pid, containerId, net, endpoint, defaultRoutes(net, routed));
+      routed.push(net);
     }
   });
 }
@@ -234,8 +245,8 @@ export async function connectRunning(engine: Engine, containerId: string, pid: n
     const net = networkStore(engine).require(network);
     try {
       await reconcile(engine, host, {});
-      const routed = containerEndpoints(engine, containerId).some((e) => e.endpoint.network !== net.name && !e.net.internal);
-      plug(host, pid, containerId, net, endpoint, !routed && !net.internal);
+      const others = containerEndpoints(engine, containerId).filter((e) => e.endpoint.network !== net.name).map((e) => e.net);
+      plug(host, pid, containerId, net, endpoint, defaultRoutes(net, others));
     } catch (err) {
       networkStore(engine).removeEndpoint(containerId, net.name);
       await reconcile(engine, host, {});

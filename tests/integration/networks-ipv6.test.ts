@@ -60,6 +60,11 @@ describe('IPv6 on user-defined networks', () => {
     assert.notEqual(other.IPAM.Config[1].Subnet, net.IPAM.Config[1].Subnet, 'each network its own /64');
     const [v6] = JSON.parse(ok(['network', 'inspect', 'only6'])) as Record<string, any>[];
     assert.deepEqual([v6.EnableIPv6, v6.IPAM.Config], [true, [{ Subnet: 'fd7e:57:2::/64', Gateway: 'fd7e:57:2::1' }]]);
+    // a removed network's IPv6 subnet is free again
+    ok(['network', 'create', '--subnet', 'fd7e:57:5::/64', 'gone6']);
+    ok(['network', 'rm', 'gone6']);
+    ok(['network', 'create', '--subnet', 'fd7e:57:5::/64', 'gone6']);
+    ok(['network', 'rm', 'gone6']);
     const rows = ok(['network', 'ls', '--format', '{{.Name}} {{.IPv6}} {{.Subnets}}']);
     assert.ok(rows.includes(`dual true ${net.IPAM.Config[0].Subnet},${net.IPAM.Config[1].Subnet}\n`), rows);
     assert.ok(rows.includes('only6 true fd7e:57:2::/64\n'), rows);
@@ -135,7 +140,7 @@ describe('IPv6 on user-defined networks', () => {
     assert.equal(ok(['ps', '-aq']), containers);
   });
 
-  test('an IPv4-only network is unchanged: no IPv6 subnet, no global IPv6 address', () => {
+  test('an IPv4-only network is unchanged: no IPv6 subnet, no global IPv6 address; default routes per family', () => {
     ok(['network', 'create', 'four']);
     const [net] = JSON.parse(ok(['network', 'inspect', 'four'])) as Record<string, any>[];
     assert.deepEqual([net.EnableIPv6, net.IPAM.Config.length], [false, 1]);
@@ -143,6 +148,11 @@ describe('IPv6 on user-defined networks', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /inet6/);
     assert.match(r.stdout, /inet 10\.89\.\d+\.2\/24/);
+    // On an IPv4-only and an IPv6-only network: each family's default route from the network that has it.
+    const both = runOn('four,only6', 'ip -4 route | grep default; ip -6 route | grep default');
+    assert.equal(both.code, 0, both.stderr);
+    assert.match(both.stdout, new RegExp(`^default via ${net.IPAM.Config[0].Gateway.replace(/\./g, '\\.')} dev eth0`, 'm'));
+    assert.match(both.stdout, /^default via fd7e:57:2::1 dev eth1/m);
   });
 
   test('outbound IPv6 leaves through the uplink; an internal IPv6 network has no way out', async () => {
