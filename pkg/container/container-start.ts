@@ -262,8 +262,8 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   await runtime.delete(container.id);
   fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
   for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // The namespace is made while the root is mounted; its helpers then start while the bundle is
-  // written and the monitor runs `runtime create` (early-netns.ts).
+  // The namespace is made while the root is mounted; its helpers then start while the monitor
+  // runs `runtime create`, just after it was spawned (early-netns.ts).
   const netns = createEarlyNetns(engine, container, usernsOf(container.config).mode !== 'host');
   try {
     await mountRootfs(engine, container, paths);
@@ -277,7 +277,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
     networkStart = await beginNetwork(engine, container, await planNetwork(engine, container), netns);
     writeBundle(engine, container, paths, networkStart.plan);
     const logSettings = monitorLogSettings(container.config.logDriver, container.config.logOpts, paths.logPath);
-    started = await startMonitor({
+    const monitor = startMonitor({
       cid: container.id,
       bundle: paths.bundle,
       runtime: runtime.path,
@@ -296,6 +296,8 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       healthcheck: monitorHealthTimer(engine, container, tspodBinary()),
       sdnotify: notifyProxy(engine, container)?.monitor,
     });
+    networkStart.launch();
+    started = await monitor;
   } catch (err) {
     if (networkStart) await networkStart.abandon();
     else await discardEarlyNetns(netns);

@@ -17,8 +17,8 @@
 //                                               (PortInUseError for a taken port).
 //   beginNetwork(engine, container, plan, netns) what start calls instead of setUpNetwork: with
 //       → NetworkStart                          a namespace made before create (early-netns.ts,
-//                                               slirp4netns and pasta) the helpers start at once
-//                                               and complete(pid) after create only waits for
+//                                               slirp4netns and pasta) launch() starts the helpers
+//                                               as create runs, complete(pid) after it waits for
 //                                               them; otherwise complete(pid) is setUpNetwork.
 //   tearDownNetwork(engine, container)         at cleanup (exit, stop, rm -f, a refresh after
 //                                               the monitor was killed). Reads only what
@@ -265,6 +265,9 @@ export async function setUpNetwork(engine: Engine, container: Container, plan: N
 export interface NetworkStart {
   /** what to write the spec from: with an early namespace, its file is the one to join */
   plan: NetworkPlan;
+  /** starts the helpers of an early namespace; meant for right after the runtime's create was
+   * set going, so that their spawns do not delay it (complete() calls it if nobody did) */
+  launch(): void;
   /** after `runtime create`, `pid` the container's init: the helpers are ready, here is what to
    * store. On failure it has undone its work, as setUpNetwork does. */
   complete(pid: number): Promise<NetworkStatus>;
@@ -274,12 +277,12 @@ export interface NetworkStart {
 
 /**
  * Starts the network set-up as early as it can. With an early namespace (early-netns.ts) the
- * helpers (slirp4netns and the port forwarder, or pasta) start now, beside the writing of the
- * bundle and `runtime create`, and complete() only waits for them; without one, complete() does
- * all the work (setUpNetwork). Throws, with the namespace removed, when it could not be made.
+ * helpers (slirp4netns and the port forwarder, or pasta) start at launch(), beside `runtime
+ * create`, and complete() only waits for them; without one, complete() does all the work
+ * (setUpNetwork). Throws, with the namespace removed, when the namespace could not be made.
  */
 export async function beginNetwork(engine: Engine, container: Container, plan: NetworkPlan, netns: EarlyNetns | undefined): Promise<NetworkStart> {
-  if (!netns) return { plan, complete: (pid) => setUpNetwork(engine, container, plan, pid), abandon: async () => undefined };
+  if (!netns) return { plan, launch: () => undefined, complete: (pid) => setUpNetwork(engine, container, plan, pid), abandon: async () => undefined };
   try {
     await netns.created;
   } catch (err) {
@@ -289,19 +292,25 @@ export async function beginNetwork(engine: Engine, container: Container, plan: N
   const early: NetworkPlan = { ...plan, namespace: { path: netns.file } };
   const status: NetworkStatus = { mode: plan.mode.kind, helpers: [], ports: [], networks: plan.networks, netnsPath: netns.file, netnsFile: netns.file };
   const mode = plan.mode;
-  const work = mode.kind === 'slirp4netns' ? setUpSlirp(engine, container, mode.options, early, { file: netns.file }, status) : setUpPasta(mode.kind === 'pasta' ? mode.args : [], early, netns.file, status).then(() => undefined);
-  // Its failure is reported by complete() or swallowed by abandon(), whichever comes.
-  work.catch(() => undefined);
+  let work: Promise<HandOver | undefined> | undefined;
+  const launch = (): Promise<HandOver | undefined> => {
+    if (work) return work;
+    work = mode.kind === 'slirp4netns' ? setUpSlirp(engine, container, mode.options, early, { file: netns.file }, status) : setUpPasta(mode.kind === 'pasta' ? mode.args : [], early, netns.file, status).then(() => undefined);
+    // Its failure is reported by complete() or swallowed by abandon(), whichever comes.
+    work.catch(() => undefined);
+    return work;
+  };
   const abandon = async (): Promise<void> => {
-    (await work.catch(() => undefined))?.();
+    if (work) (await work.catch(() => undefined))?.();
     await undoSetUp(status);
   };
   return {
     plan: early,
+    launch: () => void launch(),
     async complete(pid: number): Promise<NetworkStatus> {
       let handOver: HandOver | undefined;
       try {
-        handOver = await work;
+        handOver = await launch();
       } catch (err) {
         await abandon();
         throw err;
