@@ -1,9 +1,11 @@
-// `npm run build:snapshot`: bundles cmd/tspod/snapshot-entry.ts with esbuild and builds
-// dist/tspod.blob, the start-up snapshot the launcher runs node from (a command then starts
-// without loading ~150 modules). dist/tspod.blob.node records which node binary built it and
-// with which V8 flags ("SIZE MTIME FLAGS..."): a blob only loads in the very node that wrote it,
-// given the same flags, so the launcher falls back to dist/cmd/tspod/main.js when either differs
-// or the blob is missing.
+// `npm run build:snapshot`: bundles each start-up snapshot's entry with esbuild and builds its
+// blob, which the launcher runs node from (a command then starts without loading ~150 modules):
+// dist/tspod.blob for every command (cmd/tspod/snapshot-entry.ts) and dist/tspod-listing.blob,
+// a smaller heap for `images` and `version` (cmd/tspod/snapshot-listing-entry.ts).
+// dist/<blob>.node records which node binary built it and with which V8 flags
+// ("SIZE MTIME FLAGS..."): a blob only loads in the very node that wrote it, given the same
+// flags, so the launcher falls back to the full blob, then to dist/cmd/tspod/main.js, when
+// either differs or the blob is missing.
 // Never fails the build: without esbuild or on a node that cannot build snapshots, tspod simply
 // starts from main.js.
 'use strict';
@@ -14,10 +16,6 @@ const { rewriteBundle } = require('./snapshot-bundle-rewrite');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
-const entry = path.join(root, 'cmd', 'tspod', 'snapshot-entry.ts');
-const bundle = path.join(dist, 'snapshot', 'tspod-snapshot.js');
-const blob = path.join(dist, 'tspod.blob');
-const stamp = `${blob}.node`;
 // V8 flags the blob is built with, and that node must be given again to load it (a blob built
 // with other flags makes node exit 14): native/launcher.c passes the same words and compares
 // the stamp's copy of them. --no-rehash-snapshot: by default every start rehashes each string of
@@ -27,8 +25,10 @@ const stamp = `${blob}.node`;
 const NODE_FLAGS = ['--no-rehash-snapshot'];
 
 function skip(why) {
-  fs.rmSync(blob, { force: true });
-  fs.rmSync(stamp, { force: true });
+  for (const { blob } of SNAPSHOTS) {
+    fs.rmSync(blob, { force: true });
+    fs.rmSync(`${blob}.node`, { force: true });
+  }
   process.stderr.write(`build-snapshot: ${why}; tspod will start from dist/cmd/tspod/main.js\n`);
   process.exit(0);
 }
@@ -64,7 +64,42 @@ const PRELOADED = [
   'pkg/runtime/monitor-client.ts',
   'pkg/runtime/oci-runtime.ts',
 ];
-const preloads = PRELOADED.filter((f) => fs.existsSync(path.join(root, f))).map((f) => `import './${f}';`);
+
+// The blobs and what each holds. The listing one serves only `images` and `version`
+// (LISTING_COMMANDS in native/launcher.c): of the command modules it keeps just theirs (a third
+// of the bundle, so a smaller heap every start deserializes) and none of PRELOADED.
+const SNAPSHOTS = [
+  { entry: 'cmd/tspod/snapshot-entry.ts', bundle: 'tspod-snapshot.js', blob: path.join(dist, 'tspod.blob'), preloaded: PRELOADED },
+  {
+    entry: 'cmd/tspod/snapshot-listing-entry.ts',
+    bundle: 'tspod-listing.js',
+    blob: path.join(dist, 'tspod-listing.blob'),
+    preloaded: [],
+    commandModules: ['./image-list', './version'],
+  },
+];
+
+const COMMAND_TABLE = path.join(root, 'cmd', 'tspod', 'commands.ts');
+
+/** An esbuild plugin: the modules cmd/tspod/commands.ts imports for its command groups are
+ * bundled only when in `kept`; any other becomes a module whose loading fails with an internal
+ * error (the launcher never starts the other commands from this blob). */
+function onlyCommandModules(kept) {
+  const namespace = 'not-in-this-snapshot';
+  return {
+    name: 'only-command-modules',
+    setup(build) {
+      build.onResolve({ filter: /^\.\// }, (args) => {
+        if (args.kind !== 'dynamic-import' || args.importer !== COMMAND_TABLE || kept.includes(args.path)) return undefined;
+        return { path: args.path, namespace };
+      });
+      build.onLoad({ filter: /.*/, namespace }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`internal error: the command module ${args.path} is not in this start-up snapshot; run with TSPOD_NO_SNAPSHOT=1 and report it`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 let esbuild;
 try {
@@ -72,37 +107,52 @@ try {
 } catch {
   skip('esbuild is not installed (a devDependency)');
 }
-try {
-  esbuild.buildSync({
-    stdin: { contents: [...preloads, `import './${path.relative(root, entry)}';`].join('\n'), resolveDir: root, sourcefile: 'snapshot-preload.ts', loader: 'ts' },
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    // The bundle's text lives in the snapshot heap, which every start deserializes: no comments
-    // or indentation, and ASCII only (one non-ASCII character makes V8 store it all two bytes
-    // per character). Names stay, for stack traces and error messages.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    charset: 'ascii',
-    logLevel: 'error',
-  });
-} catch (err) {
-  skip(`bundling failed: ${err.message.split('\n')[0]}`);
+
+/** The entry with its preloads, as one bundle rewritten for the snapshot (its path). */
+async function bundleFor({ entry, bundle, preloaded, commandModules }) {
+  const outfile = path.join(dist, 'snapshot', bundle);
+  const imports = [...preloaded.filter((f) => fs.existsSync(path.join(root, f))), entry].map((f) => `import './${f}';`);
+  try {
+    await esbuild.build({
+      stdin: { contents: imports.join('\n'), resolveDir: root, sourcefile: 'snapshot-preload.ts', loader: 'ts' },
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      // The bundle's text lives in the snapshot heap, which every start deserializes: no comments
+      // or indentation, and ASCII only (one non-ASCII character makes V8 store it all two bytes
+      // per character). Names stay, for stack traces and error messages.
+      minifyWhitespace: true,
+      minifySyntax: true,
+      charset: 'ascii',
+      logLevel: 'error',
+      plugins: commandModules ? [onlyCommandModules(commandModules)] : [],
+    });
+  } catch (err) {
+    skip(`bundling ${entry} failed: ${err.message.split('\n')[0]}`);
+  }
+  try {
+    fs.writeFileSync(outfile, rewriteBundle(fs.readFileSync(outfile, 'utf8')));
+  } catch (err) {
+    skip(`rewriting the bundle of ${entry} failed: ${err.message}`);
+  }
+  return outfile;
 }
 
-try {
-  fs.writeFileSync(bundle, rewriteBundle(fs.readFileSync(bundle, 'utf8')));
-} catch (err) {
-  skip(`rewriting the bundle failed: ${err.message}`);
+async function buildSnapshot(snapshot) {
+  const bundle = await bundleFor(snapshot);
+  const tmp = `${snapshot.blob}.tmp`;
+  const built = spawnSync(process.execPath, ['--snapshot-blob', tmp, ...NODE_FLAGS, '--build-snapshot', bundle], { encoding: 'utf8' });
+  if (built.status !== 0) {
+    fs.rmSync(tmp, { force: true });
+    skip(`node --build-snapshot ${path.basename(bundle)} failed: ${(built.stderr || built.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  const node = fs.statSync(process.execPath);
+  fs.renameSync(tmp, snapshot.blob);
+  fs.writeFileSync(`${snapshot.blob}.node`, `${node.size} ${Math.floor(node.mtimeMs / 1000)} ${NODE_FLAGS.join(' ')}\n`);
 }
-const tmp = `${blob}.tmp`;
-const built = spawnSync(process.execPath, ['--snapshot-blob', tmp, ...NODE_FLAGS, '--build-snapshot', bundle], { encoding: 'utf8' });
-if (built.status !== 0) {
-  fs.rmSync(tmp, { force: true });
-  skip(`node --build-snapshot failed: ${(built.stderr || built.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
-}
-const node = fs.statSync(process.execPath);
-fs.renameSync(tmp, blob);
-fs.writeFileSync(stamp, `${node.size} ${Math.floor(node.mtimeMs / 1000)} ${NODE_FLAGS.join(' ')}\n`);
+
+(async () => {
+  for (const snapshot of SNAPSHOTS) await buildSnapshot(snapshot);
+})();

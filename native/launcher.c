@@ -1,8 +1,9 @@
 /* tspod: the binary users run. Node is multi-threaded and cannot enter a user namespace, so
  * this launcher does it first (join the pause process's namespaces, or create them) and then
  * execs `node --snapshot-blob <pkgroot>/dist/tspod.blob -- ARGS...` (the CLI with every module
- * already loaded, see cmd/tspod/snapshot-entry.ts), or `node <pkgroot>/dist/cmd/tspod/main.js
- * ARGS...` when there is no snapshot for this node binary or TSPOD_NO_SNAPSHOT=1.
+ * already loaded, see cmd/tspod/snapshot-entry.ts; dist/tspod-listing.blob for the commands in
+ * LISTING_COMMANDS), or `node <pkgroot>/dist/cmd/tspod/main.js ARGS...` when there is no
+ * snapshot for this node binary or TSPOD_NO_SNAPSHOT=1.
  *
  * What the CLI gets in its environment:
  *   _TSPOD_ROOTLESS      0 for root (no namespace), 1 otherwise
@@ -41,7 +42,8 @@ extern char **environ;
 struct launch
 {
   char cli[PATH_MAX];  /* <pkgroot>/dist/cmd/tspod/main.js */
-  char blob[PATH_MAX]; /* <pkgroot>/dist/tspod.blob, or "" when it cannot be used */
+  char dist[PATH_MAX]; /* <pkgroot>/dist */
+  char blob[PATH_MAX]; /* the snapshot node starts from, or "" for main.js */
   char node[PATH_MAX];
 };
 
@@ -67,7 +69,7 @@ locate_cli (struct launch *l, struct tspod_error *err)
       *slash = '\0';
     }
   if (tspod_path_format (err, l->cli, sizeof (l->cli), "%s/dist/cmd/tspod/main.js", exe) < 0
-      || tspod_path_format (err, l->blob, sizeof (l->blob), "%s/dist/tspod.blob", exe) < 0)
+      || tspod_path_format (err, l->dist, sizeof (l->dist), "%s/dist", exe) < 0)
     return -1;
   if (access (l->cli, R_OK) < 0)
     return tspod_fail (err, errno, "build it with \"npm run build\"", "cannot read the tspod CLI %s",
@@ -102,31 +104,67 @@ locate_node (struct launch *l, struct tspod_error *err)
  * NODE_FLAGS, where the reason for each is given). */
 #define SNAPSHOT_FLAG "--no-rehash-snapshot"
 
+/* Commands that start from dist/tspod-listing.blob (cmd/tspod/snapshot-listing-entry.ts says
+ * why these): the first argument must be the command word itself. After a global flag (whose
+ * value could be anything) the full blob serves, which runs every command too. */
+static const char *const LISTING_COMMANDS[] = { "images", "version" };
+
+static int
+is_listing_command (int argc, char **argv)
+{
+  size_t i;
+
+  if (argc < 2)
+    return 0;
+  for (i = 0; i < sizeof (LISTING_COMMANDS) / sizeof (LISTING_COMMANDS[0]); i++)
+    if (strcmp (argv[1], LISTING_COMMANDS[i]) == 0)
+      return 1;
+  return 0;
+}
+
 /* A snapshot loads only in the node binary that built it, given the same V8 flags:
- * native/build-snapshot.js records that binary's "SIZE MTIME" and the flags beside the blob.
- * Anything unexpected means main.js, never an error. */
-static void
-choose_snapshot (struct launch *l)
+ * native/build-snapshot.js records that binary's "SIZE MTIME" and the flags beside each blob.
+ * Sets l->blob to dist/NAME when NAME can be used. */
+static int
+use_snapshot (struct launch *l, const struct stat *node, const char *name)
 {
   struct tspod_error ignored;
   char stamp_path[PATH_MAX + 8];
   char stamp[64];
   char expected[64];
-  const char *off = getenv ("TSPOD_NO_SNAPSHOT");
-  struct stat node;
 
-  if ((off != NULL && strcmp (off, "1") == 0) || stat (l->node, &node) < 0
+  if (snprintf (l->blob, sizeof (l->blob), "%s/%s", l->dist, name) >= (int) sizeof (l->blob)
       || snprintf (stamp_path, sizeof (stamp_path), "%s.node", l->blob) >= (int) sizeof (stamp_path)
       || tspod_read_small_at (AT_FDCWD, stamp_path, stamp, sizeof (stamp), &ignored) < 0
       || access (l->blob, R_OK) < 0)
     {
       l->blob[0] = '\0';
-      return;
+      return 0;
     }
-  snprintf (expected, sizeof (expected), "%lld %lld %s\n", (long long) node.st_size,
-            (long long) node.st_mtim.tv_sec, SNAPSHOT_FLAG);
+  snprintf (expected, sizeof (expected), "%lld %lld %s\n", (long long) node->st_size,
+            (long long) node->st_mtim.tv_sec, SNAPSHOT_FLAG);
   if (strcmp (stamp, expected) != 0)
-    l->blob[0] = '\0';
+    {
+      l->blob[0] = '\0';
+      return 0;
+    }
+  return 1;
+}
+
+/* The listing blob for a listing command, else the full one, else main.js (l->blob ""): anything
+ * unexpected means the next choice, never an error. */
+static void
+choose_snapshot (struct launch *l, int argc, char **argv)
+{
+  const char *off = getenv ("TSPOD_NO_SNAPSHOT");
+  struct stat node;
+
+  l->blob[0] = '\0';
+  if ((off != NULL && strcmp (off, "1") == 0) || stat (l->node, &node) < 0)
+    return;
+  if (is_listing_command (argc, argv) && use_snapshot (l, &node, "tspod-listing.blob"))
+    return;
+  use_snapshot (l, &node, "tspod.blob");
 }
 
 static int
@@ -303,7 +341,7 @@ main (int argc, char **argv)
     tspod_pause_idle (atoi (argv[2]));
   if (locate_cli (&l, &err) < 0 || locate_node (&l, &err) < 0)
     tspod_error_exit (&err);
-  choose_snapshot (&l);
+  choose_snapshot (&l, argc, argv);
   if (already_in_userns ())
     exec_node (&l, argc, argv);
   if (uid == 0)

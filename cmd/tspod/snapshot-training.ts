@@ -1,4 +1,4 @@
-// A training run for the start-up snapshot (snapshot-entry.ts runs it at build time): V8
+// A training run for the start-up snapshots (snapshot-setup.ts runs it at build time): V8
 // compiles a function the first time it is called, and functions compiled before the snapshot
 // is taken are stored compiled. So the common paths every listing or container command takes
 // (global flags, the parser, the engine configuration from TOML files, images' rows, table and
@@ -17,12 +17,6 @@ import { ImageRecord } from '../../pkg/image/image-store';
 import { splitGlobalFlags } from './global-flags';
 import { humanSize, timeAgo } from '../../pkg/format/human-units';
 
-const COMMAND_LINES = [
-  ['ps', '-a', '--format', '{{.Names}}'],
-  ['images', '--no-trunc'],
-  ['run', '--rm', '-e', 'A=B', '-v', '/a:/b', 'image', 'cmd'],
-];
-
 const CONFIG_SAMPLE = `# a comment
 [containers]
 env = ["A=B"]
@@ -34,8 +28,8 @@ runtime = "runc"
 runc = ["/usr/bin/runc"]
 `;
 
-async function parseCommandLines(): Promise<void> {
-  for (const line of COMMAND_LINES) {
+async function parseCommandLines(commandLines: readonly string[][]): Promise<void> {
+  for (const line of commandLines) {
     const classes = await COMMAND_GROUPS[line[0]].load();
     // The parser the command line will use, kept (see parserFor): compiled and folded along
     // this line in the snapshot.
@@ -88,9 +82,10 @@ function listImageRecords(): void {
   plainTable(DEFAULT_COLUMNS, IMAGE_HEADERS, rows);
 }
 
-export async function trainCommonPaths(): Promise<void> {
+/** Runs the common paths, with the parsers of these command lines (each kept compiled). */
+export async function trainCommonPaths(commandLines: readonly string[][]): Promise<void> {
   splitGlobalFlags(['--log-level', 'info', 'ps', '-a']);
-  await parseCommandLines();
+  await parseCommandLines(commandLines);
   listImageRecords();
   readConfigFile();
   await formatOutput();

@@ -587,6 +587,7 @@ describe('launcher cost', () => {
 describe('launcher start-up snapshot', () => {
   let blob = '';
   let stamp = '';
+  let listingBlob = '';
 
   before(() => {
     const entry = path.join(work, 'snapshot-entry.js');
@@ -596,11 +597,13 @@ describe('launcher start-up snapshot', () => {
     sh(process.execPath, ['--snapshot-blob', blob, '--no-rehash-snapshot', '--build-snapshot', entry]);
     const node = fs.statSync(process.execPath);
     fs.writeFileSync(stamp, `${node.size} ${Math.floor(node.mtimeMs / 1000)} --no-rehash-snapshot\n`);
+    listingBlob = path.join(work, 'pkg', 'dist', 'tspod-listing.blob');
+    fs.copyFileSync(blob, listingBlob);
+    fs.copyFileSync(stamp, `${listingBlob}.node`);
   });
 
   after(() => {
-    fs.rmSync(blob, { force: true });
-    fs.rmSync(stamp, { force: true });
+    for (const file of [blob, stamp, listingBlob, `${listingBlob}.node`]) fs.rmSync(file, { force: true });
   });
 
   const rootEnv = (extra: Record<string, string> = {}): Record<string, string> => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/root', ...extra });
@@ -612,6 +615,36 @@ describe('launcher start-up snapshot', () => {
     assert.equal(r.out.snapshot, true);
     assert.deepEqual(r.out.argv, args);
     assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob, '--no-rehash-snapshot']);
+  });
+
+  test('images and version start from dist/tspod-listing.blob; other commands, and any line starting with a flag, from dist/tspod.blob', async () => {
+    const started = async (argv: string[]): Promise<string> => {
+      const r = await runOk(undefined, rootEnv(), argv);
+      assert.deepEqual(r.out.argv, argv);
+      return (r.out as unknown as { execArgv: string[] }).execArgv[1];
+    };
+    assert.equal(await started(['images', '-a']), listingBlob);
+    assert.equal(await started(['version']), listingBlob);
+    for (const argv of [['ps', '-a'], ['image', 'ls'], ['--root', '/x', 'images'], ['imagesx'], []]) assert.equal(await started(argv), blob, argv.join(' '));
+  });
+
+  test('a listing blob that cannot be used leaves images to dist/tspod.blob', async () => {
+    const listingStamp = `${listingBlob}.node`;
+    const good = fs.readFileSync(listingStamp, 'utf8');
+    fs.writeFileSync(listingStamp, '1 1 --no-rehash-snapshot\n');
+    try {
+      const r = await runOk(undefined, rootEnv(), ['images']);
+      assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob, '--no-rehash-snapshot']);
+    } finally {
+      fs.writeFileSync(listingStamp, good);
+    }
+    fs.renameSync(listingBlob, `${listingBlob}.away`);
+    try {
+      const r = await runOk(undefined, rootEnv(), ['version']);
+      assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob, '--no-rehash-snapshot']);
+    } finally {
+      fs.renameSync(`${listingBlob}.away`, listingBlob);
+    }
   });
 
   test("node from the snapshot runs with malloc on huge pages, and the user's GLIBC_TUNABLES is kept for the CLI to put back", async () => {
