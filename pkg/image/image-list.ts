@@ -199,6 +199,9 @@ export function goTimeString(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
 }
 
+/** A row's fields; History and CreatedAt are computed when read (a template or `{{json .}}`):
+ * the default table never shows them, and History joins every name of the image, which for an
+ * image with 100 names is 100 joins of 100 names, ~3 ms of `images`. */
 export function rowView(entry: ListEntry, opts: { noTrunc?: boolean; now?: number } = {}): ImageRowView {
   const { image } = entry;
   return {
@@ -209,7 +212,9 @@ export function rowView(entry: ListEntry, opts: { noTrunc?: boolean; now?: numbe
     Digest: image.manifestDigest ?? '<none>',
     Digests: image.digests,
     CreatedSince: timeAgo(image.created, opts.now),
-    CreatedAt: goTimeString(image.created),
+    get CreatedAt() {
+      return goTimeString(image.created);
+    },
     Created: Math.floor(image.created / 1000),
     Size: humanSize(image.size),
     VirtualSize: image.size,
@@ -219,7 +224,9 @@ export function rowView(entry: ListEntry, opts: { noTrunc?: boolean; now?: numbe
     Dangling: image.dangling,
     Containers: image.containers,
     ReadOnly: false,
-    History: image.namesHistory.join(', '),
+    get History() {
+      return image.namesHistory.join(', ');
+    },
   };
 }
 

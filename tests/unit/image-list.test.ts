@@ -114,6 +114,10 @@ describe('image rows', () => {
     assert.equal(row.VirtualSize, 1000);
     assert.equal(row.Containers, 2);
     assert.deepEqual(row.Labels, { 'org.tspod.test': 'multilayer' });
+    assert.equal(row.History, entry.image.namesHistory.join(', '));
+    // History and CreatedAt are computed on reading, and `{{json .}}` still shows them.
+    const json = JSON.parse(JSON.stringify(row)) as Record<string, unknown>;
+    assert.deepEqual([json.History, json.CreatedAt], [row.History, '2024-05-12 00:00:00 +0000 UTC']);
     assert.equal(rowView(entry, { noTrunc: true }).ID, hexId('b'));
     const none = listImages(summaries).find((e) => e.repository === '<none>');
     assert.ok(none);
