@@ -6,7 +6,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "Error: run this as root (sudo $0)" >&2
   exit 125
 fi
-packages=(crun runc uidmap slirp4netns passt fuse-overlayfs iproute2 util-linux nodejs npm make gcc zlib1g-dev)
+packages=(crun runc uidmap slirp4netns passt fuse-overlayfs iproute2 util-linux nodejs npm make gcc zlib1g-dev libseccomp-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,7 +8,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || harness_die "provision.sh must run as root"
 
 PACKAGES=(runc crun uidmap slirp4netns passt fuse-overlayfs docker-registry busybox-static skopeo
-	podman buildah debootstrap apache2-utils iproute2 curl jq util-linux procps)
+	podman buildah debootstrap apache2-utils iproute2 curl jq util-linux procps libseccomp-dev)
 
 install_packages() {
 	local missing=() pkg
