@@ -17,6 +17,7 @@ import { MonitorStartError, runtimeErrorMessage, startMonitor } from '../runtime
 import { MountInput, buildSpec, containerEnv, hostFacts, serializeSpec } from '../runtime/oci-spec';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimits';
+import { addCompiledSeccomp } from '../runtime/seccomp-bpf';
 import { DEFAULT_SECCOMP_PROFILE } from '../runtime/seccomp-profile';
 import { HelperProcess, stopHelper } from '../network/helper-process';
 import { DEFAULT_SLIRP_OPTIONS } from '../network/network-mode';
@@ -116,8 +117,9 @@ export async function runStep(engine: Engine, wc: WorkingContainer, input: RunSt
   const socketDir = path.join(runDir, 'monitor');
   const exitDir = path.join(runDir, 'exits');
   for (const dir of [bundle, socketDir, exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(bundle, 'config.json'), serializeSpec(spec));
   const runtime = new OciRuntime(engine.config);
+  addCompiledSeccomp(spec, runtime.path, engine.config.runRoot);
+  fs.writeFileSync(path.join(bundle, 'config.json'), serializeSpec(spec));
   let network: HelperProcess | undefined;
   try {
     let started;

@@ -21,6 +21,7 @@ import { parseUsernsFlag } from './userns-mode';
 import { keepIdAccounts } from './keep-id-accounts';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimits';
+import { addCompiledSeccomp } from '../runtime/seccomp-bpf';
 import { seccompProfileForOption } from '../runtime/seccomp-profile';
 import { NetworkPlan, NetworkStart, NetworkStatus, beginNetwork, planNetwork, tearDownNetwork } from '../network/network-setup';
 import { createEarlyNetns, discardEarlyNetns } from '../network/early-netns';
@@ -181,7 +182,7 @@ function resourceInput(config: ContainerConfig, rootless: boolean): ResourceInpu
   return input;
 }
 
-function writeBundle(engine: Engine, container: Container, paths: ContainerPaths, network: NetworkPlan): void {
+function writeBundle(engine: Engine, container: Container, paths: ContainerPaths, network: NetworkPlan, runtime: OciRuntime): void {
   const { config } = container;
   const imageRec = engine.images.get(config.imageId);
   const image = imageRec ? parseImageConfig(imageRec.config) : undefined;
@@ -237,6 +238,7 @@ function writeBundle(engine: Engine, container: Container, paths: ContainerPaths
     annotations: config.annotations,
     host,
   });
+  addCompiledSeccomp(spec, runtime.path, engine.config.runRoot);
   fs.mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
   fs.writeFileSync(path.join(paths.bundle, 'config.json'), serializeSpec(spec));
 }
@@ -275,7 +277,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   let networkStart: NetworkStart | undefined;
   try {
     networkStart = await beginNetwork(engine, container, await planNetwork(engine, container), netns);
-    writeBundle(engine, container, paths, networkStart.plan);
+    writeBundle(engine, container, paths, networkStart.plan, runtime);
     const logSettings = monitorLogSettings(container.config.logDriver, container.config.logOpts, paths.logPath);
     const monitor = startMonitor({
       cid: container.id,
