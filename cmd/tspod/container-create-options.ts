@@ -45,6 +45,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   privileged = Option.Boolean('--privileged', false, { description: 'Give the container all capabilities' });
   securityOpt = Option.Array('--security-opt', [], { description: 'Security options: no-new-privileges, seccomp=unconfined|FILE, label=disable' });
   label = Option.Array('-l,--label', [], { description: 'Set a label (KEY=VALUE)' });
+  annotation = Option.Array('--annotation', [], { description: 'Add an annotation to the OCI spec (KEY=VALUE)' });
   labelFile = Option.Array('--label-file', [], { description: 'Read labels from a file' });
   stopSignal = Option.String('--stop-signal', { description: 'Signal to stop the container (default SIGTERM)' });
   stopTimeout = Option.String('--stop-timeout', { description: 'Seconds to wait before killing the container' });
@@ -182,7 +183,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
         tty: this.tty,
         stdin: this.interactive,
         labels: withSystemdUnit(flags.parseLabels(this.label, this.labelFile)),
-        annotations: {},
+        annotations: flags.parseAnnotations(this.annotation),
         mounts,
         readOnly: this.readOnly,
         capAdd: this.capAdd,

@@ -2,6 +2,7 @@
 // Podman has them (pkg/image/manifest-list.ts), pushed with their images.
 import * as fs from 'node:fs';
 import { Command, Option } from 'clipanion';
+import { parseAnnotations } from '../../pkg/container/create-flags';
 import { InvalidArgumentError, NotFoundError } from '../../pkg/errors';
 import type { Engine } from '../../pkg/engine/engine';
 import type { InstanceOptions } from '../../pkg/image/manifest-list';
@@ -10,18 +11,6 @@ import { errorsText } from './image-remove';
 import { readCertDir } from './image-push';
 import { parseCreds, parseTlsVerify } from './registry-flags';
 import { transferDisplay } from './transfer-display';
-
-/** `--annotation key=value`, repeatable. */
-function parseAnnotations(values: string[] | undefined): Record<string, string> | undefined {
-  if (!values?.length) return undefined;
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    if (eq <= 0) throw new InvalidArgumentError(`no value given for annotation "${v}": use --annotation KEY=VALUE`);
-    out[v.slice(0, eq)] = v.slice(eq + 1);
-  }
-  return out;
-}
 
 /** Comma-separated lists, repeatable (`--features a,b --features c`). */
 function splitList(values: string[] | undefined): string[] | undefined {
@@ -57,7 +46,7 @@ abstract class InstanceFlagsCommand extends RegistryManifestCommand {
       osVersion: this.osVersion,
       osFeatures: splitList(this.osFeatures),
       features: splitList(this.features),
-      annotations: parseAnnotations(this.annotation),
+      annotations: this.annotation?.length ? parseAnnotations(this.annotation) : undefined,
     };
   }
 }

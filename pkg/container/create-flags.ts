@@ -132,6 +132,17 @@ export function parseLabels(labels: string[], files: string[] = []): Record<stri
   return out;
 }
 
+/** `--annotation KEY=VALUE`, repeatable (run, create, manifest add/annotate). */
+export function parseAnnotations(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`no value given for annotation "${v}": use --annotation KEY=VALUE`);
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
+}
+
 export function parseRestartPolicy(value: string | undefined): RestartPolicy {
   if (!value || value === 'no') return { name: 'no', maxRetries: 0 };
   const [name, count] = value.split(':');
