@@ -1,5 +1,5 @@
 // run flags as the unprivileged user: -a (which streams reach the caller), --device (a
-// bind-mounted node rootless), --env-host, and their failure paths.
+// bind-mounted node rootless), --env-host, --annotation, and their failure paths.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resetUserState, tspod } from './harness';
@@ -62,5 +62,17 @@ describe('run flags', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'host-value flag\n');
     assert.equal(run(['busybox', 'sh', '-c', 'echo "[$FROM_HOST]"'], { env: { FROM_HOST: 'host-value' } }).stdout, '[]\n');
+  });
+
+  test('--annotation goes into the container config (inspect); one without a value is refused', () => {
+    assert.equal(tspod(['create', '--name', 'rf-ann', '--annotation', 'org.example.a=1', '--annotation', 'org.example.b=x=y', 'busybox', 'true']).code, 0);
+    const shown = tspod(['inspect', '--format', '{{json .Config.Annotations}}', 'rf-ann']);
+    assert.deepEqual(JSON.parse(shown.stdout), { 'org.example.a': '1', 'org.example.b': 'x=y' });
+    assert.equal(tspod(['rm', 'rf-ann']).code, 0);
+    const before = tspod(['ps', '-aq']).stdout;
+    const bad = run(['--annotation', 'novalue', 'busybox', 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /^Error: no value given for annotation "novalue": use --annotation KEY=VALUE/);
+    assert.equal(tspod(['ps', '-aq']).stdout, before);
   });
 });
