@@ -59,70 +59,61 @@ parse_u64 (const char *text, uint64_t *out)
   return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
+struct named_value
+{
+  const char *name;
+  uint32_t value;
+};
+
+static const struct named_value plain_actions[] = {
+  { "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW },
+  { "SCMP_ACT_KILL", SCMP_ACT_KILL },
+  { "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD },
+  { "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS },
+  { "SCMP_ACT_TRAP", SCMP_ACT_TRAP },
+  { "SCMP_ACT_LOG", SCMP_ACT_LOG },
+  { NULL, 0 },
+};
+
+static const struct named_value operators[] = {
+  { "SCMP_CMP_NE", SCMP_CMP_NE },
+  { "SCMP_CMP_LT", SCMP_CMP_LT },
+  { "SCMP_CMP_LE", SCMP_CMP_LE },
+  { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+  { "SCMP_CMP_GE", SCMP_CMP_GE },
+  { "SCMP_CMP_GT", SCMP_CMP_GT },
+  { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+  { NULL, 0 },
+};
+
+static int
+lookup (const struct named_value *table, const char *name, uint32_t *out)
+{
+  for (; table->name != NULL; table++)
+    if (strcmp (name, table->name) == 0)
+      {
+        *out = table->value;
+        return 0;
+      }
+  return -1;
+}
+
 /* ACTION and its errno (used by ERRNO and TRACE only) as libseccomp encodes them. */
 static int
 parse_action (struct compiler *c, const char *name, const char *errno_text, uint32_t *out,
               struct tspod_error *err)
 {
-  static const struct
-  {
-    const char *name;
-    uint32_t action;
-  } plain[] = {
-    { "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW },
-    { "SCMP_ACT_KILL", SCMP_ACT_KILL },
-    { "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD },
-    { "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS },
-    { "SCMP_ACT_TRAP", SCMP_ACT_TRAP },
-    { "SCMP_ACT_LOG", SCMP_ACT_LOG },
-  };
   uint64_t errno_value;
-  size_t i;
 
   if (parse_u64 (errno_text, &errno_value) < 0 || errno_value > UINT32_MAX)
     return tspod_fail (err, 0, NULL, "line %lu: invalid errno %s", c->line, errno_text);
   if (strcmp (name, "SCMP_ACT_ERRNO") == 0)
-    {
-      *out = SCMP_ACT_ERRNO ((uint32_t) errno_value);
-      return 0;
-    }
-  if (strcmp (name, "SCMP_ACT_TRACE") == 0)
-    {
-      *out = SCMP_ACT_TRACE ((uint32_t) errno_value);
-      return 0;
-    }
-  for (i = 0; i < sizeof (plain) / sizeof (plain[0]); i++)
-    if (strcmp (name, plain[i].name) == 0)
-      {
-        *out = plain[i].action;
-        return 0;
-      }
-  return tspod_fail (err, 0, NULL, "line %lu: unsupported action %s", c->line, name);
-}
-
-static int
-parse_operator (struct compiler *c, const char *name, enum scmp_compare *out,
-                struct tspod_error *err)
-{
-  static const struct
-  {
-    const char *name;
-    enum scmp_compare op;
-  } ops[] = {
-    { "SCMP_CMP_NE", SCMP_CMP_NE },        { "SCMP_CMP_LT", SCMP_CMP_LT },
-    { "SCMP_CMP_LE", SCMP_CMP_LE },        { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-    { "SCMP_CMP_GE", SCMP_CMP_GE },        { "SCMP_CMP_GT", SCMP_CMP_GT },
-    { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
-  };
-  size_t i;
-
-  for (i = 0; i < sizeof (ops) / sizeof (ops[0]); i++)
-    if (strcmp (name, ops[i].name) == 0)
-      {
-        *out = ops[i].op;
-        return 0;
-      }
-  return tspod_fail (err, 0, NULL, "line %lu: unknown operator %s", c->line, name);
+    *out = SCMP_ACT_ERRNO ((uint32_t) errno_value);
+  else if (strcmp (name, "SCMP_ACT_TRACE") == 0)
+    *out = SCMP_ACT_TRACE ((uint32_t) errno_value);
+  else if (lookup (plain_actions, name, out) < 0)
+    return tspod_fail (err, 0, NULL, "line %lu: unsupported action %s", c->line, name);
+  return 0;
 }
 
 static int
@@ -178,6 +169,7 @@ add_arg (struct compiler *c, char **words, struct tspod_error *err)
 {
   struct scmp_arg_cmp *cmp;
   uint64_t index;
+  uint32_t op;
 
   if (c->rule.nargs == MAX_ARGS)
     return 0; /* crun looks at the first six conditions only */
@@ -185,8 +177,9 @@ add_arg (struct compiler *c, char **words, struct tspod_error *err)
   if (parse_u64 (words[1], &index) < 0 || index >= MAX_ARGS)
     return tspod_fail (err, 0, NULL, "line %lu: invalid argument index %s", c->line, words[1]);
   cmp->arg = (unsigned int) index;
-  if (parse_operator (c, words[2], &cmp->op, err) < 0)
-    return -1;
+  if (lookup (operators, words[2], &op) < 0)
+    return tspod_fail (err, 0, NULL, "line %lu: unknown operator %s", c->line, words[2]);
+  cmp->op = (enum scmp_compare) op;
   if (parse_u64 (words[3], &cmp->datum_a) < 0 || parse_u64 (words[4], &cmp->datum_b) < 0)
     return tspod_fail (err, 0, NULL, "line %lu: invalid argument value", c->line);
   c->rule.nargs++;
