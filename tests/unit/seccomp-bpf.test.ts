@@ -40,14 +40,29 @@ test('a second spec with the same filter reads the cache; another filter gets it
   addCompiledSeccomp(specWith(DEFAULT), crun, runRoot);
   const [key] = cached(runRoot);
   // What the cache holds is what the next spec gets, without compiling again.
-  fs.writeFileSync(path.join(seccompCacheDir(runRoot), key), 'from-the-cache');
+  const standIn = Buffer.alloc(16, 7).toString('base64');
+  fs.writeFileSync(path.join(seccompCacheDir(runRoot), key), standIn);
   const again = specWith(DEFAULT);
   addCompiledSeccomp(again, crun, runRoot);
-  assert.equal(again.annotations?.[SECCOMP_BPF_ANNOTATION], 'from-the-cache');
+  assert.ok(again.annotations?.[SECCOMP_BPF_ANNOTATION] === standIn, 'read from the cache');
   const other = specWith({ ...DEFAULT, defaultErrnoRet: 38 });
   addCompiledSeccomp(other, crun, runRoot);
-  assert.notEqual(other.annotations?.[SECCOMP_BPF_ANNOTATION], 'from-the-cache');
+  assert.ok(other.annotations?.[SECCOMP_BPF_ANNOTATION] !== standIn, 'another filter, another entry');
   assert.equal(cached(runRoot).length, 2);
+});
+
+test('an entry that is no program (not base64, or not whole instructions) is compiled again', () => {
+  const runRoot = path.join(dir, 'damaged');
+  const first = specWith(DEFAULT);
+  addCompiledSeccomp(first, crun, runRoot);
+  const [key] = cached(runRoot);
+  for (const damage of ['', 'not base64 !', Buffer.alloc(12).toString('base64')]) {
+    fs.writeFileSync(path.join(seccompCacheDir(runRoot), key), damage);
+    const again = specWith(DEFAULT);
+    addCompiledSeccomp(again, crun, runRoot);
+    assert.ok(again.annotations?.[SECCOMP_BPF_ANNOTATION] === first.annotations?.[SECCOMP_BPF_ANNOTATION], `after ${JSON.stringify(damage)}`);
+    assert.ok(fs.readFileSync(path.join(seccompCacheDir(runRoot), key), 'utf8') === first.annotations?.[SECCOMP_BPF_ANNOTATION], 'the entry is repaired');
+  }
 });
 
 test('nothing for runc, without a filter, or when the annotations already decide', () => {
