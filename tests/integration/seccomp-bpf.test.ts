@@ -144,8 +144,9 @@ describe('seccomp filters compiled for crun', () => {
     assert.deepEqual(cached(), before, 'no new compile for filters seen before');
     // What the cache holds is what the container gets: the default filter's entry replaced by
     // the profile's program makes mkdir fail in a container started with the default filter.
-    const profileProgram = Buffer.from(loadedBothWays('seccomp-bpf-swap', ['--security-opt', `seccomp=${profileFile}`]).ours).toString('base64');
-    const defaultEntry = before.find((f) => fs.readFileSync(path.join(cacheDir(), f), 'utf8') !== profileProgram);
+    const profileProgram = loadedBothWays('seccomp-bpf-swap', ['--security-opt', `seccomp=${profileFile}`]).ours.toString('base64');
+    const defaultProgram = loadedBothWays('seccomp-bpf-swap', []).ours.toString('base64');
+    const defaultEntry = before.find((f) => fs.readFileSync(path.join(cacheDir(), f), 'utf8') === defaultProgram);
     assert.ok(defaultEntry, `the default filter is cached among ${before.join(' ')}`);
     fs.writeFileSync(path.join(cacheDir(), defaultEntry), profileProgram);
     assertRefused(run([...CRUN, 'busybox', 'mkdir', '/x']), EDQUOT_MESSAGE);
