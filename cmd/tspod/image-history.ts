@@ -1,16 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
 import { formatRows } from './list-output';
-import { InvalidArgumentError } from '../../pkg/errors';
-
-/** A pflag-style boolean: bare (`-H`), `=true|false|1|0|t|f`, or absent (`fallback`). */
-export function parseBoolFlag(flag: string, value: string | boolean | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === 'boolean') return value;
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
-  throw new InvalidArgumentError(`invalid argument "${value}" for "${flag}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
-}
+import { parseBoolFlag } from './bool-flag';
 
 export class HistoryCommand extends TspodCommand {
   static override paths = [['history'], ['image', 'history']];

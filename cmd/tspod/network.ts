@@ -2,6 +2,7 @@
 import { Command, Option } from 'clipanion';
 import { TspodCommand } from './tspod-command';
 import { keyValues } from './key-value-flags';
+import { parseBoolFlag } from './bool-flag';
 import { formatRows, plainTable } from './list-output';
 import { confirm } from './confirm-prompt';
 import { errorsText } from './image-remove';
@@ -61,7 +62,9 @@ export class NetworkCreateCommand extends TspodCommand {
   gateway = Option.Array('--gateway', [], { description: 'Gateway of the subnet' });
   ipRange = Option.Array('--ip-range', [], { description: 'Hand out addresses from this part of the subnet' });
   internal = Option.Boolean('--internal', false, { description: 'No access to the outside' });
-  ipv6 = Option.Boolean('--ipv6', false, { description: 'Dual stack: an IPv6 subnet (the --subnet given, else a free unique local /64) beside the IPv4 one' });
+  // strings tolerating a bare flag, so Docker's `--ipv6=true` and `--ipv4=false` parse
+  ipv4 = Option.String('--ipv4', { tolerateBoolean: true, description: 'IPv4 addresses (default true; --ipv4=false with --ipv6: an IPv6-only network)' });
+  ipv6 = Option.String('--ipv6', { tolerateBoolean: true, description: 'Dual stack: an IPv6 subnet (the --subnet given, else a free unique local /64) beside the IPv4 one' });
   label = Option.Array('--label', [], { description: 'Set a label (KEY=VALUE)' });
   opt = Option.Array('-o,--opt', [], { description: 'Driver option (KEY=VALUE)' });
   ignore = Option.Boolean('--ignore', false, { description: 'Do not fail when the network exists' });
@@ -89,7 +92,8 @@ export class NetworkCreateCommand extends TspodCommand {
         gateways: this.gateway,
         ipRanges: this.ipRange,
         internal: this.internal,
-        ipv6: this.ipv6,
+        ipv4: parseBoolFlag('--ipv4', this.ipv4, true),
+        ipv6: parseBoolFlag('--ipv6', this.ipv6, false),
         labels,
         options,
         rootless: hostIdentity().rootless,

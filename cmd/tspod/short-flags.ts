@@ -4,6 +4,9 @@
 // refuses `stop -t0` and takes `ps -an1` as -n without a value. So the leading options of a
 // command line are split here as pflag splits them, before clipanion sees them; options after
 // the first positional argument are left alone (they may be the container command's own).
+// Clipanion also refuses `--NAME=VALUE` when NAME has a digit (`--ip6=fd00::5`, `--ipv6=true`):
+// those are split into `--NAME VALUE` here, or for a flag without a value into `--NAME` or
+// `--no-NAME`, as pflag reads its booleans.
 
 /** A command's flags (command-parser.ts's commandFlags reads them off the parser). */
 export interface CommandFlags {
@@ -33,13 +36,30 @@ export function splitShortFlags(token: string, flags: CommandFlags): string[] | 
   return out;
 }
 
-/** Some leading option is a single-dash token of two letters or more: only then is
- * splitting worth reading the parser's flags. */
+/** Some leading option is a single-dash token of two letters or more, or a `--NAME=VALUE`
+ * with a digit in NAME: only then is splitting worth reading the parser's flags. */
 export function hasShortFlagBatch(args: string[], start: number): boolean {
   for (let i = start; i < args.length && args[i].startsWith('-') && args[i] !== '--'; i++) {
     if (/^-[^-]./.test(args[i])) return true;
   }
+  // Options that take a value interrupt the run of leading dashes above: look further for these.
+  for (let i = start; i < args.length && args[i] !== '--'; i++) if (DIGIT_BINDING.test(args[i])) return true;
   return false;
+}
+
+const DIGIT_BINDING = /^(--[a-z-]*\d[a-z0-9-]*)=([\s\S]*)$/;
+const TRUE = ['1', 't', 'T', 'true', 'TRUE', 'True'];
+const FALSE = ['0', 'f', 'F', 'false', 'FALSE', 'False'];
+
+/** `--ip6=ADDR` -> `--ip6 ADDR`; `--ipv6=true` -> `--ipv6`, `--ipv6=false` -> `--no-ipv6`. */
+function splitDigitBinding(token: string, flags: CommandFlags): string[] {
+  const m = DIGIT_BINDING.exec(token);
+  if (!m) return [token];
+  const [, name, value] = m;
+  if (flags.withValue.has(name)) return [name, value];
+  if (flags.boolean.has(name) && TRUE.includes(value)) return [name];
+  if (flags.boolean.has(name) && FALSE.includes(value)) return [`--no-${name.slice(2)}`];
+  return [token];
 }
 
 /** ARGS with the leading options from START on split as pflag splits them. */
@@ -51,7 +71,7 @@ export function splitLeadingShortFlags(args: string[], start: number, flags: Com
     // The first positional (or --): the rest belongs to it.
     if (token === '--' || token === '-' || !token.startsWith('-')) break;
     i++;
-    const parts = token.startsWith('--') ? [token] : (splitShortFlags(token, flags) ?? [token]);
+    const parts = token.startsWith('--') ? splitDigitBinding(token, flags) : (splitShortFlags(token, flags) ?? [token]);
     out.push(...parts);
     const last = parts[parts.length - 1];
     // A flag that takes a value and did not get it glued on takes the next word, whatever it is.

@@ -14,6 +14,8 @@ export interface NetworkCreateRequest {
   ipRanges: string[];
   internal: boolean;
   ipv6: boolean;
+  /** Docker's --ipv4 (default true): false with --ipv6 makes an IPv6-only network */
+  ipv4?: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
   rootless: boolean;
@@ -142,8 +144,11 @@ export function planNetwork(req: NetworkCreateRequest, existing: readonly Networ
   if (req.driver !== 'bridge' && !parent) throw new InvalidArgumentError(`the ${req.driver} driver needs the host interface to attach to: pass -o parent=IFACE`);
 
   // As Podman: an IPv6 --subnet alone makes an IPv6-only network; --ipv6 adds IPv4 beside it.
+  // Docker's --ipv4=false asks for IPv6 only.
   const ipv6 = req.ipv6 || given.subnets.v6.length > 0;
-  const ipv4 = given.subnets.v4.length > 0 || given.subnets.v6.length === 0 || req.ipv6;
+  const ipv4 = req.ipv4 !== false && (given.subnets.v4.length > 0 || given.subnets.v6.length === 0 || req.ipv6);
+  if (req.ipv4 === false && given.subnets.v4.length > 0) throw new InvalidArgumentError(`--ipv4=false contradicts the IPv4 --subnet ${given.subnets.v4[0]}: drop one of them`);
+  if (!ipv4 && !ipv6) throw new InvalidArgumentError('a network needs IPv4 or IPv6: drop --ipv4=false or add --ipv6');
   const of = (family: 'v4' | 'v6') => ({ subnet: given.subnets[family][0], gateway: given.gateways[family][0], ipRange: given.ipRanges[family][0] });
   const subnets: NetworkSubnet[] = [];
   if (ipv4) subnets.push(planSubnet(IPV4, req, existing, (taken) => allocateSubnet([...taken, ...routes.v4]), of('v4')));

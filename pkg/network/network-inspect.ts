@@ -11,6 +11,7 @@ export interface NetworkDocument {
   Created: string;
   Scope: 'local';
   Driver: string;
+  EnableIPv4: boolean;
   EnableIPv6: boolean;
   IPAM: { Driver: 'default'; Options: Record<string, string>; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
   Internal: boolean;
@@ -55,6 +56,7 @@ export function networkDocument(net: NetworkRecord, attached: readonly AttachedC
     Created: localRfc3339(net.created),
     Scope: 'local',
     Driver: net.driver,
+    EnableIPv4: v4 !== undefined,
     EnableIPv6: net.ipv6,
     IPAM: {
       Driver: 'default',

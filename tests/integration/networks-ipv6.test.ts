@@ -58,8 +58,14 @@ describe('IPv6 on user-defined networks', () => {
     assert.equal(net.IPAM.Config[1].Gateway, net.IPAM.Config[1].Subnet.replace('::/64', '::1'));
     const [other] = JSON.parse(ok(['network', 'inspect', 'elsewhere'])) as Record<string, any>[];
     assert.notEqual(other.IPAM.Config[1].Subnet, net.IPAM.Config[1].Subnet, 'each network its own /64');
+    assert.equal(net.EnableIPv4, true);
     const [v6] = JSON.parse(ok(['network', 'inspect', 'only6'])) as Record<string, any>[];
-    assert.deepEqual([v6.EnableIPv6, v6.IPAM.Config], [true, [{ Subnet: 'fd7e:57:2::/64', Gateway: 'fd7e:57:2::1' }]]);
+    assert.deepEqual([v6.EnableIPv4, v6.EnableIPv6, v6.IPAM.Config], [false, true, [{ Subnet: 'fd7e:57:2::/64', Gateway: 'fd7e:57:2::1' }]]);
+    // Docker's spelling of an IPv6-only network
+    ok(['network', 'create', '--ipv4=false', '--ipv6=true', 'docker6']);
+    const [docker6] = JSON.parse(ok(['network', 'inspect', 'docker6'])) as Record<string, any>[];
+    assert.deepEqual([docker6.EnableIPv4, docker6.EnableIPv6, docker6.IPAM.Config.length], [false, true, 1]);
+    ok(['network', 'rm', 'docker6']);
     // a removed network's IPv6 subnet is free again
     ok(['network', 'create', '--subnet', 'fd7e:57:5::/64', 'gone6']);
     ok(['network', 'rm', 'gone6']);
@@ -99,7 +105,7 @@ describe('IPv6 on user-defined networks', () => {
   });
 
   test('an IPv6-only network: by name over IPv6, --ip6 picks the address, network connect --ip6', () => {
-    ok(httpd('web-only6', 'only6', 'only-six', ['--ip6', 'fd7e:57:2::80']));
+    ok(httpd('web-only6', 'only6', 'only-six', ['--ip6=fd7e:57:2::80']));
     const byName = runOn('only6', `ip addr show eth0; ${wget('http://web-only6/')}`);
     assert.equal(byName.code, 0, byName.stderr);
     assert.match(byName.stdout, /^only-six$/m);

@@ -79,6 +79,11 @@ test('network create: --ipv6 is dual stack; an IPv6 --subnet alone is IPv6-only 
   const only6 = planNetwork(request({ subnets: ['fd12::/64'] }), []).network;
   assert.deepEqual(only6.subnets, [{ subnet: 'fd12::/64', gateway: 'fd12::1' }]);
   assert.equal(only6.ipv6, true);
+  const docker6 = planNetwork(request({ ipv6: true, ipv4: false }), []).network;
+  assert.equal(docker6.subnets.length, 1, "Docker's --ipv4=false --ipv6: IPv6 only");
+  assert.match(docker6.subnets[0].subnet, /^fd/);
+  assert.throws(() => planNetwork(request({ ipv4: false }), []), /needs IPv4 or IPv6/);
+  assert.throws(() => planNetwork(request({ ipv6: true, ipv4: false, subnets: ['10.90.0.0/24'] }), []), /contradicts the IPv4 --subnet 10\.90\.0\.0\/24/);
   const v4 = planNetwork(request(), []).network;
   assert.equal(v4.ipv6, false);
   assert.equal(v4.subnets.length, 1);

@@ -40,3 +40,13 @@ test('a command line without a batch of short flags is not looked at', () => {
   assert.equal(hasShortFlagBatch(['ps', 'web', '-an1'], 1), false);
   assert.equal(hasShortFlagBatch(['stop', '-t0', 'web'], 1), true);
 });
+
+test('--NAME=VALUE with a digit in NAME (clipanion refuses those) is split as pflag reads it', () => {
+  const flags: CommandFlags = { withValue: new Set(['--ip6', '--subnet']), boolean: new Set(['--ipv6', '--ipv4']) };
+  assert.equal(hasShortFlagBatch(['network', 'create', '--ipv6=true', 'x'], 2), true);
+  assert.equal(hasShortFlagBatch(['network', 'create', '--subnet=fd00:1::/64', 'x'], 2), false, 'no digit in the name: clipanion binds it');
+  assert.deepEqual(splitLeadingShortFlags(['network', 'create', '--ipv4=false', '--ipv6=true', 'x', '--ipv6=0'], 2, flags), ['network', 'create', '--no-ipv4', '--ipv6', 'x', '--ipv6=0']);
+  assert.equal(hasShortFlagBatch(['run', '--subnet', 'x', '--ip6=fd00:1::5', 'busybox'], 1), true, 'also after an option with its value');
+  assert.deepEqual(splitLeadingShortFlags(['run', '--subnet', 'x', '--ip6=fd00:1::5', 'busybox'], 1, flags), ['run', '--subnet', 'x', '--ip6', 'fd00:1::5', 'busybox']);
+  assert.deepEqual(splitLeadingShortFlags(['x', '--ipv6=maybe', '--ip7=1', 'y'], 1, flags), ['x', '--ipv6=maybe', '--ip7=1', 'y'], 'left for the parser to report');
+});
