@@ -104,8 +104,17 @@ describe('IPv6 on user-defined networks', () => {
     assert.doesNotMatch(other.stdout, new RegExp(addr));
   });
 
-  test('an IPv6-only network: by name over IPv6, --ip6 picks the address, network connect --ip6', () => {
-    ok(httpd('web-only6', 'only6', 'only-six', ['--ip6=fd7e:57:2::80']));
+  test('an IPv6-only network: by name over IPv6, --ip6 picks the address, a published port, network connect --ip6', async () => {
+    ok(httpd('web-only6', 'only6', 'only-six', ['--ip6=fd7e:57:2::80', '-p', '127.0.0.1::80']));
+    const port = ok(['port', 'web-only6', '80']).trim().split(':').pop();
+    const published = await new Promise<string>((resolve, reject) => {
+      http.get(`http://127.0.0.1:${port}/`, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(text));
+      }).on('error', reject);
+    });
+    assert.equal(published, 'only-six\n', "the host's IPv4 loopback reaches the container's IPv6 address");
     const byName = runOn('only6', `ip addr show eth0; ${wget('http://web-only6/')}`);
     assert.equal(byName.code, 0, byName.stderr);
     assert.match(byName.stdout, /^only-six$/m);
