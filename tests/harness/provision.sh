@@ -22,6 +22,9 @@ install_packages() {
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null
 	apt-get install -y -q "${missing[@]}" >/dev/null
+	# `npm ci` built the native helpers before these packages were here: a helper that needs one
+	# (tspod-seccomp-bpf needs libseccomp-dev) was left out, and make builds it now.
+	(cd "$REPO_DIR" && npm run -s build:native)
 }
 
 # The next free start in /etc/subuid or /etc/subgid (above every range already handed out).
