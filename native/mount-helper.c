@@ -2,9 +2,12 @@
  * a chosen working directory, umount2 with a lazy fallback, setxattr, mknod of whiteouts).
  * pkg/storage/mounts.ts runs it inside tspod's user+mount namespace (or as real root).
  *
- *   mount [-C DIR] [-r] TYPE SOURCE TARGET DATA   chdir to DIR first: DATA may name lowers
+ *   mount [-C DIR] [-r] [-n FILE] TYPE SOURCE TARGET DATA
+ *                                                 chdir to DIR first: DATA may name lowers
  *                                                 relative to it, which keeps many-layer
- *                                                 overlay option strings under one page
+ *                                                 overlay option strings under one page; -n
+ *                                                 first does `netns FILE` (one exec for a
+ *                                                 container's root and its namespace)
  *   bind [-r] SOURCE TARGET
  *   umount TARGET                                 prints "detached" when busy and lazily detached
  *   setxattr PATH NAME VALUE
@@ -53,9 +56,10 @@ usage (void)
   return 2;
 }
 
-/* Leading -C DIR / -r options shared by mount and bind; returns the index of the first operand. */
+/* Leading -C DIR / -n FILE / -r options shared by mount and bind (-C and -n: mount only);
+ * returns the index of the first operand. */
 static int
-parse_flags (int argc, char **argv, int first, const char **dir, unsigned long *flags)
+parse_flags (int argc, char **argv, int first, const char **dir, const char **netns, unsigned long *flags)
 {
   int i = first;
 
@@ -65,6 +69,8 @@ parse_flags (int argc, char **argv, int first, const char **dir, unsigned long *
         *flags |= MS_RDONLY;
       else if (strcmp (argv[i], "-C") == 0 && i + 1 < argc && dir != NULL)
         *dir = argv[++i];
+      else if (strcmp (argv[i], "-n") == 0 && i + 1 < argc && netns != NULL)
+        *netns = argv[++i];
       else
         return -1;
       i++;
@@ -85,15 +91,19 @@ strip_volatile (char *data)
   return 1;
 }
 
+static int make_netns (const char *file);
+
 static int
 do_mount (int argc, char **argv)
 {
-  const char *dir = NULL;
+  const char *dir = NULL, *netns = NULL;
   unsigned long flags = 0;
-  int i = parse_flags (argc, argv, 2, &dir, &flags);
+  int i = parse_flags (argc, argv, 2, &dir, &netns, &flags);
 
   if (i < 0 || argc - i != 4)
     return usage ();
+  if (netns != NULL && make_netns (netns) != 0)
+    return 1;
   if (dir != NULL && chdir (dir) < 0)
     return fail ("chdir", dir);
   if (mount (argv[i + 1], argv[i + 2], argv[i], flags, argv[i + 3]) == 0)
@@ -111,7 +121,7 @@ static int
 do_bind (int argc, char **argv)
 {
   unsigned long flags = 0;
-  int i = parse_flags (argc, argv, 2, NULL, &flags);
+  int i = parse_flags (argc, argv, 2, NULL, NULL, &flags);
 
   if (i < 0 || argc - i != 2)
     return usage ();
@@ -295,25 +305,31 @@ loopback_up (void)
 }
 
 static int
-do_netns (int argc, char **argv)
+make_netns (const char *file)
 {
   int fd;
 
-  if (argc != 3)
-    return usage ();
   /* A namespace a crashed start left mounted here goes: nothing else may hold this name. */
-  umount2 (argv[2], MNT_DETACH | UMOUNT_NOFOLLOW);
-  fd = open (argv[2], O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  umount2 (file, MNT_DETACH | UMOUNT_NOFOLLOW);
+  fd = open (file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
-    return fail ("create", argv[2]);
+    return fail ("create", file);
   close (fd);
   if (unshare (CLONE_NEWNET) < 0)
-    return fail ("new network namespace for", argv[2]);
+    return fail ("new network namespace for", file);
   if (loopback_up () != 0)
     return 1;
-  if (mount ("/proc/self/ns/net", argv[2], NULL, MS_BIND, NULL) < 0)
-    return fail ("bind mount", argv[2]);
+  if (mount ("/proc/self/ns/net", file, NULL, MS_BIND, NULL) < 0)
+    return fail ("bind mount", file);
   return 0;
+}
+
+static int
+do_netns (int argc, char **argv)
+{
+  if (argc != 3)
+    return usage ();
+  return make_netns (argv[2]);
 }
 
 int

@@ -24,7 +24,7 @@ import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimi
 import { addCompiledSeccomp } from '../runtime/seccomp-bpf';
 import { seccompProfileForOption } from '../runtime/seccomp-profile';
 import { NetworkPlan, NetworkStart, NetworkStatus, beginNetwork, planNetwork, tearDownNetwork } from '../network/network-setup';
-import { createEarlyNetns, discardEarlyNetns } from '../network/early-netns';
+import { discardEarlyNetns, earlyNetns, earlyNetnsFile } from '../network/early-netns';
 import { seedVolume } from '../volume/volume-seed';
 import { VolumeStore } from '../volume/volume-store';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
@@ -128,7 +128,8 @@ function openPathForNestedRoot(userns: UserNamespaceMode, graphRoot: string, dir
   }
 }
 
-async function mountRootfs(engine: Engine, container: Container, paths: ContainerPaths): Promise<void> {
+/** NETNS: a network namespace to make in the same helper run, where the driver can (MountSpec). */
+async function mountRootfs(engine: Engine, container: Container, paths: ContainerPaths, netns?: string): Promise<void> {
   const userns = usernsOf(container.config);
   openPathForNestedRoot(userns, engine.config.graphRoot, paths.userdata);
   const driver = await rootfsDriver(engine, userns);
@@ -143,7 +144,7 @@ async function mountRootfs(engine: Engine, container: Container, paths: Containe
     lowers = [empty];
   }
   // --rm: the writable layer goes with the container, so it need not survive a crash.
-  await driver.mount({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, volatile: container.config.autoRemove });
+  await driver.mount({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, volatile: container.config.autoRemove, netns });
 }
 
 /** tspod-init, which --init bind-mounts at INIT_DESTINATION. */
@@ -264,15 +265,16 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   await runtime.delete(container.id);
   fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
   for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // The namespace is made while the root is mounted; its helpers then start while the monitor
-  // runs `runtime create`, just after it was spawned (early-netns.ts).
-  const netns = createEarlyNetns(engine, container, usernsOf(container.config).mode !== 'host');
+  // The namespace is made by the root's mount; its helpers then start while the monitor runs
+  // `runtime create`, just after it was spawned (early-netns.ts).
+  const netnsFile = earlyNetnsFile(engine, container, usernsOf(container.config).mode !== 'host');
   try {
-    await mountRootfs(engine, container, paths);
+    await mountRootfs(engine, container, paths, netnsFile);
   } catch (err) {
-    await discardEarlyNetns(netns);
+    if (netnsFile) await discardEarlyNetns({ file: netnsFile, created: Promise.resolve() });
     throw err;
   }
+  const netns = netnsFile ? earlyNetns(netnsFile, container.name) : undefined;
   let started;
   let networkStart: NetworkStart | undefined;
   try {

@@ -1,9 +1,9 @@
 // A container's network namespace made before `runtime create`, so that its network helpers
-// (slirp4netns, tspod-portfwd, pasta) start beside the writing of the bundle and the runtime's
-// create instead of after them, and `runtime start` follows create at once (beginNetwork in
-// network-setup.ts). tspod-mount-helper (one exec, single-threaded as unshare wants) makes the
-// namespace inside tspod's user namespace, brings lo up, and keeps it by a bind mount of
-// /proc/self/ns/net on a file under the run root; the spec joins that file, which inspect shows
+// (slirp4netns, tspod-portfwd, pasta) start beside the runtime's create instead of after it, and
+// `runtime start` follows create at once (beginNetwork in network-setup.ts). tspod-mount-helper
+// (single-threaded, as unshare wants; with kernel overlay the very run that mounts the root)
+// makes the namespace inside tspod's user namespace, brings lo up, and keeps it by a bind mount
+// of /proc/self/ns/net on a file under the run root; the spec joins that file, which inspect shows
 // as the SandboxKey, as Podman shows its netns path. Teardown unmounts and removes it
 // (NetworkStatus.netnsFile).
 //
@@ -12,6 +12,7 @@
 // tspod's user namespace, and root in a nested one (keep-id, auto) would lose its say over its
 // network (no sysfs, no CAP_NET_ADMIN there), so those keep the namespace runc creates.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Container } from '../container/container-config';
 import type { Engine } from '../engine/engine';
 import { runMountHelper, unmountAll } from '../storage/mounts';
@@ -20,20 +21,35 @@ import { effectiveMode, netRunPath } from './network-setup';
 export interface EarlyNetns {
   /** the bind mount that keeps the namespace */
   file: string;
-  /** settles when the helper is done; rejects with a one-line HostError */
+  /** settles when the namespace exists; rejects with a one-line HostError */
   created: Promise<unknown>;
 }
 
 /**
- * Starts making the container's namespace when its mode allows (see above); the caller awaits
- * `created` (beginNetwork does) or discards it. `ownUserns`: the container gets a user
- * namespace of its own (--userns keep-id, auto, nomap).
+ * Where the container's namespace goes when its mode allows one made early (see above), for the
+ * root's mount to make in the same helper run (MountSpec.netns). `ownUserns`: the container
+ * gets a user namespace of its own (--userns keep-id, auto, nomap).
  */
-export function createEarlyNetns(engine: Engine, container: Container, ownUserns: boolean): EarlyNetns | undefined {
+export function earlyNetnsFile(engine: Engine, container: Container, ownUserns: boolean): string | undefined {
   const kind = effectiveMode(engine, container.config).kind;
   if (ownUserns || (kind !== 'slirp4netns' && kind !== 'pasta')) return undefined;
-  const file = netRunPath(engine, container, 'netns');
-  const created = runMountHelper(['netns', file], `cannot create the network namespace of container ${container.name}`);
+  return netRunPath(engine, container, 'netns');
+}
+
+/** A namespace bind-mounted on the file sits on another device (nsfs) than its directory. */
+function isNamespaceFile(file: string): boolean {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st !== undefined && st.dev !== fs.statSync(path.dirname(file)).dev;
+}
+
+/**
+ * After the root's mount: the namespace it made, or (a driver that could not: vfs,
+ * fuse-overlayfs, a layerless image) one being made now by a helper of its own. The caller
+ * awaits `created` (beginNetwork does) or discards it.
+ */
+export function earlyNetns(file: string, containerName: string): EarlyNetns {
+  if (isNamespaceFile(file)) return { file, created: Promise.resolve() };
+  const created = runMountHelper(['netns', file], `cannot create the network namespace of container ${containerName}`);
   // Awaited later (or discarded): a failure must not surface as an unhandled rejection meanwhile.
   created.catch(() => undefined);
   return { file, created };

@@ -44,6 +44,10 @@ export interface MountSpec {
   /** the writable layer need not survive a crash (a --rm container's, removed with it): kernel
    * overlay mounts it `volatile`, which spares the unmount a sync of the whole filesystem */
   volatile?: boolean;
+  /** a container's network namespace to make at this file in the same helper run as the mount
+   * (pkg/network/early-netns.ts). Only a kernel overlay mount with an upper dir does; others
+   * ignore it, and the caller makes it apart when the file is no namespace afterwards */
+  netns?: string;
 }
 
 export interface GraphDriver {

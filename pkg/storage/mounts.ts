@@ -107,6 +107,8 @@ export interface MountOptions {
   /** the helper chdirs here first, so `data` may name directories relative to it */
   cwd?: string;
   readonly?: boolean;
+  /** the helper first makes a network namespace kept at this file (MountSpec.netns) */
+  netns?: string;
 }
 
 export async function mountFilesystem(
@@ -116,7 +118,7 @@ export async function mountFilesystem(
   data: string,
   opts: MountOptions = {},
 ): Promise<void> {
-  const args = ['mount', ...(opts.cwd ? ['-C', opts.cwd] : []), ...(opts.readonly ? ['-r'] : [])];
+  const args = ['mount', ...(opts.cwd ? ['-C', opts.cwd] : []), ...(opts.readonly ? ['-r'] : []), ...(opts.netns ? ['-n', opts.netns] : [])];
   await runMountHelper([...args, fsType, source, target, data], `cannot mount ${fsType} at ${target}`);
 }
 

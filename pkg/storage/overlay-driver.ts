@@ -156,7 +156,7 @@ export class OverlayDriver implements GraphDriver {
     // An earlier volatile mount left work/incompat/volatile, and overlay refuses the work dir
     // until it is gone (the upper dir is intact when the unmount was clean).
     fs.rmSync(path.join(spec.work, 'work', 'incompat'), { recursive: true, force: true });
-    await this.mountOverlay(spec.lowers, spec.target, spec.upper, spec.work, spec.volatile);
+    await this.mountOverlay(spec.lowers, spec.target, spec.upper, spec.work, { volatile: spec.volatile, netns: spec.netns });
   }
 
   /** Without an upper dir overlay wants two lowers at least; a single layer is bound read-only. */
@@ -166,12 +166,13 @@ export class OverlayDriver implements GraphDriver {
     await this.mountOverlay(spec.lowers, spec.target);
   }
 
-  /** VOLATILE (with an upper dir): see MountSpec; the mount helper drops it on kernels < 5.10. */
-  protected async mountOverlay(lowers: string[], target: string, upper?: string, work?: string, volatile = false): Promise<void> {
-    const extra = volatile && upper !== undefined ? VOLATILE_OPTION : '';
+  /** VOLATILE (with an upper dir): see MountSpec; the mount helper drops it on kernels < 5.10.
+   * NETNS: see MountSpec. */
+  protected async mountOverlay(lowers: string[], target: string, upper?: string, work?: string, opts: { volatile?: boolean; netns?: string } = {}): Promise<void> {
+    const extra = opts.volatile && upper !== undefined ? VOLATILE_OPTION : '';
     const plan = planOverlayMount(lowers, upper, work, MOUNT_DATA_LIMIT - extra.length);
     for (const link of plan.links) ensureShortLink(plan.cwd as string, link);
-    await mountFilesystem('overlay', 'overlay', path.resolve(target), `${plan.data}${extra}`, { cwd: plan.cwd });
+    await mountFilesystem('overlay', 'overlay', path.resolve(target), `${plan.data}${extra}`, { cwd: plan.cwd, netns: opts.netns });
   }
 
   async unmount(target: string): Promise<void> {
