@@ -234,6 +234,23 @@ describe('published ports', () => {
     assert.notEqual(curl(`http://127.0.0.1:${port}/hostname`).code, 0, 'the port is released');
     ok(['rm', 'orphan']);
   });
+
+  test('with vfs storage (whose mount cannot make the namespace) the namespace is made apart, and goes with rm -f', async () => {
+    const store = ['--root', path.join(testEnv.home, 'vfs-netns-store'), '--storage-driver', 'vfs'];
+    const port = await freePort();
+    try {
+      ok([...store, 'pull', '-q', 'busybox']);
+      const id = ok([...store, 'run', '-d', '--name', 'vfsweb', '-p', `127.0.0.1:${port}:80`, ...HTTPD]).trim();
+      assert.deepEqual(netnsFiles(), [`${id.slice(0, 16)}.netns`]);
+      await waitFor(() => curl(`http://127.0.0.1:${port}/hostname`).body === `${id.slice(0, 12)}\n`, 10_000, 'httpd through the published port');
+      ok([...store, 'rm', '-f', 'vfsweb']);
+      assert.deepEqual(netnsFiles(), []);
+      await noHelpersLeft();
+    } finally {
+      tspod([...store, 'rm', '-f', '-a']);
+      fs.rmSync(path.join(testEnv.home, 'vfs-netns-store'), { recursive: true, force: true });
+    }
+  });
 });
 
 describe('network modes and name files', () => {
