@@ -1,9 +1,9 @@
 /* tspod: the binary users run. Node is multi-threaded and cannot enter a user namespace, so
  * this launcher does it first (join the pause process's namespaces, or create them) and then
  * execs `node --snapshot-blob <pkgroot>/dist/tspod.blob -- ARGS...` (the CLI with every module
- * already loaded, see cmd/tspod/snapshot-entry.ts; dist/tspod-listing.blob for the commands in
- * LISTING_COMMANDS), or `node <pkgroot>/dist/cmd/tspod/main.js ARGS...` when there is no
- * snapshot for this node binary or TSPOD_NO_SNAPSHOT=1.
+ * already loaded, see cmd/tspod/snapshot-entry.ts; smaller ones for the commands in
+ * LISTING_COMMANDS and DAILY_COMMANDS), or `node <pkgroot>/dist/cmd/tspod/main.js ARGS...`
+ * when there is no snapshot for this node binary or TSPOD_NO_SNAPSHOT=1.
  *
  * What the CLI gets in its environment:
  *   _TSPOD_ROOTLESS      0 for root (no namespace), 1 otherwise
@@ -104,20 +104,21 @@ locate_node (struct launch *l, struct tspod_error *err)
  * NODE_FLAGS, where the reason for each is given). */
 #define SNAPSHOT_FLAG "--no-rehash-snapshot"
 
-/* Commands that start from dist/tspod-listing.blob (cmd/tspod/snapshot-listing-entry.ts says
- * why these): the first argument must be the command word itself. After a global flag (whose
- * value could be anything) the full blob serves, which runs every command too. */
-static const char *const LISTING_COMMANDS[] = { "images", "version" };
+/* The command words that start from a smaller snapshot than dist/tspod.blob, whose bundle holds
+ * only their command modules (native/build-snapshot.js's SNAPSHOTS says what each holds and what
+ * it saves). The first argument must be the word itself: after a global flag (whose value could
+ * be anything) dist/tspod.blob serves, which runs every command. */
+static const char *const LISTING_COMMANDS[] = { "images", "version", NULL };
+static const char *const DAILY_COMMANDS[]
+    = { "container", "create", "exec", "inspect", "logs", "ps", "pull", "rm", "rmi", "run", "start", "stop", "tag", NULL };
 
 static int
-is_listing_command (int argc, char **argv)
+first_word_in (int argc, char **argv, const char *const *words)
 {
-  size_t i;
-
   if (argc < 2)
     return 0;
-  for (i = 0; i < sizeof (LISTING_COMMANDS) / sizeof (LISTING_COMMANDS[0]); i++)
-    if (strcmp (argv[1], LISTING_COMMANDS[i]) == 0)
+  for (; *words != NULL; words++)
+    if (strcmp (argv[1], *words) == 0)
       return 1;
   return 0;
 }
@@ -151,8 +152,8 @@ use_snapshot (struct launch *l, const struct stat *node, const char *name)
   return 1;
 }
 
-/* The listing blob for a listing command, else the full one, else main.js (l->blob ""): anything
- * unexpected means the next choice, never an error. */
+/* The smaller blob made for the command word, else the complete one, else main.js (l->blob ""):
+ * anything unexpected means the next choice, never an error. */
 static void
 choose_snapshot (struct launch *l, int argc, char **argv)
 {
@@ -162,7 +163,9 @@ choose_snapshot (struct launch *l, int argc, char **argv)
   l->blob[0] = '\0';
   if ((off != NULL && strcmp (off, "1") == 0) || stat (l->node, &node) < 0)
     return;
-  if (is_listing_command (argc, argv) && use_snapshot (l, &node, "tspod-listing.blob"))
+  if (first_word_in (argc, argv, LISTING_COMMANDS) && use_snapshot (l, &node, "tspod-listing.blob"))
+    return;
+  if (first_word_in (argc, argv, DAILY_COMMANDS) && use_snapshot (l, &node, "tspod-daily.blob"))
     return;
   use_snapshot (l, &node, "tspod.blob");
 }

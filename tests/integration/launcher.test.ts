@@ -588,6 +588,7 @@ describe('launcher start-up snapshot', () => {
   let blob = '';
   let stamp = '';
   let listingBlob = '';
+  let dailyBlob = '';
 
   before(() => {
     const entry = path.join(work, 'snapshot-entry.js');
@@ -598,12 +599,18 @@ describe('launcher start-up snapshot', () => {
     const node = fs.statSync(process.execPath);
     fs.writeFileSync(stamp, `${node.size} ${Math.floor(node.mtimeMs / 1000)} --no-rehash-snapshot\n`);
     listingBlob = path.join(work, 'pkg', 'dist', 'tspod-listing.blob');
-    fs.copyFileSync(blob, listingBlob);
-    fs.copyFileSync(stamp, `${listingBlob}.node`);
+    dailyBlob = path.join(work, 'pkg', 'dist', 'tspod-daily.blob');
+    for (const copy of [listingBlob, dailyBlob]) {
+      fs.copyFileSync(blob, copy);
+      fs.copyFileSync(stamp, `${copy}.node`);
+    }
   });
 
   after(() => {
-    for (const file of [blob, stamp, listingBlob, `${listingBlob}.node`]) fs.rmSync(file, { force: true });
+    for (const file of [blob, listingBlob, dailyBlob]) {
+      fs.rmSync(file, { force: true });
+      fs.rmSync(`${file}.node`, { force: true });
+    }
   });
 
   const rootEnv = (extra: Record<string, string> = {}): Record<string, string> => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/root', ...extra });
@@ -617,7 +624,7 @@ describe('launcher start-up snapshot', () => {
     assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob, '--no-rehash-snapshot']);
   });
 
-  test('images and version start from dist/tspod-listing.blob; other commands, and any line starting with a flag, from dist/tspod.blob', async () => {
+  test('images and version start from dist/tspod-listing.blob, the daily container commands from dist/tspod-daily.blob, the rest and any line starting with a flag from dist/tspod.blob', async () => {
     const started = async (argv: string[]): Promise<string> => {
       const r = await runOk(undefined, rootEnv(), argv);
       assert.deepEqual(r.out.argv, argv);
@@ -625,10 +632,11 @@ describe('launcher start-up snapshot', () => {
     };
     assert.equal(await started(['images', '-a']), listingBlob);
     assert.equal(await started(['version']), listingBlob);
-    for (const argv of [['ps', '-a'], ['image', 'ls'], ['--root', '/x', 'images'], ['imagesx'], []]) assert.equal(await started(argv), blob, argv.join(' '));
+    for (const argv of [['ps', '-a'], ['run', '--rm', 'busybox'], ['container', 'cleanup', 'x'], ['rm', '-f', 'x']]) assert.equal(await started(argv), dailyBlob, argv.join(' '));
+    for (const argv of [['image', 'ls'], ['build', '.'], ['--root', '/x', 'images'], ['--log-level', 'debug', 'ps'], ['imagesx'], []]) assert.equal(await started(argv), blob, argv.join(' '));
   });
 
-  test('a listing blob that cannot be used leaves images to dist/tspod.blob', async () => {
+  test('a smaller blob that cannot be used leaves its commands to dist/tspod.blob', async () => {
     const listingStamp = `${listingBlob}.node`;
     const good = fs.readFileSync(listingStamp, 'utf8');
     fs.writeFileSync(listingStamp, '1 1 --no-rehash-snapshot\n');
@@ -638,12 +646,17 @@ describe('launcher start-up snapshot', () => {
     } finally {
       fs.writeFileSync(listingStamp, good);
     }
-    fs.renameSync(listingBlob, `${listingBlob}.away`);
-    try {
-      const r = await runOk(undefined, rootEnv(), ['version']);
-      assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob, '--no-rehash-snapshot']);
-    } finally {
-      fs.renameSync(`${listingBlob}.away`, listingBlob);
+    for (const [missing, argv] of [
+      [listingBlob, ['version']],
+      [dailyBlob, ['ps']],
+    ] as const) {
+      fs.renameSync(missing, `${missing}.away`);
+      try {
+        const r = await runOk(undefined, rootEnv(), [...argv]);
+        assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob, '--no-rehash-snapshot']);
+      } finally {
+        fs.renameSync(`${missing}.away`, missing);
+      }
     }
   });
 
