@@ -117,14 +117,14 @@ export async function runStep(engine: Engine, wc: WorkingContainer, input: RunSt
   const socketDir = path.join(runDir, 'monitor');
   const exitDir = path.join(runDir, 'exits');
   for (const dir of [bundle, socketDir, exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const runtime = new OciRuntime(engine.config);
+  const runtime = await new OciRuntime(engine.config).seal();
   addCompiledSeccomp(spec, runtime.path, engine.config.runRoot);
   fs.writeFileSync(path.join(bundle, 'config.json'), serializeSpec(spec));
   let network: HelperProcess | undefined;
   try {
     let started;
     try {
-      started = await startMonitor({ cid: wc.id, bundle, runtime: runtime.path, runtimeArgs: runtime.globalArgs, exitDir, socketDir, logDriver: 'none' });
+      started = await startMonitor({ cid: wc.id, bundle, runtime: runtime.path, runtimeArgs: runtime.globalArgs, env: runtime.env, exitDir, socketDir, logDriver: 'none' });
     } catch (err) {
       if (err instanceof MonitorStartError) {
         const msg = runtimeErrorMessage(err.runtimeMessage).replace(/^runc create failed: unable to start container process: /, '');

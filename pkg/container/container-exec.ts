@@ -157,6 +157,7 @@ export async function startExec(engine: Engine, nameOrId: string, req: ExecReque
       cid: container.id,
       runtime: runtime.path,
       runtimeArgs: runtime.globalArgs,
+      env: runtime.env,
       exitDir,
       socketDir,
       logDriver: 'none',

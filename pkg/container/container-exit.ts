@@ -40,12 +40,16 @@ export async function cleanupContainer(engine: Engine, container: Container, exi
   const code = exitCode ?? readExitCode(paths.exitDir, container.id);
   // The network helpers die while the rest is released; waited for at the end.
   const dying: number[] = [];
-  await tearDownNetwork(engine, container, dying);
-  await stopSystemdHealthTimer(container);
-  removeNotifyProxy(engine, container);
-  // Two helper processes that do not depend on each other: at once.
+  // The network, the runtime's record and the mount do not depend on one another, and each
+  // waits for a helper process: all at once.
   const driver = await engine.driver();
-  await Promise.all([OciRuntime.of(engine.config, container).delete(container.id), driver.unmount(paths.rootfs)]);
+  await Promise.all([
+    tearDownNetwork(engine, container, dying),
+    stopSystemdHealthTimer(container),
+    OciRuntime.of(engine.config, container).delete(container.id),
+    driver.unmount(paths.rootfs),
+  ]);
+  removeNotifyProxy(engine, container);
   store.mutate<object, ContainerRuntimeState>(container.id, (fresh) => {
     if (fresh.state.runToken !== container.state.runToken) return undefined;
     if (fresh.status !== 'running' && fresh.status !== 'paused' && fresh.status !== 'stopping') return undefined;

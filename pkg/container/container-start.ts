@@ -261,7 +261,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   // an exit hook that is starting the container instead of missing the run it starts.
   container.state = { ...container.state, runToken };
   store.update<ContainerRuntimeState>(container.id, { state: container.state });
-  const runtime = OciRuntime.of(engine.config, container);
+  const runtime = await OciRuntime.of(engine.config, container).seal();
   await runtime.delete(container.id);
   fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
   for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -286,6 +286,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       bundle: paths.bundle,
       runtime: runtime.path,
       runtimeArgs: runtime.globalArgs,
+      env: runtime.env,
       exitDir: paths.exitDir,
       socketDir: paths.socketDir,
       logDriver: logSettings.driver,

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { EngineConfig } from '../config/engine-config';
 import { TspodError } from '../errors';
 import { chooseRuntime } from './runtime-probe';
+import { SEALED_RUNTIME_ENV, sealRuntime, sealedRuntime } from './runtime-binary';
 import { runtimeErrorMessage as runtimeMessage } from './monitor-launch';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,13 +26,32 @@ export interface RuntimeOwner {
 }
 
 export class OciRuntime {
-  readonly path: string;
+  /** what runs: the runtime's binary, or its read-only mount (runtime-binary.ts) */
+  path: string;
+  /** the environment that mount needs; undefined: tspod's own */
+  env: NodeJS.ProcessEnv | undefined;
   readonly root: string;
+  private readonly binary: string;
+  private readonly runRoot: string;
 
   /** REQUESTED: a name or a path; else --runtime / containers.conf, else the probed default. */
   constructor(config: EngineConfig, requested = config.runtime) {
-    this.path = chooseRuntime(requested, config.containers.runtimes).path;
+    this.binary = chooseRuntime(requested, config.containers.runtimes).path;
+    this.runRoot = config.runRoot;
     this.root = runtimeRoot(config);
+    const sealed = sealedRuntime(this.runRoot, this.binary);
+    this.path = sealed ?? this.binary;
+    this.env = sealed ? { ...process.env, ...SEALED_RUNTIME_ENV } : undefined;
+  }
+
+  /** Runs from the runtime's read-only mount from now on, making it if it is missing. */
+  async seal(): Promise<this> {
+    const sealed = await sealRuntime(this.runRoot, this.binary);
+    if (sealed) {
+      this.path = sealed;
+      this.env = { ...process.env, ...SEALED_RUNTIME_ENV };
+    }
+    return this;
   }
 
   /**
@@ -51,7 +71,7 @@ export class OciRuntime {
 
   run(args: string[]): Promise<RuntimeResult> {
     return new Promise((resolve) => {
-      execFile(this.path, [...this.globalArgs, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      execFile(this.path, [...this.globalArgs, ...args], { timeout: 60_000, env: this.env }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0;
         resolve({ code, stdout: stdout ?? '', stderr: stderr ?? '' });
       });

@@ -65,6 +65,30 @@ describe('run', () => {
     assert.deepEqual(psNames(), []);
   });
 
+  test('the runtime runs from a read-only mount of its binary in tspod\'s namespace, one per binary file', () => {
+    assert.equal(run(['--rm', 'busybox', 'true']).code, 0);
+    const crun = fs.statSync('/usr/bin/crun');
+    const sealed = path.join(testEnv.runtimeDir, 'tspod', 'runtime-bin', `${crun.dev}-${crun.ino}`, 'crun');
+    const mountinfo = tspod(['unshare', 'cat', '/proc/self/mountinfo']).stdout.split('\n');
+    const line = mountinfo.find((l) => l.split(' ')[4] === sealed);
+    assert.ok(line, `no mount at ${sealed}`);
+    assert.match(line.split(' ')[5], /^ro\b/);
+    // Another binary of the same name (one the user owns, so only the mount keeps it from being
+    // written) gets a mount of its own and runs.
+    const copy = path.join(testEnv.home, 'other-runtime', 'crun');
+    asUser(['sh', '-c', `mkdir -p ${path.dirname(copy)} && cp /usr/bin/crun ${copy}`]);
+    const other = run(['--rm', '--runtime', copy, 'busybox', 'echo', 'other']);
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal(other.stdout, 'other\n');
+    const copied = fs.statSync(copy);
+    const otherSealed = path.join(testEnv.runtimeDir, 'tspod', 'runtime-bin', `${copied.dev}-${copied.ino}`, 'crun');
+    const write = tspod(['unshare', 'sh', '-c', `: >> ${otherSealed}`]);
+    assert.notEqual(write.code, 0);
+    assert.match(write.stderr, /read-only/i);
+    assert.equal(tspod(['unshare', 'sh', '-c', `: >> ${copy}`]).code, 0, 'the copy itself is writable');
+    assert.equal(run(['--rm', 'busybox', 'echo', 'back']).stdout, 'back\n');
+  });
+
   test('stdout and stderr stay apart, and both reach the log', () => {
     const r = run(['--name', 'streams', 'busybox', 'sh', '-c', 'echo out; echo err >&2']);
     assert.equal(r.code, 0, r.stderr);
