@@ -6,6 +6,7 @@ import { ConflictError } from '../errors';
 import { OciRuntime } from '../runtime/oci-runtime';
 import { VolumeStore } from '../volume/volume-store';
 import { Container } from './container-config';
+import { reapStaleNetns } from '../network/early-netns';
 import { cleanupContainer, refreshContainer } from './container-exit';
 import { containerPaths } from './container-paths';
 import { waitForExit } from './container-stop';
@@ -36,6 +37,7 @@ export async function removeContainer(engine: Engine, container: Container, opts
     await cleanupContainer(engine, fresh, fresh.status === 'exited' ? fresh.exitCode : 137);
   }
   const paths = containerPaths(engine.config, container.id);
+  await reapStaleNetns(engine, container);
   await (await engine.driver()).unmount(paths.rootfs);
   await OciRuntime.of(engine.config, container).delete(container.id);
   new ContainerStore(engine.db).delete(container.id);

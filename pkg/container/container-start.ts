@@ -24,7 +24,7 @@ import { canRaiseHardLimits, hostLimits, resolveRlimits } from '../runtime/rlimi
 import { addCompiledSeccomp } from '../runtime/seccomp-bpf';
 import { seccompProfileForOption } from '../runtime/seccomp-profile';
 import { NetworkPlan, NetworkStart, NetworkStatus, beginNetwork, planNetwork, tearDownNetwork } from '../network/network-setup';
-import { discardEarlyNetns, earlyNetns, earlyNetnsFile } from '../network/early-netns';
+import { discardEarlyNetns, earlyNetns, earlyNetnsFile, reapStaleNetns } from '../network/early-netns';
 import { seedVolume } from '../volume/volume-seed';
 import { VolumeStore } from '../volume/volume-store';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
@@ -267,6 +267,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
   for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   // The namespace is made by the root's mount; its helpers then start while the monitor runs
   // `runtime create`, just after it was spawned (early-netns.ts).
+  await reapStaleNetns(engine, container);
   const netnsFile = earlyNetnsFile(engine, container, usernsOf(container.config).mode !== 'host');
   try {
     await mountRootfs(engine, container, paths, netnsFile);

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Container } from '../container/container-config';
 import type { Engine } from '../engine/engine';
+import { awaitGone } from '../host/processes';
 import { runMountHelper, unmountAll } from '../storage/mounts';
 import { effectiveMode, netRunPath } from './network-setup';
 
@@ -61,4 +62,40 @@ export async function discardEarlyNetns(netns: EarlyNetns | undefined): Promise<
   await netns.created.catch(() => undefined);
   await unmountAll(netns.file).catch(() => undefined);
   fs.rmSync(netns.file, { force: true });
+}
+
+/** Pids of the processes whose command line names FILE (a namespace's helpers all do). */
+function processesNaming(file: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(file)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile, or another user's
+    }
+  }
+  return pids;
+}
+
+/**
+ * A start killed after the namespace was made but before its network was recorded leaves the
+ * file and its helpers (slirp4netns, tspod-portfwd, pasta: each names the file on its command
+ * line) behind, unknown to the container's state. For a container that is not running (its next
+ * start, rm): ends those helpers and removes the file. Without the file, one stat and nothing else.
+ */
+export async function reapStaleNetns(engine: Engine, container: Container): Promise<void> {
+  const file = netRunPath(engine, container, 'netns');
+  if (!fs.existsSync(file)) return;
+  const pids = processesNaming(file).filter((pid) => pid !== process.pid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  awaitGone(pids);
+  await unmountAll(file).catch(() => undefined);
+  fs.rmSync(file, { force: true });
 }

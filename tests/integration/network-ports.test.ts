@@ -61,6 +61,27 @@ async function noHelpersLeft(): Promise<void> {
   await waitFor(() => helperProcesses().length === 0, 5_000, `no network helpers left (${helperProcesses().join(', ')})`);
 }
 
+/** A zombie counts as ended: this host's pid 1 reaps late. */
+function running(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The first process whose command line names FILE (0: none). */
+function pidNaming(file: string): number {
+  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(file)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return 0;
+}
+
 /** The containers' network namespace files (made before create, kept by a bind mount). */
 function netnsFiles(): string[] {
   const dir = path.join(testEnv.runtimeDir, 'tspod', 'net');
@@ -250,6 +271,28 @@ describe('published ports', () => {
       tspod([...store, 'rm', '-f', '-a']);
       fs.rmSync(path.join(testEnv.home, 'vfs-netns-store'), { recursive: true, force: true });
     }
+  });
+  test('what a start killed after making its namespace left (the file, a slirp4netns on it) goes with the next start, and with rm', async () => {
+    const helper = path.join(testEnv.installDir, 'native', 'build', 'tspod-mount-helper');
+    // The state such a start leaves: the namespace file and its helper, unknown to the container's record.
+    const leaveHalfStarted = async (name: string): Promise<{ file: string; slirp: number }> => {
+      const id = ok(['create', '--name', name, 'busybox', 'sleep', '1000']).trim();
+      const file = path.join(testEnv.runtimeDir, 'tspod', 'net', `${id.slice(0, 16)}.netns`);
+      ok(['unshare', 'sh', '-c', `mkdir -p ${path.dirname(file)} && ${helper} netns ${file} && { setsid slirp4netns --netns-type=path ${file} tap0 >/dev/null 2>&1 & }`]);
+      let slirp = 0;
+      await waitFor(() => (slirp = pidNaming(file)) > 0, 5_000, 'the left-over slirp4netns');
+      return { file, slirp };
+    };
+    const started = await leaveHalfStarted('half-started');
+    ok(['start', 'half-started']);
+    assert.equal(running(started.slirp), false, 'the start ended the left-over slirp4netns');
+    assert.equal(ok(['exec', 'half-started', 'cat', '/proc/net/route']).includes('tap0'), true, 'the start has a network of its own');
+    ok(['rm', '-f', 'half-started']);
+    const removed = await leaveHalfStarted('half-removed');
+    ok(['rm', 'half-removed']);
+    assert.equal(running(removed.slirp), false, 'rm ended the left-over slirp4netns');
+    assert.deepEqual(netnsFiles(), []);
+    await noHelpersLeft();
   });
 });
 
