@@ -318,6 +318,15 @@ export function asRootAsync(argv: string[], opts: RunOptions = {}): Promise<RunR
  * helpers) and removes ~/.local/share/tspod and $XDG_RUNTIME_DIR/tspod. Other processes and
  * files of the user stay.
  */
+/** The pid runs (a zombie left to a pid 1 that does not reap counts as gone). */
+export function processRuns(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export function resetUserState(): void {
   const script = path.join(testEnv.harnessDir, 'reset-user-state.sh');
   const r = runSync(['bash', script], { PATH: SYSTEM_PATH, TSPOD_TEST_USER: testEnv.user }, '/', {

@@ -8,7 +8,7 @@ import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { asRoot, asUser, image, resetUserState, spawnTspod, testEnv, tspod, waitFor } from './harness';
+import { asRoot, asUser, image, processRuns, resetUserState, spawnTspod, testEnv, tspod, waitFor } from './harness';
 
 /**
  * A process of its own (tspod() blocks this one's event loop) that serves `from-host` on a
@@ -59,15 +59,6 @@ function helperProcesses(): string[] {
 /** The network helpers of removed containers are gone (killed ones take a moment to be reaped). */
 async function noHelpersLeft(): Promise<void> {
   await waitFor(() => helperProcesses().length === 0, 5_000, `no network helpers left (${helperProcesses().join(', ')})`);
-}
-
-/** A zombie counts as ended: this host's pid 1 reaps late. */
-function running(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 /** The first process whose command line names FILE (0: none). */
@@ -285,12 +276,12 @@ describe('published ports', () => {
     };
     const started = await leaveHalfStarted('half-started');
     ok(['start', 'half-started']);
-    assert.equal(running(started.slirp), false, 'the start ended the left-over slirp4netns');
+    assert.equal(processRuns(started.slirp), false, 'the start ended the left-over slirp4netns');
     assert.equal(ok(['exec', 'half-started', 'cat', '/proc/net/route']).includes('tap0'), true, 'the start has a network of its own');
     ok(['rm', '-f', 'half-started']);
     const removed = await leaveHalfStarted('half-removed');
     ok(['rm', 'half-removed']);
-    assert.equal(running(removed.slirp), false, 'rm ended the left-over slirp4netns');
+    assert.equal(processRuns(removed.slirp), false, 'rm ended the left-over slirp4netns');
     assert.deepEqual(netnsFiles(), []);
     await noHelpersLeft();
   });

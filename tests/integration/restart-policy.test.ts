@@ -6,21 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asRoot, asUser, testEnv, tspod, waitFor } from './harness';
+import { asRoot, asUser, processRuns, testEnv, tspod, waitFor } from './harness';
 import { labelledContainers } from './labelled-containers';
 
 const LABEL = 'tspod-test=restart-policy';
 
 const { runDetached, inspectField, waitForField, removeOurs } = labelledContainers(LABEL);
-
-/** The pid runs (a zombie left to a pid 1 that does not reap counts as gone). */
-function processRuns(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /** A `tspod container cleanup ... ID` exit hook is alive (it may be waiting to restart ID). */
 function exitHookRunning(id: string): boolean {
