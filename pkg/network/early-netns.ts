@@ -17,7 +17,7 @@ import type { Container } from '../container/container-config';
 import type { Engine } from '../engine/engine';
 import { awaitGone } from '../host/processes';
 import { runMountHelper, unmountAll } from '../storage/mounts';
-import { effectiveMode, netRunPath } from './network-setup';
+import { effectiveMode, netRunFile, netRunPath } from './network-setup';
 
 export interface EarlyNetns {
   /** the bind mount that keeps the namespace */
@@ -85,7 +85,7 @@ function processesNaming(file: string): number[] {
  * start, rm): ends those helpers and removes the file. Without the file, one stat and nothing else.
  */
 export async function reapStaleNetns(engine: Engine, container: Container): Promise<void> {
-  const file = netRunPath(engine, container, 'netns');
+  const file = netRunFile(engine, container, 'netns');
   if (!fs.existsSync(file)) return;
   const pids = processesNaming(file).filter((pid) => pid !== process.pid);
   for (const pid of pids) {
@@ -96,6 +96,5 @@ export async function reapStaleNetns(engine: Engine, container: Container): Prom
     }
   }
   awaitGone(pids);
-  await unmountAll(file).catch(() => undefined);
-  fs.rmSync(file, { force: true });
+  await discardEarlyNetns({ file, created: Promise.resolve() });
 }

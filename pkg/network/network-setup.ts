@@ -168,10 +168,15 @@ export async function planNetwork(engine: Engine, container: Container, exposed:
 
 /** Per-container network files (slirp's API socket, a netns bind mount): short paths, as
  * sun_path holds 108 bytes. */
+export function netRunFile(engine: Engine, container: Container, suffix: string): string {
+  return path.join(engine.config.runRoot, 'net', `${container.id.slice(0, 16)}.${suffix}`);
+}
+
+/** netRunFile, with its directory made for the caller to create the file. */
 export function netRunPath(engine: Engine, container: Container, suffix: string): string {
-  const dir = path.join(engine.config.runRoot, 'net');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return path.join(dir, `${container.id.slice(0, 16)}.${suffix}`);
+  const file = netRunFile(engine, container, suffix);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  return file;
 }
 
 /** The container's network namespace: its init's (set up after create), or a file made before. */

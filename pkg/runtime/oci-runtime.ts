@@ -39,19 +39,20 @@ export class OciRuntime {
     this.binary = chooseRuntime(requested, config.containers.runtimes).path;
     this.runRoot = config.runRoot;
     this.root = runtimeRoot(config);
-    const sealed = sealedRuntime(this.runRoot, this.binary);
-    this.path = sealed ?? this.binary;
-    this.env = sealed ? { ...process.env, ...SEALED_RUNTIME_ENV } : undefined;
+    this.path = this.binary;
+    this.runFrom(sealedRuntime(this.runRoot, this.binary));
   }
 
   /** Runs from the runtime's read-only mount from now on, making it if it is missing. */
   async seal(): Promise<this> {
-    const sealed = await sealRuntime(this.runRoot, this.binary);
-    if (sealed) {
-      this.path = sealed;
-      this.env = { ...process.env, ...SEALED_RUNTIME_ENV };
-    }
+    this.runFrom(await sealRuntime(this.runRoot, this.binary));
     return this;
+  }
+
+  private runFrom(sealed: string | undefined): void {
+    if (!sealed) return;
+    this.path = sealed;
+    this.env = { ...process.env, ...SEALED_RUNTIME_ENV };
   }
 
   /**
