@@ -36,6 +36,23 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The port can be bound on 127.0.0.1 right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** Two consecutive ports free right now (the kernel's pick and the next one, which may be taken). */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const base = await freePort();
+    if (base < 65535 && (await canBind(base + 1))) return base;
+  }
+}
+
 /** curl as the test user, as a person would from their shell. */
 function curl(url: string): { code: number; body: string } {
   const r = asUser(['curl', '-sS', '-m', '5', url]);
@@ -127,7 +144,7 @@ describe('published ports', () => {
     const port = lines[0].split(':')[1];
     await waitFor(() => curl(`http://127.0.0.1:${port}/hostname`).code === 0, 10_000, 'httpd through -P');
     ok(['rm', '-f', 'all']);
-    const base = await freePort();
+    const base = await freePortPair();
     ok(['run', '-d', '--name', 'range', '-p', `127.0.0.1:${base}-${base + 1}:80-81`, 'busybox', 'sh', '-c', 'httpd -p 80 -h /etc; httpd -f -p 81 -h /etc']);
     assert.equal(ok(['port', 'range']), `80/tcp -> 127.0.0.1:${base}\n81/tcp -> 127.0.0.1:${base + 1}\n`);
     await waitFor(() => curl(`http://127.0.0.1:${base + 1}/hostname`).code === 0, 10_000, 'the second port of the range');
