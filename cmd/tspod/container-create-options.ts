@@ -99,7 +99,8 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   image = Option.String();
   args = Option.Proxy();
 
-  protected async createRequest(): Promise<CreateRequest> {
+  /** Public for the start-up snapshot's training (snapshot-start-training.ts). */
+  async createRequest(): Promise<CreateRequest> {
     const flags = await import('../../pkg/container/create-flags');
     const { parsePullPolicy } = await import('../../pkg/container/container-create');
     const env: string[] = [];

@@ -1,6 +1,7 @@
 // The full start-up snapshot's entry (dist/tspod.blob, see snapshot-setup.ts): every command
 // starts from it but those the listing snapshot serves (snapshot-listing-entry.ts).
 import { prepareSnapshot } from './snapshot-setup';
+import { trainStartPath } from './snapshot-start-training';
 
 // Initialized at build time. Every start deserializes what they add to the heap (all ~60 groups:
 // +170 KB of blob, ~0.7 ms for every command), while a group left out initializes its modules
@@ -12,4 +13,4 @@ prepareSnapshot(DAILY_GROUPS, [
   ['ps', '-a', '--format', '{{.Names}}'],
   ['images', '--no-trunc'],
   ['run', '--rm', '-e', 'A=B', '-v', '/a:/b', 'image', 'cmd'],
-]);
+], trainStartPath);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { startupSnapshot } from 'node:v8';
 import { runCli } from './cli';
 import { COMMAND_GROUPS } from './commands';
-import { trainCommonPaths } from './snapshot-training';
+import { DirTraining, trainCommonPaths } from './snapshot-training';
 import { setPackageRoot } from '../../pkg/package-root';
 
 /** The blob is <pkgroot>/dist/<name>.blob: the package root is where this run found it. */
@@ -25,13 +25,13 @@ function packageRootFromBlob(): string | undefined {
 }
 
 /**
- * Loads these command groups, trains the parsers on these command lines (snapshot-training.ts)
- * and makes the CLI the snapshot's main function. A group left out still works from the
- * snapshot: its modules initialize from the bundle when it is typed.
+ * Loads these command groups, trains the parsers on these command lines and the common paths
+ * (snapshot-training.ts), then `more`, and makes the CLI the snapshot's main function. A group
+ * left out still works from the snapshot: its modules initialize from the bundle when it is typed.
  */
-export function prepareSnapshot(groups: readonly string[], commandLines: readonly string[][]): void {
+export function prepareSnapshot(groups: readonly string[], commandLines: readonly string[][], more?: DirTraining): void {
   Promise.all(groups.map((name) => COMMAND_GROUPS[name].load()))
-    .then(() => trainCommonPaths(commandLines))
+    .then(() => trainCommonPaths(commandLines, more))
     .then(() => {
       startupSnapshot.setDeserializeMainFunction(() => {
         const root = packageRootFromBlob();

@@ -11,7 +11,7 @@ import { COMMAND_GROUPS } from './commands';
 import { matchedPath, parserFor, typedClasses } from './command-parser';
 import { formatRows, plainTable } from './list-output';
 import { loadMerged } from '../../pkg/config/toml-files';
-import { loadEngineConfig } from '../../pkg/config/engine-config';
+import { EngineConfig, loadEngineConfig } from '../../pkg/config/engine-config';
 import { DEFAULT_COLUMNS, IMAGE_HEADERS, listImages, rowView, summarizeImages } from '../../pkg/image/image-list';
 import { ImageRecord } from '../../pkg/image/image-store';
 import { splitGlobalFlags } from './global-flags';
@@ -37,16 +37,20 @@ async function parseCommandLines(commandLines: readonly string[][]): Promise<voi
   }
 }
 
+/** More training that needs a temporary directory and an engine configuration in it. */
+export type DirTraining = (dir: string, config: EngineConfig) => Promise<void>;
+
 /** The configuration every command loads (all of it from the sample file: the environment
- * points every config path and directory into the temporary one). */
-function readConfigFile(): void {
+ * points every config path and directory into the temporary one), then `more` in that directory. */
+async function readConfigFile(more?: DirTraining): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-snapshot-'));
   try {
     const file = path.join(dir, 'containers.conf');
     fs.writeFileSync(file, CONFIG_SAMPLE);
     loadMerged([file, path.join(dir, 'missing.conf')]);
     const inDir = { HOME: dir, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir, _TSPOD_ROOTLESS: '1', _TSPOD_HOST_UID: '1000', _TSPOD_HOST_GID: '1000', _TSPOD_RUNTIME_DIR: dir };
-    loadEngineConfig({}, { ...inDir, CONTAINERS_CONF: file, CONTAINERS_STORAGE_CONF: file, CONTAINERS_REGISTRIES_CONF: file });
+    const config = loadEngineConfig({}, { ...inDir, CONTAINERS_CONF: file, CONTAINERS_STORAGE_CONF: file, CONTAINERS_REGISTRIES_CONF: file });
+    if (more) await more(dir, config);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -82,11 +86,12 @@ function listImageRecords(): void {
   plainTable(DEFAULT_COLUMNS, IMAGE_HEADERS, rows);
 }
 
-/** Runs the common paths, with the parsers of these command lines (each kept compiled). */
-export async function trainCommonPaths(commandLines: readonly string[][]): Promise<void> {
+/** Runs the common paths, with the parsers of these command lines (each kept compiled), and
+ * `more` (an entry's own training, such as snapshot-start-training.ts). */
+export async function trainCommonPaths(commandLines: readonly string[][], more?: DirTraining): Promise<void> {
   splitGlobalFlags(['--log-level', 'info', 'ps', '-a']);
   await parseCommandLines(commandLines);
   listImageRecords();
-  readConfigFile();
+  await readConfigFile(more);
   await formatOutput();
 }
