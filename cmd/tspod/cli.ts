@@ -30,7 +30,8 @@ function applyLogLevel(level: string | undefined): string | undefined {
   return undefined;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Exported for the start-up snapshot's training (snapshot-training.ts compiles it). */
+export async function main(argv: string[]): Promise<number> {
   const { globals, rest, missingValue } = splitGlobalFlags(argv);
   if (missingValue) return fail(`flag needs an argument: ${missingValue}. See 'tspod --help'.`);
   const levelError = applyLogLevel(globals.logLevel);

@@ -1,22 +1,11 @@
-// Compiles, at snapshot build time, the container start and removal functions that cannot run
-// there (they need the database, the runtime, the monitor or mounts), so that the start-up
-// snapshot holds their bytecode as it holds the trained functions' (snapshot-start-training.ts).
-// V8 compiles a whole function at its first call, however far the call gets; so each one here
-// is called with arguments (and `this`) that throw at their first use. Every function listed
-// reads an argument before doing anything else (checked by hand: keep it so when adding one),
-// and an error other than that first use fails the build's training, so a function changed to
-// do work before reading its arguments is noticed rather than run.
-import { RunCommand } from './container-run';
-import { ContainerCreateCommand } from './container-create-options';
-import { createContainer } from '../../pkg/container/container-create';
-import { prepareStart, releaseStart } from '../../pkg/container/container-start';
-import { removeContainer } from '../../pkg/container/container-remove';
-import { cleanupContainer } from '../../pkg/container/container-exit';
-import { exitCodeOf, waitForExit } from '../../pkg/container/container-stop';
-import { ContainerStore } from '../../pkg/container/container-store';
-import { ImageStore } from '../../pkg/image/image-store';
-import { beginNetwork, planNetwork, tearDownNetwork } from '../../pkg/network/network-setup';
-import { startMonitor } from '../../pkg/runtime/monitor-launch';
+// Compiles functions at snapshot build time without doing their work, so that the start-up
+// snapshot holds their bytecode as it holds the trained ones' (snapshot-training.ts): for what
+// cannot run there (it needs the database, the runtime, the monitor, mounts or the terminal).
+// V8 compiles a whole function at its first call, however far the call gets; so each one is
+// called with arguments (and `this`) that throw at their first use. Every function given must
+// read an argument before doing anything else (checked by hand: keep it so when adding one); a
+// call that ends any other way than at that first use (or at a Node API refusing it as an
+// argument) fails the training, so a function changed to do work first is noticed, not run.
 
 /** What every use of an untouchable argument throws. */
 class ArgumentUsed extends Error {}
@@ -41,40 +30,17 @@ const UNTOUCHABLE = new Proxy<object>(function untouchable() {}, {
 
 export type AnyFunction = (this: never, ...args: never[]) => unknown;
 
-/** Methods reached through their prototype: TypeScript's `private` is no barrier at run time. */
-function method(cls: { prototype: object }, name: string): AnyFunction {
-  return (cls.prototype as Record<string, AnyFunction>)[name];
+/** A method reached through its prototype: TypeScript's `private` is no barrier at run time. */
+export function method(cls: { prototype: object }, name: string): AnyFunction {
+  const fn = (cls.prototype as Record<string, AnyFunction>)[name];
+  if (typeof fn !== 'function') throw new Error(`snapshot training: ${name} is no method`);
+  return fn;
 }
 
-/** Each first reads its first argument or `this` (see the header). */
-const COMPILED_ONLY: AnyFunction[] = [
-  createContainer,
-  prepareStart,
-  releaseStart,
-  removeContainer,
-  cleanupContainer,
-  exitCodeOf,
-  waitForExit,
-  planNetwork,
-  beginNetwork,
-  tearDownNetwork,
-  startMonitor,
-  method(RunCommand, 'run'),
-  method(RunCommand, 'startAndAttach'),
-  method(RunCommand, 'removeIfAsked'),
-  method(RunCommand, 'removeQuietly'),
-  method(ContainerCreateCommand, 'createFromFlags'),
-  method(ContainerStore, 'get'),
-  method(ContainerStore, 'find'),
-  method(ContainerStore, 'insert'),
-  method(ContainerStore, 'update'),
-  method(ImageStore, 'get'),
-  method(ImageStore, 'byName'),
-  method(ImageStore, 'hydrate'),
-];
-
+/** The proxy itself, or a Node API that refused it (fs, path: a string was expected). */
 function expectArgumentUsed(err: unknown): void {
-  if (!(err instanceof ArgumentUsed)) throw err;
+  if (err instanceof ArgumentUsed || (err as NodeJS.ErrnoException)?.code === 'ERR_INVALID_ARG_TYPE') return;
+  throw err;
 }
 
 /** Calls each function on untouchable arguments; resolves once all have stopped at their
@@ -96,8 +62,4 @@ export async function compileOnly(functions: readonly AnyFunction[]): Promise<vo
     pending.push((result as Promise<unknown>).then(finished, expectArgumentUsed));
   }
   await Promise.all(pending);
-}
-
-export function compileStartFunctions(): Promise<void> {
-  return compileOnly(COMPILED_ONLY);
 }

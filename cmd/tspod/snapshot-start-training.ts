@@ -7,12 +7,12 @@
 // and /etc files, the monitor's arguments, the overlay mount's options, mountinfo, the network
 // plan, a container's row. All of it on made-up data in one temporary directory: no process is
 // spawned, no database opened, no file read outside it, and every result is dropped (nothing of
-// the build machine stays in the heap). What needs the store or the host (the database, mounts,
-// the runtime) compiles at its first call, as before.
+// the build machine stays in the heap). The functions that need the store, the runtime or the
+// monitor are compiled without doing their work (snapshot-start-compile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COMMAND_GROUPS } from './commands';
-import { compileStartFunctions } from './snapshot-compile-only';
+import { compileStartFunctions } from './snapshot-start-compile';
 import { matchedPath, parserFor, typedClasses } from './command-parser';
 import { parseDetachKeys, sigProxyEnabled } from './container-attach';
 import type { ContainerCreateCommand } from './container-create-options';
@@ -21,7 +21,7 @@ import type { Engine } from '../../pkg/engine/engine';
 import type { Container, ContainerConfig } from '../../pkg/container/container-config';
 import type { ImageRecord, ImageStore } from '../../pkg/image/image-store';
 import type { HostFacts } from '../../pkg/runtime/oci-spec';
-import { configHome } from '../../pkg/config/config-files';
+import { configHome, registriesConfFiles } from '../../pkg/config/config-files';
 import { dropIns } from '../../pkg/config/toml-files';
 import { loadRegistriesConfig } from '../../pkg/config/registries-conf';
 import { findImage } from '../../pkg/image/image-lookup';
@@ -36,7 +36,7 @@ import { parseUsernsFlag } from '../../pkg/container/userns-mode';
 import { hostsFile, resolvConf } from '../../pkg/container/etc-files';
 import { logPathOf, monitorLogSettings } from '../../pkg/container/log-config';
 import { containerRow, parseContainerFilters, matchesFilters } from '../../pkg/container/container-list';
-import { readExitCode } from '../../pkg/container/container-exit';
+import { readExitCode, refreshContainer } from '../../pkg/container/container-exit';
 import { isRestarting } from '../../pkg/container/restart-policy';
 import { boundingSet, capabilitySet, explicitlyAddedCapabilities } from '../../pkg/runtime/capabilities';
 import { resolveContainerUser } from '../../pkg/runtime/container-user';
@@ -44,11 +44,13 @@ import { buildSpec, containerEnv, containerMappings, serializeSpec } from '../..
 import { canRaiseHardLimits, parseProcLimits, resolveRlimits } from '../../pkg/runtime/rlimits';
 import { goArch, seccompProfileForOption } from '../../pkg/runtime/seccomp-profile';
 import { seccompLines } from '../../pkg/runtime/seccomp-lines';
-import { seccompCacheDir, seccompCacheKey } from '../../pkg/runtime/seccomp-bpf';
+import { addCompiledSeccomp, seccompCacheDir, seccompCacheKey } from '../../pkg/runtime/seccomp-bpf';
+import { OciRuntime } from '../../pkg/runtime/oci-runtime';
+import { killHelper } from '../../pkg/network/helper-process';
 import { monitorArgs, monitorBinaryPath } from '../../pkg/runtime/monitor-launch';
 import { parseIdMapFile } from '../../pkg/rootless/id-mappings';
-import { notifyProxy, takeNotifySocket } from '../../pkg/container/sdnotify';
-import { monitorHealthTimer } from '../../pkg/container/health-schedule';
+import { notifyProxy, notifyStarted, removeNotifyProxy, takeNotifySocket } from '../../pkg/container/sdnotify';
+import { monitorHealthTimer, startSystemdHealthTimer, stopSystemdHealthTimer } from '../../pkg/container/health-schedule';
 import { FrameDecoder, encodeFrame, FrameType, parseExitCode } from '../../pkg/runtime/monitor-protocol';
 import { planOverlayMount } from '../../pkg/storage/overlay-driver';
 import { isMountPoint, mountHelperPath, mountsAt, parseMountInfo } from '../../pkg/storage/mounts';
@@ -159,10 +161,11 @@ function resolveImageName(dir: string): void {
   fs.writeFileSync(main, REGISTRIES_SAMPLE);
   fs.writeFileSync(path.join(confDir, '50-extra.conf'), '[aliases]\n"alpine" = "docker.io/library/alpine"\n');
   configHome({ HOME: dir });
+  registriesConfFiles({ CONTAINERS_REGISTRIES_CONF: main }, true);
   const conf = loadRegistriesConfig([main], dropIns(confDir));
   const image = madeUpImage();
   const store = madeUpImageStore(image);
-  for (const name of ['busybox', 'busybox:latest', 'docker.io/library/busybox', `busybox@sha256:${'b'.repeat(64)}`, IMAGE_ID, 'aaaaaaaaaaaa']) findImage(store, name, conf);
+  for (const name of ['busybox', 'fedora', 'busybox:latest', 'docker.io/library/busybox', `busybox@sha256:${'b'.repeat(64)}`, IMAGE_ID, 'aaaaaaaaaaaa']) findImage(store, name, conf);
   resolveShortName('busybox', conf, main);
   isManifestList(image);
   const imageConfig = parseImageConfig(image.config);
@@ -224,11 +227,13 @@ function specOf(dir: string, config: ContainerConfig): void {
   fs.writeFileSync(helper, '');
   if (lines) seccompCacheKey(lines, helper, helper);
   seccompCacheDir(dir);
+  // runc: crun's precompiled filter is left out (no helper runs).
+  addCompiledSeccomp(spec, '/usr/bin/runc', dir);
   serializeSpec(spec);
 }
 
 /** What the start does around the spec that needs no helper: paths, mounts, monitor, network. */
-function startPlan(dir: string, config: EngineConfig, container: Container): void {
+async function startPlan(dir: string, config: EngineConfig, container: Container): Promise<void> {
   const paths = containerPaths(config, container.id);
   const lowers = Array.from({ length: 3 }, (_, i) => path.join(dir, 'overlay', `layer${i}`, 'diff'));
   planOverlayMount(lowers, paths.upper, paths.work);
@@ -241,13 +246,18 @@ function startPlan(dir: string, config: EngineConfig, container: Container): voi
   monitorHealthTimer(engine, container, 'tspod');
   monitorBinaryPath({ TSPOD_MONITOR: path.join(dir, 'tspod-monitor') });
   mountHelperPath({ TSPOD_MOUNT_HELPER: path.join(dir, 'tspod-mount-helper') });
+  // The runtime by a path in dir, where it has no state yet: nothing to delete.
+  const runtimeFile = path.join(dir, 'crun');
+  fs.writeFileSync(runtimeFile, '', { mode: 0o755 });
+  const runtime = OciRuntime.of(config, { id: container.id, config: { runtime: runtimeFile } });
+  await runtime.delete(container.id);
   const logSettings = monitorLogSettings(container.config.logDriver, container.config.logOpts, paths.logPath);
   logPathOf(container.config.logOpts, paths.logPath);
   monitorArgs({
     cid: container.id,
     bundle: paths.bundle,
-    runtime: '/usr/bin/crun',
-    runtimeArgs: ['--root', path.join(dir, 'crun')],
+    runtime: runtime.path,
+    runtimeArgs: runtime.globalArgs,
     exitDir: paths.exitDir,
     socketDir: paths.socketDir,
     logDriver: logSettings.driver,
@@ -270,6 +280,13 @@ function startPlan(dir: string, config: EngineConfig, container: Container): voi
   fs.writeFileSync(path.join(paths.exitDir, container.id), '0');
   readExitCode(paths.exitDir, container.id);
   portsColumn([{ protocol: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 }]);
+  // What the start's end and the exit do when there is no health check, systemd or helper.
+  notifyStarted(container, container.monitorPid, {});
+  await startSystemdHealthTimer(engine, container, 'tspod');
+  await stopSystemdHealthTimer(container);
+  removeNotifyProxy(engine, container);
+  killHelper(undefined);
+  await refreshContainer(engine, { ...container, status: 'exited' });
 }
 
 /** What `ps` makes of a container's record. */
@@ -288,7 +305,7 @@ export async function trainStartPath(dir: string, config: EngineConfig): Promise
   const containerConfig = { ...request.config, imageId: IMAGE_ID, imageName: 'docker.io/library/busybox:latest', entrypoint: [], cmd: ['httpd', '-f'] } as ContainerConfig;
   specOf(dir, containerConfig);
   const container = madeUpContainer(containerConfig);
-  startPlan(dir, config, container);
+  await startPlan(dir, config, container);
   listContainer(container);
   await compileStartFunctions();
 }

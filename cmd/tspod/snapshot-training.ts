@@ -7,7 +7,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Cli, Command } from 'clipanion';
+import { main } from './cli';
 import { COMMAND_GROUPS } from './commands';
+import { restoreUserEnv } from './launcher-env';
+import { compileOnly, method } from './snapshot-compile-only';
 import { matchedPath, parserFor, typedClasses } from './command-parser';
 import { formatRows, plainTable } from './list-output';
 import { loadMerged } from '../../pkg/config/toml-files';
@@ -90,6 +94,9 @@ function listImageRecords(): void {
  * `more` (an entry's own training, such as snapshot-start-training.ts). */
 export async function trainCommonPaths(commandLines: readonly string[][], more?: DirTraining): Promise<void> {
   splitGlobalFlags(['--log-level', 'info', 'ps', '-a']);
+  restoreUserEnv({});
+  // Every command's way from the command line to its run(), which only runs for real.
+  await compileOnly([main, method(Cli, 'run'), method(Command, 'validateAndExecute')]);
   await parseCommandLines(commandLines);
   listImageRecords();
   await readConfigFile(more);

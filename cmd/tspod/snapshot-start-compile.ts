@@ -1,0 +1,81 @@
+// The container start, exit and removal functions that need the store, the runtime, the
+// monitor or mounts, compiled at snapshot build time without doing their work
+// (snapshot-compile-only.ts says how; each listed reads an argument or `this` first).
+import Database from 'better-sqlite3';
+import { RunCommand } from './container-run';
+import { ContainerCreateCommand } from './container-create-options';
+import { ContainerCleanupCommand, RmCommand } from './container-lifecycle';
+import { PsCommand } from './container-ps';
+import { AnyFunction, compileOnly, method } from './snapshot-compile-only';
+import { createContainer } from '../../pkg/container/container-create';
+import { prepareStart, releaseStart } from '../../pkg/container/container-start';
+import { removeContainer } from '../../pkg/container/container-remove';
+import { cleanupContainer } from '../../pkg/container/container-exit';
+import { exitCodeOf, waitForExit } from '../../pkg/container/container-stop';
+import { ContainerStore } from '../../pkg/container/container-store';
+import { writeEtcFiles } from '../../pkg/container/etc-files';
+import { cancelPendingRestart } from '../../pkg/container/restart-policy';
+import { Engine } from '../../pkg/engine/engine';
+import { ImageStore } from '../../pkg/image/image-store';
+import { beginNetwork, planNetwork, tearDownNetwork } from '../../pkg/network/network-setup';
+import { startHelper } from '../../pkg/network/helper-process';
+import { AttachSession } from '../../pkg/runtime/monitor-client';
+import { startMonitor } from '../../pkg/runtime/monitor-launch';
+import { OciRuntime } from '../../pkg/runtime/oci-runtime';
+import { sealRuntime } from '../../pkg/runtime/runtime-binary';
+import { openDatabase } from '../../pkg/state/database';
+import { probeDriver } from '../../pkg/storage/driver-probe';
+import { OverlayDriver } from '../../pkg/storage/overlay-driver';
+
+const START_FUNCTIONS: AnyFunction[] = [
+  method(RunCommand, 'run'),
+  method(RunCommand, 'startAndAttach'),
+  method(RunCommand, 'removeIfAsked'),
+  method(RunCommand, 'removeQuietly'),
+  method(RunCommand, 'attachedStreams'),
+  method(ContainerCreateCommand, 'createFromFlags'),
+  method(ContainerCreateCommand, 'replaceExisting'),
+  method(ContainerCreateCommand, 'writeCidfile'),
+  method(RmCommand, 'run'),
+  method(ContainerCleanupCommand, 'run'),
+  method(PsCommand, 'run'),
+  createContainer,
+  prepareStart,
+  releaseStart,
+  removeContainer,
+  cleanupContainer,
+  cancelPendingRestart,
+  exitCodeOf,
+  waitForExit,
+  writeEtcFiles,
+  planNetwork,
+  beginNetwork,
+  tearDownNetwork,
+  startHelper,
+  startMonitor,
+  sealRuntime,
+  method(OciRuntime, 'run'),
+  openDatabase,
+  // better-sqlite3's: its first statement asks whether the file name is a Buffer.
+  Database as unknown as AnyFunction,
+  probeDriver,
+  method(Engine, 'driver'),
+  method(Engine, 'layers'),
+  method(Engine, 'checkLayerFormat'),
+  method(OverlayDriver, 'mount'),
+  method(OverlayDriver, 'mountOverlay'),
+  method(ContainerStore, 'get'),
+  method(ContainerStore, 'find'),
+  method(ContainerStore, 'insert'),
+  method(ContainerStore, 'update'),
+  method(ImageStore, 'get'),
+  method(ImageStore, 'byName'),
+  method(ImageStore, 'hydrate'),
+  method(AttachSession, 'receive'),
+  method(AttachSession, 'finish'),
+  method(AttachSession, 'cleanupDone'),
+];
+
+export function compileStartFunctions(): Promise<void> {
+  return compileOnly(START_FUNCTIONS);
+}
