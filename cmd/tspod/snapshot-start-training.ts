@@ -71,11 +71,12 @@ const REGISTRIES_SAMPLE = `unqualified-search-registries = ["docker.io", "quay.i
 short-name-mode = "enforcing"
 
 [[registry]]
-prefix = "docker.io"
-location = "docker.io"
+prefix = "quay.io/example"
+location = "registry.example.com/quay"
+blocked = false
 [[registry.mirror]]
 location = "127.0.0.1:5000"
-insecure = true
+pull-from-mirror = "digest-only"
 
 [aliases]
 "fedora" = "registry.fedoraproject.org/fedora"
@@ -253,21 +254,9 @@ async function startPlan(dir: string, config: EngineConfig, container: Container
   await runtime.delete(container.id);
   const logSettings = monitorLogSettings(container.config.logDriver, container.config.logOpts, paths.logPath);
   logPathOf(container.config.logOpts, paths.logPath);
-  monitorArgs({
-    cid: container.id,
-    bundle: paths.bundle,
-    runtime: runtime.path,
-    runtimeArgs: runtime.globalArgs,
-    exitDir: paths.exitDir,
-    socketDir: paths.socketDir,
-    logDriver: logSettings.driver,
-    logPath: logSettings.path,
-    logSizeMax: logSettings.maxSize,
-    logMaxFiles: logSettings.maxFiles,
-    terminal: false,
-    stdin: false,
-    exitCommand: ['tspod', 'container', 'cleanup', container.id],
-  });
+  // (A call compiles the whole function: a few options do.)
+  const { driver: logDriver, path: logPath } = logSettings;
+  monitorArgs({ cid: container.id, bundle: paths.bundle, runtime: runtime.path, runtimeArgs: runtime.globalArgs, exitDir: paths.exitDir, socketDir: paths.socketDir, logDriver, logPath, exitCommand: ['tspod', 'container', 'cleanup', container.id] });
   // What planNetwork computes for slirp4netns, the rootless default (planNetwork itself asks
   // the build's environment whether it runs rootless).
   canPublish(parseNetworkMode(container.config.network));
