@@ -35,7 +35,9 @@ export async function startHelper(bin: string, args: string[], name: string, opt
   try {
     const ready = await new Promise<string>((resolve, reject) => {
       fd3.once('data', (d: Buffer) => resolve(d.toString()));
-      child.once('exit', (code) => {
+      // 'close', not 'exit': it comes once the helper's pipes are read to their end, so a line
+      // it wrote just before exiting (the forwarder's "error cannot bind ...") is seen first.
+      child.once('close', (code) => {
         const last = stderr.trim().split('\n').pop() ?? '';
         reject(new HostError(`${name} exited (${code}) before it was ready${last ? `: ${last}` : ''}`));
       });
@@ -47,7 +49,7 @@ export async function startHelper(bin: string, args: string[], name: string, opt
     if (!ok) child.stdin?.destroy();
     child.stderr?.destroy();
     fd3.destroy();
-    child.removeAllListeners('exit');
+    child.removeAllListeners('close');
     child.unref();
   }
 }
