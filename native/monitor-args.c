@@ -44,6 +44,9 @@ enum
   OPT_HEALTH_COMMAND_ARG,
   OPT_SDNOTIFY_PROXY,
   OPT_SDNOTIFY_SOCKET,
+  OPT_SYNC_START,
+  OPT_RELEASE_RUNTIME,
+  OPT_RELEASE_MOUNT,
 };
 
 static const struct option long_options[] = {
@@ -78,6 +81,9 @@ static const struct option long_options[] = {
   { "health-command-arg", required_argument, NULL, OPT_HEALTH_COMMAND_ARG },
   { "sdnotify-proxy", required_argument, NULL, OPT_SDNOTIFY_PROXY },
   { "sdnotify-socket", required_argument, NULL, OPT_SDNOTIFY_SOCKET },
+  { "sync-start", no_argument, NULL, OPT_SYNC_START },
+  { "release-runtime", no_argument, NULL, OPT_RELEASE_RUNTIME },
+  { "release-mount", required_argument, NULL, OPT_RELEASE_MOUNT },
   { NULL, 0, NULL, 0 },
 };
 
@@ -170,6 +176,9 @@ absolute_paths (struct monitor_opts *o, struct tspod_error *err)
     if (*programs[i] != NULL && strchr (*programs[i], '/') != NULL
         && absolute (programs[i], err) < 0)
       return -1;
+  for (i = 0; o->release_mounts[i] != NULL; i++)
+    if (absolute (&o->release_mounts[i], err) < 0)
+      return -1;
   return 0;
 }
 
@@ -205,18 +214,26 @@ check_required (const struct monitor_opts *o, struct tspod_error *err)
   return 0;
 }
 
-static int
-parse_option (int opt, struct monitor_opts *o, size_t *n_runtime, size_t *n_exit,
-              size_t *n_health, struct tspod_error *err)
+/* How many values each repeatable option has collected so far. */
+struct list_lengths
 {
-  long long n;
+  size_t runtime;
+  size_t exit;
+  size_t health;
+  size_t release;
+};
+
+static int
+parse_option (int opt, struct monitor_opts *o, struct list_lengths *n, struct tspod_error *err)
+{
+  long long value;
 
   switch (opt)
     {
     case OPT_CID: o->cid = optarg; return 0;
     case OPT_BUNDLE: o->bundle = optarg; return 0;
     case OPT_RUNTIME: o->runtime = optarg; return 0;
-    case OPT_RUNTIME_ARG: return push_arg (&o->runtime_args, n_runtime, optarg, err);
+    case OPT_RUNTIME_ARG: return push_arg (&o->runtime_args, &n->runtime, optarg, err);
     case OPT_EXIT_DIR: o->exit_dir = optarg; return 0;
     case OPT_SOCKET_DIR: o->socket_dir = optarg; return 0;
     case OPT_LOG_DRIVER: return parse_log_driver (optarg, o, err);
@@ -224,23 +241,23 @@ parse_option (int opt, struct monitor_opts *o, size_t *n_runtime, size_t *n_exit
     case OPT_LOG_SIZE_MAX:
       return parse_number ("log-size-max", optarg, &o->log_size_max, err);
     case OPT_LOG_MAX_FILES:
-      if (parse_number ("log-max-files", optarg, &n, err) < 0 || n > 1000)
+      if (parse_number ("log-max-files", optarg, &value, err) < 0 || value > 1000)
         return tspod_fail (err, 0, NULL, "invalid --log-max-files: %s", optarg);
-      o->log_max_files = (int) n;
+      o->log_max_files = (int) value;
       return 0;
     case OPT_LOG_COMPRESS: o->log_compress = 1; return 0;
     case OPT_TERMINAL: o->terminal = 1; return 0;
     case OPT_STDIN: o->stdin_open = 1; return 0;
     case OPT_PASSTHROUGH_FDS: o->passthrough = 1; return 0;
     case OPT_SYNC_FD:
-      if (parse_number ("sync-fd", optarg, &n, err) < 0 || n < 0 || n > INT_MAX)
+      if (parse_number ("sync-fd", optarg, &value, err) < 0 || value < 0 || value > INT_MAX)
         return tspod_fail (err, 0, NULL, "invalid --sync-fd: %s", optarg);
-      o->sync_fd = (int) n;
+      o->sync_fd = (int) value;
       return 0;
     case OPT_PIDFILE: o->pidfile = optarg; return 0;
     case OPT_CONTAINER_PIDFILE: o->container_pidfile = optarg; return 0;
     case OPT_EXIT_COMMAND: o->exit_command = optarg; return 0;
-    case OPT_EXIT_COMMAND_ARG: return push_arg (&o->exit_command_args, n_exit, optarg, err);
+    case OPT_EXIT_COMMAND_ARG: return push_arg (&o->exit_command_args, &n->exit, optarg, err);
     case OPT_EXEC: o->exec = 1; return 0;
     case OPT_EXEC_PROCESS: o->exec_process = optarg; return 0;
     case OPT_EXEC_ID: o->exec_id = optarg; return 0;
@@ -256,8 +273,11 @@ parse_option (int opt, struct monitor_opts *o, size_t *n_runtime, size_t *n_exit
     case OPT_HEALTH_COMMAND: o->health_command = optarg; return 0;
     case OPT_SDNOTIFY_PROXY: o->sdnotify_proxy = optarg; return 0;
     case OPT_SDNOTIFY_SOCKET: o->sdnotify_socket = optarg; return 0;
+    case OPT_SYNC_START: o->sync_start = 1; return 0;
+    case OPT_RELEASE_RUNTIME: o->release_runtime = 1; return 0;
+    case OPT_RELEASE_MOUNT: return push_arg (&o->release_mounts, &n->release, optarg, err);
     case OPT_HEALTH_COMMAND_ARG:
-      return push_arg (&o->health_command_args, n_health, optarg, err);
+      return push_arg (&o->health_command_args, &n->health, optarg, err);
     default: return tspod_fail (err, 0, NULL, "unknown option (see the top of native/monitor.c)");
     }
 }
@@ -265,21 +285,19 @@ parse_option (int opt, struct monitor_opts *o, size_t *n_runtime, size_t *n_exit
 int
 monitor_parse_args (int argc, char **argv, struct monitor_opts *o, struct tspod_error *err)
 {
-  size_t n_runtime = 0;
-  size_t n_exit = 0;
-  size_t n_health = 0;
+  struct list_lengths lengths = { 0, 0, 0, 0 };
   int opt;
 
   opterr = 0;
   while ((opt = getopt_long (argc, argv, "", long_options, NULL)) != -1)
-    if (parse_option (opt, o, &n_runtime, &n_exit, &n_health, err) < 0)
+    if (parse_option (opt, o, &lengths, err) < 0)
       return -1;
   if (optind < argc)
     return tspod_fail (err, 0, NULL, "unexpected argument %s", argv[optind]);
   if (o->log_driver == MONITOR_LOG_PASSTHROUGH)
     o->passthrough = 1;
   if (terminate (&o->runtime_args, err) < 0 || terminate (&o->exit_command_args, err) < 0
-      || terminate (&o->health_command_args, err) < 0)
+      || terminate (&o->health_command_args, err) < 0 || terminate (&o->release_mounts, err) < 0)
     return -1;
   if (check_required (o, err) < 0 || absolute_paths (o, err) < 0)
     return -1;

@@ -20,7 +20,7 @@
 #define DRAIN_MAX_MS 5000
 #define HOLD_MAX_MS 60000
 #define ORPHAN_CHECK_MS 1000
-#define FIXED_FDS 6
+#define FIXED_FDS 7
 #define MAX_POLL (FIXED_FDS + 64)
 
 struct relay
@@ -42,6 +42,7 @@ struct relay
   int backlogged; /* an attach client is behind: output is not read meanwhile */
   int log_failed;
   struct health_timer health;
+  struct start_gate *gate;
 };
 
 static void
@@ -217,6 +218,8 @@ poll_timeout (const struct relay *r)
   int64_t now = monitor_now_ms ();
   int64_t until = -1;
 
+  if (r->gate != NULL && r->gate->requested)
+    return 0;
   if (r->held)
     until = r->hold_until;
   else if (r->exited)
@@ -243,13 +246,53 @@ build_pollfds (const struct relay *r, struct pollfd *p)
   p[3] = (struct pollfd) { relaying ? r->io->err_fd : -1, POLLIN, 0 };
   p[4] = (struct pollfd) { r->in.len > 0 ? r->in.fd : -1, POLLOUT, 0 };
   p[5] = (struct pollfd) { r->exited ? -1 : notify_proxy_fd (), POLLIN, 0 };
+  p[6] = (struct pollfd) { r->gate != NULL && ! r->gate->requested ? r->gate->fd : -1, POLLIN, 0 };
   return FIXED_FDS + attach_server_pollfds (r->attach, p + FIXED_FDS, MAX_POLL - FIXED_FDS,
                                             want_input);
+}
+
+/* Reads the start request; the caller's leaving (EOF, an error, anything but "start") is
+ * served at once. */
+static void
+read_start_request (struct start_gate *g)
+{
+  ssize_t n = read (g->fd, g->line + g->len, sizeof (g->line) - 1 - g->len);
+  char *nl;
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n > 0)
+    {
+      g->len += (size_t) n;
+      g->line[g->len] = '\0';
+      nl = strchr (g->line, '\n');
+      if (nl == NULL && g->len < sizeof (g->line) - 1)
+        return;
+      if (nl != NULL && nl - g->line == 5 && strncmp (g->line, "start", 5) == 0)
+        {
+          g->requested = 1;
+          return;
+        }
+    }
+  g->fd = -1;
+  g->serve (g, 0);
+}
+
+/* Served once no client came in this iteration: those that did get their frames read first. */
+static void
+serve_start (struct relay *r, int accepted)
+{
+  if (r->gate == NULL || ! r->gate->requested || accepted > 0)
+    return;
+  r->gate->requested = 0;
+  r->gate->fd = -1;
+  r->gate->serve (r->gate, 1);
 }
 
 static int
 relay_once (struct relay *r)
 {
+  int accepted = 0;
   struct pollfd p[MAX_POLL];
   size_t n = build_pollfds (r, p);
   struct tspod_error err;
@@ -270,7 +313,10 @@ relay_once (struct relay *r)
   /* Accept before relaying: a client whose connect() returned before `runtime start` is in
    * the backlog by the time any output can be read, and must get all of it. */
   if (p[1].revents)
-    attach_server_accept (r->attach);
+    accepted = attach_server_accept (r->attach);
+  if (p[6].revents)
+    read_start_request (r->gate);
+  serve_start (r, accepted);
   update_hold (r);
   if (p[2].revents)
     relay_output (r, &r->io->out_fd, FRAME_STDOUT);
@@ -286,10 +332,11 @@ relay_once (struct relay *r)
 
 int
 monitor_relay (const struct monitor_opts *o, int signal_fd, struct container_io *io, pid_t pid,
-               struct log_writer *log, struct attach_server *attach, int *status)
+               struct log_writer *log, struct attach_server *attach, struct start_gate *gate,
+               int *status)
 {
   struct relay r = { .o = o, .signal_fd = signal_fd, .io = io, .pid = pid, .log = log,
-                     .attach = attach };
+                     .attach = attach, .gate = gate };
 
   r.in.fd = io->in_fd;
   r.in.pty = io->pty;

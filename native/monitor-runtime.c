@@ -180,21 +180,27 @@ spawn_runtime (struct runtime_call *c, pid_t *pid, struct tspod_error *err)
   return 0;
 }
 
-/* Keeps the last RUNTIME_STDERR_MAX - 1 bytes: the error is at the end, warnings before it.
- * LEN is at most one read (1 KiB). */
-static void
-keep_tail (struct runtime_call *c, const char *data, size_t len)
+/* Keeps the last CAP - 1 bytes of a stream in BUF (*LEN used): an error is at the end, warnings
+ * before it. */
+void
+monitor_keep_tail (char *buf, size_t cap, size_t *len, const char *data, size_t n)
 {
-  size_t cap = sizeof (c->stderr_tail) - 1;
+  size_t room = cap - 1;
 
-  if (c->stderr_len + len > cap)
+  if (n >= room)
     {
-      size_t drop = c->stderr_len + len - cap;
-      memmove (c->stderr_tail, c->stderr_tail + drop, c->stderr_len - drop);
-      c->stderr_len -= drop;
+      memcpy (buf, data + n - room, room);
+      *len = room;
+      return;
     }
-  memcpy (c->stderr_tail + c->stderr_len, data, len);
-  c->stderr_len += len;
+  if (*len + n > room)
+    {
+      size_t drop = *len + n - room;
+      memmove (buf, buf + drop, *len - drop);
+      *len -= drop;
+    }
+  memcpy (buf + *len, data, n);
+  *len += n;
 }
 
 /* Reads what FD has now; closes it at EOF. */
@@ -216,7 +222,7 @@ read_stderr (struct runtime_call *c, int *fd)
           close_fd (fd);
           return;
         }
-      keep_tail (c, buf, (size_t) n);
+      monitor_keep_tail (c->stderr_tail, sizeof (c->stderr_tail), &c->stderr_len, buf, (size_t) n);
     }
 }
 
@@ -299,9 +305,8 @@ wait_runtime (struct runtime_call *c, int signal_fd, pid_t pid, int *status,
   return 0;
 }
 
-/* The runtime's stderr on one line: lines trimmed, empty ones dropped, joined by "; ". */
-static void
-flatten (const char *in, size_t len, char *out, size_t size)
+void
+monitor_flatten (const char *in, size_t len, char *out, size_t size)
 {
   size_t used = 0;
   size_t i = 0;
@@ -335,7 +340,7 @@ runtime_failed (const struct monitor_opts *o, struct runtime_call *c, int status
   char text[1024];
 
   *code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-  flatten (c->stderr_tail, c->stderr_len, text, sizeof (text));
+  monitor_flatten (c->stderr_tail, c->stderr_len, text, sizeof (text));
   if (text[0] != '\0')
     return tspod_fail (err, 0, NULL, "%s", text);
   if (WIFEXITED (status))

@@ -24,6 +24,14 @@
  *   --sync-fd N               gets exactly one JSON line, then is closed: {"pid":1234} once
  *                             create succeeded, or {"error":"...","code":N} (code: the
  *                             runtime's exit status, 125 when the monitor failed on its own)
+ *   --sync-start              after {"pid":N} the sync fd stays open: the caller writes "start\n"
+ *                             when the container may run, the monitor runs `runtime start` and
+ *                             answers {"started":true} or {"error":"...","code":N}, then closes
+ *                             it. A caller that closes it first gets the created container
+ *                             deleted (it then exits as any container does)
+ *   --release-runtime         after the exit, before the exit file: `runtime delete --force`
+ *   --release-mount PATH      repeatable: unmounted then too (stacked mounts all, busy ones
+ *                             lazily), while the runtime deletes
  *   --pidfile FILE            the monitor's own pid (written before the sync message)
  *   --container-pidfile FILE  passed to the runtime as --pid-file (default DIR/container.pid,
  *                             DIR/exec.pid for exec, DIR the socket dir)
@@ -138,14 +146,29 @@ json_escape (char *out, size_t size, const char *s)
 }
 
 static void
-sync_send (struct monitor_opts *o, const char *line)
+sync_close (struct monitor_opts *o)
+{
+  if (o->sync_fd >= 0)
+    close (o->sync_fd);
+  o->sync_fd = -1;
+}
+
+/* The last message unless KEEP_OPEN. */
+static void
+sync_write (struct monitor_opts *o, const char *line, int keep_open)
 {
   if (o->sync_fd < 0)
     return;
   /* The caller may be gone: nothing to do about a failed write but carry on. */
   tspod_write_all (o->sync_fd, line, strlen (line));
-  close (o->sync_fd);
-  o->sync_fd = -1;
+  if (! keep_open)
+    sync_close (o);
+}
+
+static void
+sync_send (struct monitor_opts *o, const char *line)
+{
+  sync_write (o, line, 0);
 }
 
 static void
@@ -169,7 +192,31 @@ sync_pid (struct monitor_opts *o, pid_t pid)
   char line[64];
 
   snprintf (line, sizeof (line), "{\"pid\":%d}\n", (int) pid);
-  sync_send (o, line);
+  sync_write (o, line, o->sync_start);
+}
+
+/* The start gate's answer (monitor-relay.c reads the request): `runtime start`, or, when the
+ * caller left without asking, the created container's deletion (it then exits as any does). */
+static void
+serve_start (struct start_gate *gate, int start)
+{
+  static const char *const start_verb[] = { "start", NULL };
+  static const char *const delete_verb[] = { "delete", "--force", NULL };
+  struct monitor_opts *o = gate->o;
+  struct tspod_error err;
+  int code;
+
+  if (! start)
+    {
+      sync_close (o);
+      if (monitor_runtime_verb (o, delete_verb, &code, &err) < 0)
+        monitor_report (o, &err);
+      return;
+    }
+  if (monitor_runtime_verb (o, start_verb, &code, &err) < 0)
+    sync_error (o, &err, code);
+  else
+    sync_send (o, "{\"started\":true}\n");
 }
 
 /* ---------------------------------------------------------------- process setup ----------- */
@@ -273,7 +320,7 @@ prepare (struct monitor_opts *o, int *signal_fd, struct tspod_error *err)
 /* Everything after the sync message: relay, then the exit protocol. */
 static int
 monitor_run (const struct monitor_opts *o, int signal_fd, struct container_io *io, pid_t pid,
-             struct log_writer *log, struct attach_server *attach)
+             struct log_writer *log, struct attach_server *attach, struct start_gate *gate)
 {
   struct tspod_error err;
   int status = 0;
@@ -281,13 +328,16 @@ monitor_run (const struct monitor_opts *o, int signal_fd, struct container_io *i
   int cleaned = 0;
   int ret = 0;
 
-  if (monitor_relay (o, signal_fd, io, pid, log, attach, &status) < 0)
+  if (monitor_relay (o, signal_fd, io, pid, log, attach, gate, &status) < 0)
     return -1;
   code = monitor_exit_code (status);
   /* The log is complete before anyone learns of the exit (exit file, exit frame): a
    * `logs` right after `run` must see the last partial line too. */
   if (log_writer_close (log, &err) < 0)
     monitor_report (o, &err);
+  /* So is the release: whoever learns of the exit finds the runtime's record and the mounts
+   * gone, and need not start processes of its own for them. */
+  monitor_release (o);
   if (monitor_write_exit_file (o, code, &err) < 0)
     {
       monitor_report (o, &err);
@@ -314,6 +364,7 @@ main (int argc, char **argv)
   struct tspod_error err;
   struct log_writer *log;
   struct attach_server *attach;
+  struct start_gate gate;
   int signal_fd = -1;
   int code = TSPOD_EXIT_FAILURE;
   pid_t pid;
@@ -342,7 +393,8 @@ main (int argc, char **argv)
       return 1;
     }
   sync_pid (&o, pid);
+  gate = (struct start_gate) { .fd = o.sync_start ? o.sync_fd : -1, .serve = serve_start, .o = &o };
   if (o.passthrough && null_stdio (&err) < 0)
     monitor_report (&o, &err);
-  return monitor_run (&o, signal_fd, &io, pid, log, attach) < 0 ? 1 : 0;
+  return monitor_run (&o, signal_fd, &io, pid, log, attach, o.sync_start ? &gate : NULL) < 0 ? 1 : 0;
 }

@@ -2,6 +2,8 @@
  * monitor.c (daemonizing, the sync message, the exit sequence); the rest is split by concern:
  *   monitor-args.c     the command line
  *   monitor-runtime.c  `runtime create` / `runtime exec`, stdio pipes, console socket + pty
+ *   monitor-verbs.c    `runtime start` on the caller's request, `runtime delete` and unmounts
+ *                      at the exit
  *   monitor-relay.c    the event loop: container output to log and clients, stdin, exit
  *   monitor-attach.c   the attach socket server, its clients and frames
  *   monitor-socket.c   binding the attach and console sockets
@@ -59,6 +61,9 @@ struct monitor_opts
   const char **health_command_args; /* NULL-terminated */
   const char *sdnotify_proxy;  /* --sdnotify=container: the container's notify socket */
   const char *sdnotify_socket; /* systemd's NOTIFY_SOCKET, where the proxy relays to */
+  int sync_start;              /* the caller asks for `runtime start` over the sync fd */
+  int release_runtime;         /* `runtime delete` at the exit */
+  const char **release_mounts; /* unmounted at the exit; NULL-terminated */
 };
 
 /* Attach frames: [type u8][length u32 big-endian][payload] (pkg/runtime/monitor-protocol.ts). */
@@ -103,6 +108,20 @@ int monitor_child_signals (void);
  * the runtime's exit status (125 when it never ran) and err holds its stderr, on one line. */
 int monitor_runtime_start (const struct monitor_opts *o, int signal_fd, struct container_io *io,
                            pid_t *pid, int *code, struct tspod_error *err);
+
+/* Keeps the last CAP - 1 bytes of a stream in BUF (*LEN used so far). */
+void monitor_keep_tail (char *buf, size_t cap, size_t *len, const char *data, size_t n);
+/* A runtime's stderr on one line: lines trimmed, empty ones dropped, joined by "; ". */
+void monitor_flatten (const char *in, size_t len, char *out, size_t size);
+
+/* ---- monitor-verbs.c */
+/* Runs `runtime GLOBAL-ARGS... VERB... CID` (VERB NULL-terminated) and waits for it; *CODE its
+ * exit status. On failure err holds its stderr on one line. */
+int monitor_runtime_verb (const struct monitor_opts *o, const char *const *verb, int *code,
+                          struct tspod_error *err);
+/* After the exit: `runtime delete --force` (--release-runtime) while the --release-mount
+ * targets are unmounted; failures are reported, not returned. */
+void monitor_release (const struct monitor_opts *o);
 
 /* ---- monitor-log.c */
 struct log_writer;
@@ -168,9 +187,24 @@ int attach_server_finish (struct attach_server *s, int exit_code, int timeout_ms
                           int *cleaned, struct tspod_error *err);
 
 /* ---- monitor-relay.c */
-/* Relays until the container has exited and its output is drained; *STATUS: wait status. */
+/* --sync-start: the caller's request to start, read by the relay, which serves it once the
+ * attach clients that connected before it are accepted and their first frames (the terminal's
+ * size) handled. */
+struct start_gate
+{
+  int fd;         /* the sync fd while the request is awaited, else -1 */
+  int requested;  /* "start" came: served at the end of an iteration that accepted no client */
+  char line[16];  /* the request as read so far */
+  size_t len;
+  /* START: run `runtime start` and answer; 0: the caller left without asking. */
+  void (*serve) (struct start_gate *gate, int start);
+  struct monitor_opts *o;
+};
+/* Relays until the container has exited and its output is drained; *STATUS: wait status.
+ * GATE may be NULL (the container runs already). */
 int monitor_relay (const struct monitor_opts *o, int signal_fd, struct container_io *io,
-                   pid_t pid, struct log_writer *log, struct attach_server *attach, int *status);
+                   pid_t pid, struct log_writer *log, struct attach_server *attach,
+                   struct start_gate *gate, int *status);
 
 /* ---- monitor-exit.c */
 int monitor_exit_code (int wait_status);

@@ -1,18 +1,19 @@
 // `start`: mount the root filesystem, write the OCI bundle and the /etc files, hand the
 // container to its monitor (which runs `runtime create`), connect the network (whose helpers
-// may have started meanwhile, in a namespace made beforehand), and finally `runtime start`. Split in two (prepare, then release) so that `run` can attach to the
+// may have started meanwhile, in a namespace made beforehand), and finally has the monitor run
+// `runtime start`. Split in two (prepare, then release) so that `run` can attach to the
 // monitor before the process runs and no output is lost.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
-import { ConflictError, HostError } from '../errors';
+import { ConflictError, HostError, TspodError } from '../errors';
 import { cgroupVersion } from '../host/cgroups';
 import { log } from '../log';
 import { parseImageConfig } from '../image/manifest';
 import { capabilitySet, explicitlyAddedCapabilities } from '../runtime/capabilities';
 import { resolveContainerUser } from '../runtime/container-user';
-import { MonitorStartError, startMonitor } from '../runtime/monitor-launch';
+import { HeldStart, MonitorStartError, startMonitor } from '../runtime/monitor-launch';
 import { MountInput, NamespaceMode, ResourceInput, UserNamespaceMode, buildSpec, containerEnv, containerMappings, describeDevice, hostFacts, serializeSpec, sourceMountOptions } from '../runtime/oci-spec';
 import { findExecutable } from '../host/executables';
 import { FuseOverlayDriver } from '../storage/fuse-overlay-driver';
@@ -43,6 +44,8 @@ export interface PreparedStart {
   runtime: OciRuntime;
   containerPid: number;
   monitorPid: number;
+  /** the monitor runs `runtime start` when releaseStart asks */
+  held: HeldStart;
   network: NetworkStatus;
   /** the attach socket of the monitor */
   attachSocket: string;
@@ -301,6 +304,10 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       exitCommand: [tspodBinary(), '--root', engine.config.graphRoot, '--runroot', engine.config.runRoot, 'container', 'cleanup', '--run-token', runToken, container.id],
       healthcheck: monitorHealthTimer(engine, container, tspodBinary()),
       sdnotify: notifyProxy(engine, container)?.monitor,
+      holdStart: true,
+      // Released by the monitor as soon as the process ends: the cleanup that follows (this
+      // command's for run --rm, the exit command's otherwise) then starts no process for them.
+      release: { runtime: true, mounts: [paths.rootfs, ...(netnsFile ? [netnsFile] : [])] },
     });
     networkStart.launch();
     started = await monitor;
@@ -312,16 +319,18 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
     store.update<ContainerRuntimeState>(container.id, { state: { ...container.state, error: (failure as Error).message } });
     throw failure;
   }
+  const held = started.held as HeldStart;
   let network: NetworkStatus;
   try {
     network = await networkStart.complete(started.containerPid);
   } catch (err) {
+    held.abandon();
     await runtime.delete(container.id);
     await (await engine.driver()).unmount(paths.rootfs);
     store.update<ContainerRuntimeState>(container.id, { state: { ...container.state, error: (err as Error).message } });
     throw err;
   }
-  return { container, paths, runtime, containerPid: started.containerPid, monitorPid: started.monitorPid, network, attachSocket: path.join(paths.socketDir, 'attach') };
+  return { container, paths, runtime, containerPid: started.containerPid, monitorPid: started.monitorPid, held, network, attachSocket: path.join(paths.socketDir, 'attach') };
 }
 
 export interface StartOptions {
@@ -344,7 +353,9 @@ export async function releaseStart(engine: Engine, prepared: PreparedStart, opts
     state: { ...container.state, rootfs: prepared.paths.rootfs, logPath: logPathOf(container.config.logOpts, prepared.paths.logPath), network: prepared.network, networkPid: undefined, error: undefined, restartPending: undefined },
   });
   try {
-    await prepared.runtime.start(container.id);
+    await prepared.held.start().catch((err: unknown) => {
+      throw err instanceof MonitorStartError ? new TspodError(`starting container ${container.id.slice(0, 12)}: ${err.message}`) : err;
+    });
   } catch (err) {
     await tearDownNetwork(engine, { ...container, state: { ...container.state, network: prepared.network } });
     await prepared.runtime.delete(container.id);

@@ -1,8 +1,9 @@
 // Starting tspod-monitor (native/monitor.c), the process that owns a container's stdio, log
 // and exit code for the container's whole life. The monitor detaches itself (it is not our
-// child once startMonitor resolves) and reports on an inherited fd, the "sync fd", exactly one
-// JSON line: {"pid":N} once `runtime create` (or `runtime exec --detach`) succeeded, or
-// {"error":"...","code":N} with the runtime's stderr on one line.
+// child once startMonitor resolves) and reports on an inherited fd, the "sync fd", one JSON
+// line: {"pid":N} once `runtime create` (or `runtime exec --detach`) succeeded, or
+// {"error":"...","code":N} with the runtime's stderr on one line. With holdStart the fd stays
+// open for one exchange more: HeldStart.start() asks the monitor to run `runtime start`.
 //
 // Order for `run -a` / `run -it`: startMonitor, then connect to `<socketDir>/attach`
 // (monitor-client.ts), then `runtime start`: output written before the client connected would
@@ -11,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
 import { CommandNotRunnableError, HostError, TspodError } from '../errors';
 import { nativeBinary } from '../package-root';
 
@@ -65,8 +66,14 @@ export interface MonitorOptions {
   syslog?: boolean;
   /** The monitor's (and so the runtime's and exit command's) environment. */
   env?: NodeJS.ProcessEnv;
-  /** How long to wait for the sync message; default 120 s. */
+  /** How long to wait for the sync message (and the start's answer); default 120 s. */
   timeoutMs?: number;
+  /** The monitor runs `runtime start` when asked (MonitorStarted.held); without it the caller
+   * runs the runtime itself. Saves the CLI a process (a fork of its whole heap). */
+  holdStart?: boolean;
+  /** What the monitor releases after the exit, before anyone learns of it: `runtime delete`
+   * (runtime) and unmounts (mounts: the root, a network namespace's file). */
+  release?: { runtime: boolean; mounts: string[] };
   /** Default: <pkgroot>/native/build/tspod-monitor, or $TSPOD_MONITOR. */
   monitorPath?: string;
 }
@@ -74,6 +81,19 @@ export interface MonitorOptions {
 export interface MonitorStarted {
   monitorPid: number;
   containerPid: number;
+  /** With holdStart: the created container's start. */
+  held?: HeldStart;
+}
+
+/**
+ * A created container the monitor starts when asked. start() once the network is ready and any
+ * attach client connected; abandon() (or this process's exit) makes the monitor delete the
+ * created container instead. Between the two the channel does not keep this process alive.
+ */
+export interface HeldStart {
+  /** Rejects with MonitorStartError carrying `runtime start`'s message. */
+  start(): Promise<void>;
+  abandon(): void;
 }
 
 /** `runtime create`/`exec` failed, or the monitor could not start it. */
@@ -151,6 +171,9 @@ export function monitorArgs(opts: MonitorOptions, syncFd = 3): string[] {
   }
   if (opts.sdnotify) args.push('--sdnotify-proxy', opts.sdnotify.proxy, '--sdnotify-socket', opts.sdnotify.socket);
   if (opts.syslog) args.push('--syslog');
+  if (opts.holdStart) args.push('--sync-start');
+  if (opts.release?.runtime) args.push('--release-runtime');
+  for (const mount of opts.release?.mounts ?? []) args.push('--release-mount', mount);
   return args;
 }
 
@@ -202,26 +225,96 @@ async function readMonitorPid(pidFile: string): Promise<number> {
   return pid;
 }
 
-/** Resolves with the first line from the sync fd, or undefined when it closed without one. */
-function readSyncLine(sync: Readable): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let text = '';
-    const done = (line: string | undefined): void => {
-      sync.removeAllListeners('data');
-      sync.removeAllListeners('end');
-      sync.on('error', () => {});
-      sync.destroy();
-      resolve(line);
-    };
-    sync.setEncoding('utf8');
-    sync.on('data', (chunk: string) => {
-      text += chunk;
-      const nl = text.indexOf('\n');
-      if (nl >= 0) done(text.slice(0, nl));
+/** The sync fd, line by line: the monitor's messages in, the start request out. */
+class SyncChannel {
+  private text = '';
+  private ended = false;
+  private waiting: ((line: string | undefined) => void) | undefined;
+
+  constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.text += chunk;
+      this.deliver();
     });
-    sync.on('end', () => done(text.trim() === '' ? undefined : text));
-    sync.on('error', () => done(text.trim() === '' ? undefined : text));
+    const end = (): void => {
+      this.ended = true;
+      this.deliver();
+    };
+    socket.on('end', end);
+    socket.on('error', end);
+    socket.on('close', end);
+  }
+
+  private deliver(): void {
+    if (!this.waiting) return;
+    const nl = this.text.indexOf('\n');
+    if (nl < 0 && !this.ended) return;
+    const line = nl >= 0 ? this.text.slice(0, nl) : this.text.trim() === '' ? undefined : this.text;
+    this.text = nl >= 0 ? this.text.slice(nl + 1) : '';
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve(line);
+  }
+
+  /** The next line; undefined when the fd closed without one. Keeps this process alive meanwhile. */
+  next(): Promise<string | undefined> {
+    this.socket.ref();
+    return new Promise<string | undefined>((resolve) => {
+      this.waiting = (line) => {
+        this.socket.unref();
+        resolve(line);
+      };
+      this.deliver();
+    });
+  }
+
+  send(line: string): void {
+    this.socket.write(`${line}\n`);
+  }
+
+  close(): void {
+    this.socket.removeAllListeners('data');
+    this.socket.on('error', () => {});
+    this.socket.destroy();
+  }
+}
+
+/** The next line, or the timeout's rejection. */
+async function nextLine(channel: SyncChannel, ms: number, what: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new HostError(`${what} within ${ms} ms`)), ms);
   });
+  try {
+    return await Promise.race([channel.next(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function heldStart(channel: SyncChannel, opts: MonitorOptions): HeldStart {
+  let used = false;
+  return {
+    async start(): Promise<void> {
+      if (used) throw new HostError(`the start of ${opts.cid} was already used`);
+      used = true;
+      try {
+        channel.send('start');
+        const line = await nextLine(channel, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, `tspod-monitor did not start ${opts.cid}`);
+        if (line === undefined) throw new HostError(`tspod-monitor for ${opts.cid} exited before starting it`);
+        const msg = parseSync(line) as SyncMessage & { started?: boolean };
+        if (msg.error !== undefined) throw new MonitorStartError(runtimeErrorMessage(msg.error), msg.error, msg.code ?? 125);
+        if (msg.started !== true) throw new HostError(`tspod-monitor sent an invalid answer to start: ${JSON.stringify(line)}`);
+      } finally {
+        channel.close();
+      }
+    },
+    abandon(): void {
+      used = true;
+      channel.close();
+    },
+  };
 }
 
 /**
@@ -250,13 +343,11 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorStarted
     child.once('error', (err) => reject(new HostError(`cannot start ${file}: ${err.message}`)));
   });
   spawnError.catch(() => {}); // only the race below cares
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    timer = setTimeout(() => reject(new HostError(`tspod-monitor for ${opts.cid} did not report within ${ms} ms`)), ms);
-  });
+  const channel = new SyncChannel(child.stdio[3] as Socket);
+  let held: HeldStart | undefined;
   try {
-    const line = await Promise.race([readSyncLine(child.stdio[3] as Readable), spawnError, timeout]);
+    const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const line = await Promise.race([nextLine(channel, ms, `tspod-monitor for ${opts.cid} did not report`), spawnError]);
     if (line === undefined) {
       const why = stderr.trim().split('\n').pop() || 'no message';
       throw new HostError(`tspod-monitor for ${opts.cid} exited without reporting: ${why}`);
@@ -268,9 +359,11 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorStarted
     if (!Number.isInteger(msg.pid) || (msg.pid as number) <= 0) {
       throw new HostError(`tspod-monitor sent no container pid: ${JSON.stringify(line)}`);
     }
-    return { monitorPid: await readMonitorPid(pidFile), containerPid: msg.pid as number };
+    const monitorPid = await readMonitorPid(pidFile);
+    if (opts.holdStart) held = heldStart(channel, opts);
+    return { monitorPid, containerPid: msg.pid as number, held };
   } finally {
-    clearTimeout(timer);
+    if (!held) channel.close();
     child.stderr?.destroy();
     child.unref();
   }

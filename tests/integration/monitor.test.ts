@@ -134,6 +134,11 @@ function procStatus(pid: number, field: string): string {
   return m ? m[1] : '';
 }
 
+/** TARGET is a mount point of this process's mount namespace. */
+function mountedAt(target: string): boolean {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === target);
+}
+
 async function exitFile(c: Container, name = c.id): Promise<number> {
   const file = path.join(c.exitDir, name);
   await waitFor(() => fs.existsSync(file), `exit file ${file}`);
@@ -361,6 +366,73 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Report | void>> = {
       const { session } = await startAttached(ctx, c);
       runc(ctx, ['kill', c.id, 'KILL']);
       assert.deepEqual(await session.result, { exitCode: 137, detached: false });
+      assert.equal(await exitFile(c), 137);
+    } finally {
+      removeContainer(ctx, c);
+    }
+  },
+
+  /** --sync-start: created, not running, until the caller asks; then started by the monitor,
+   * with the attach client that connected first getting all output. At the exit the runtime's
+   * record and the --release-mount target are gone before the exit file appears. */
+  async 'held start, and the release at the exit'(ctx) {
+    const c = makeContainer(ctx, ['sh', '-c', 'echo started; exit 5']);
+    const held = path.join(c.bundle, 'held-mount');
+    fs.mkdirSync(held);
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', held]);
+    try {
+      const started = await startMonitor(monitorOptions(ctx, c, { holdStart: true, release: { runtime: true, mounts: [held] } }));
+      assert.ok(started.held, 'a held start');
+      const stdout = new Collector();
+      const session = await connectAttach(path.join(c.socketDir, 'attach'), { stdout, stderr: new Collector(), tty: false });
+      assert.equal(runcState(ctx, c.id), 'created', 'nothing runs before start()');
+      await started.held.start();
+      assert.deepEqual(await session.result, { exitCode: 5, detached: false });
+      assert.equal(stdout.text(), 'started\n');
+      assert.equal(await exitFile(c), 5);
+      assert.equal(runcState(ctx, c.id), undefined, 'the runtime deleted the container before the exit file');
+      assert.ok(!mountedAt(held), 'the release mount was unmounted before the exit file');
+    } finally {
+      if (mountedAt(held)) execFileSync('umount', [held]);
+      removeContainer(ctx, c);
+    }
+  },
+
+  /** A caller that gives up (or dies) before start(): the created container is deleted and
+   * ends as a killed one, so nothing waits forever for a start. */
+  async 'an abandoned held start deletes the created container'(ctx) {
+    const c = makeContainer(ctx, ['sleep', '1000']);
+    try {
+      const started = await startMonitor(monitorOptions(ctx, c, { holdStart: true }));
+      started.held?.abandon();
+      assert.equal(await exitFile(c), 137);
+      assert.equal(runcState(ctx, c.id), undefined);
+      await waitFor(() => !processAlive(started.monitorPid), 'the monitor to exit');
+    } finally {
+      removeContainer(ctx, c);
+    }
+  },
+
+  /** The runtime's failure to start reaches the caller as MonitorStartError, with its words. */
+  async 'a held start that fails reports the runtime\'s error'(ctx) {
+    const c = makeContainer(ctx, ['sleep', '1000']);
+    try {
+      const started = await startMonitor(monitorOptions(ctx, c, { holdStart: true }));
+      // The runtime loses its record while the created process waits: its start fails.
+      const state = path.join(ctx.runcRoot, c.id);
+      fs.renameSync(state, `${state}.hidden`);
+      try {
+        await assert.rejects(started.held?.start() as Promise<void>, (err: unknown) => {
+          assert.ok(err instanceof MonitorStartError, String(err));
+          assert.ok(err.code !== 0);
+          assert.match(err.message, /does not exist|not found|no such/i);
+          return true;
+        });
+      } finally {
+        fs.renameSync(`${state}.hidden`, state);
+      }
+      assert.equal(runcState(ctx, c.id), 'created', 'the process did not run');
+      runc(ctx, ['delete', '-f', c.id]);
       assert.equal(await exitFile(c), 137);
     } finally {
       removeContainer(ctx, c);

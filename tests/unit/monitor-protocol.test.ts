@@ -119,13 +119,16 @@ test('monitorArgs passes every option the monitor documents', () => {
     stdin: true,
     pidFile: '/s/mon.pid',
     exitCommand: ['/usr/bin/tspod', 'container', 'cleanup', 'c1'],
+    holdStart: true,
+    release: { runtime: true, mounts: ['/c/merged', '/run/net/ns'] },
   });
   assert.deepEqual(args, [
     '--cid', 'c1', '--runtime', '/usr/bin/runc', '--exit-dir', '/e', '--socket-dir', '/s', '--bundle', '/b',
     '--runtime-arg', '--root', '--runtime-arg', '/r', '--log-driver', 'json-file', '--log-path', '/l/ctr.log',
     '--log-size-max', '1000', '--log-max-files', '3', '--terminal', '--stdin', '--sync-fd', '3', '--pidfile', '/s/mon.pid',
     '--exit-command', '/usr/bin/tspod', '--exit-command-arg', 'container', '--exit-command-arg', 'cleanup',
-    '--exit-command-arg', 'c1',
+    '--exit-command-arg', 'c1', '--sync-start', '--release-runtime', '--release-mount', '/c/merged',
+    '--release-mount', '/run/net/ns',
   ]);
   const exec = monitorArgs({
     cid: 'c1', runtime: 'runc', exitDir: '/e', socketDir: '/x', logDriver: 'none',
