@@ -120,6 +120,10 @@ export function runCli(argv: string[]): void {
   main(argv).then(
     (code) => {
       settled = true;
+      // Done: leave at once rather than when the event loop has drained, which also tears down
+      // the whole heap (a few ms of every command). Not while output is still queued for a
+      // pipe that was full.
+      if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit(code);
       process.exitCode = code;
     },
     (err) => {

@@ -134,12 +134,14 @@ export class AttachSession {
     void this.finish();
   }
 
-  /** The container is removed (cleansUp): the monitor then skips its exit command. */
+  /** The container is removed (cleansUp): the monitor then skips its exit command. Resolves
+   * once the frame is with the kernel: the monitor reads it even after this process is gone,
+   * so there is no need to wait for the monitor's own end. */
   cleanupDone(): Promise<void> {
     if (this.socket.destroyed || !this.socket.writable) return Promise.resolve();
     return new Promise((resolve) => {
       this.socket.once('close', () => resolve());
-      this.socket.end(encodeFrame(FrameType.CleanupDone));
+      this.socket.end(encodeFrame(FrameType.CleanupDone), () => resolve());
     });
   }
 
