@@ -239,9 +239,12 @@ export abstract class ContainerCreateCommand extends TspodCommand {
   protected async createFromFlags(engine: import('../../pkg/engine/engine').Engine, opts: { checkPorts?: boolean } = {}): Promise<string> {
     const request = await this.createRequest();
     await this.replaceExisting(engine);
-    if (opts.checkPorts && request.config.publish?.length) await (await import('../../pkg/network/port-forwarder')).checkPortsAvailable(request.config.publish);
+    // After --replace, whose container may hold the ports; awaited by createContainer before it
+    // records anything, so the binds run while the image is looked up.
+    const portsFree = opts.checkPorts && request.config.publish?.length ? (await import('../../pkg/network/port-forwarder')).checkPortsAvailable(request.config.publish) : undefined;
+    portsFree?.catch(() => undefined);
     const { createContainer } = await import('../../pkg/container/container-create');
-    const created = await createContainer(engine, request);
+    const created = await createContainer(engine, request, { precondition: portsFree });
     this.writeCidfile(created.id);
     return created.id;
   }

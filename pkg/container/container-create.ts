@@ -115,7 +115,13 @@ function reserveAutoRange(store: ContainerStore, size: number): { offset: number
   return { offset: allocateRange(taken, size, available), size };
 }
 
-export async function createContainer(engine: Engine, req: CreateRequest): Promise<CreatedContainer> {
+export interface CreateOptions {
+  /** A check the caller has started (run's free host ports): it runs while the image is looked
+   * up, and its failure fails the create before anything is recorded. */
+  precondition?: Promise<void>;
+}
+
+export async function createContainer(engine: Engine, req: CreateRequest, opts: CreateOptions = {}): Promise<CreatedContainer> {
   if (req.name !== undefined && !isValidContainerName(req.name)) {
     throw new InvalidArgumentError(`invalid container name "${req.name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
   }
@@ -123,6 +129,7 @@ export async function createContainer(engine: Engine, req: CreateRequest): Promi
     throw new InvalidArgumentError(`--rm and --restart ${req.config.restartPolicy.name} cannot be used together: a container removed when it exits cannot be restarted`);
   }
   const image = await resolveImage(engine, req);
+  await opts.precondition;
   const imageConfig = parseImageConfig(image.config);
   const { entrypoint, cmd } = processArgs(imageConfig, req.entrypoint, req.args);
   if (entrypoint.length + cmd.length === 0) {
