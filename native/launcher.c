@@ -27,6 +27,7 @@
 
 #include "error.h"
 #include "fileio.h"
+#include "helper-server.h"
 #include "idmap.h"
 #include "path.h"
 #include "rundir.h"
@@ -111,6 +112,12 @@ locate_node (struct launch *l, struct tspod_error *err)
 static const char *const LISTING_COMMANDS[] = { "images", "version", NULL };
 static const char *const DAILY_COMMANDS[]
     = { "container", "create", "exec", "inspect", "logs", "ps", "pull", "rm", "rmi", "run", "start", "stop", "tag", NULL };
+
+/* The command words that get the helper server (helper-server.c): those that mount a container's
+ * root on their way (run, start, restart, container run/start/cleanup) or record many whiteouts
+ * (pull, build). */
+static const char *const HELPER_SERVER_COMMANDS[]
+    = { "build", "container", "pull", "restart", "run", "start", NULL };
 
 static int
 first_word_in (int argc, char **argv, const char *const *words)
@@ -239,6 +246,10 @@ exec_node (const struct launch *l, int argc, char **argv)
   int i;
 
   int n = 0;
+
+  /* In the namespaces node will run in; failing only costs node the speed-up. */
+  if (first_word_in (argc, argv, HELPER_SERVER_COMMANDS))
+    tspod_helper_server_start ();
 
   node_argv = calloc ((size_t) argc + 5, sizeof (char *));
   if (node_argv == NULL)

@@ -25,7 +25,8 @@
  *                                                 before `runtime create` so its network helpers
  *                                                 start alongside (pkg/network/early-netns.ts)
  *
- * Every failure prints one line "<what>: <strerror>" on stderr and exits 1. */
+ * Every failure prints one line "<what>: <strerror>" on stderr and exits 1. The same verbs run
+ * in a child of the launcher's helper server (helper-server.c), without an exec. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include "mount-helper.h"
 
 static int
 fail (const char *what, const char *path)
@@ -333,7 +336,7 @@ do_netns (int argc, char **argv)
 }
 
 int
-main (int argc, char **argv)
+tspod_mount_helper (int argc, char **argv)
 {
   if (argc < 2)
     return usage ();

@@ -1,12 +1,14 @@
 // Mounting, unmounting and reading /proc/self/mountinfo for the storage drivers.
 // Node cannot call mount(2), umount2(2), setxattr(2) or mknod(2), and koffi is not a dependency,
 // so those go through native/build/tspod-mount-helper (native/mount-helper.c): one small process
-// per call (about 1 ms), run by whoever already is root in tspod's user+mount namespace.
+// per call (about 1 ms), run by whoever already is root in tspod's user+mount namespace, or the
+// same verbs run by the launcher's helper server where the command has one (helper-server.ts).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostError } from '../errors';
 import { nativeBinary } from '../package-root';
+import { runOnHelperServer } from './helper-server';
 
 export interface MountInfoEntry {
   id: number;
@@ -95,10 +97,17 @@ export function runProgram(file: string, args: string[], what: string, opts: Run
   });
 }
 
-export function runMountHelper(args: string[], what: string, opts: RunOptions = {}): Promise<string> {
+export async function runMountHelper(args: string[], what: string, opts: RunOptions = {}): Promise<string> {
+  // The launcher's helper server runs the same verbs without a spawn (helper-server.ts); an
+  // explicit TSPOD_MOUNT_HELPER (tests) always gets its own program.
+  const served = process.env.TSPOD_MOUNT_HELPER ? undefined : await runOnHelperServer(args, opts.cwd);
+  if (served) {
+    if (served.code === 0) return served.stdout;
+    throw new HostError(`${what}: ${served.stderr.trim().split('\n').pop() || `the mount helper exited with status ${served.code}`}`);
+  }
   const helper = mountHelperPath();
   if (!fs.existsSync(helper)) {
-    return Promise.reject(new HostError(`${what}: ${helper} is missing: build it with "npm run build:native"`));
+    throw new HostError(`${what}: ${helper} is missing: build it with "npm run build:native"`);
   }
   return runProgram(helper, args, what, opts);
 }

@@ -43,7 +43,37 @@ if (process.argv[2] === 'nested') {
   const r = spawnSync(launcher, ['inner'], { encoding: 'utf8' });
   out.nested = { status: r.status, stderr: r.stderr, out: r.stdout ? JSON.parse(r.stdout) : null };
 }
-process.stdout.write(JSON.stringify(out));
+// The helper server (native/helper-server.c): one request, its answer (or how it failed).
+function askHelper(args) {
+  return new Promise((resolve) => {
+    const body = Buffer.from(['', ...args].map((a) => a + '\\0').join(''));
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(body.length);
+    const s = require('net').createConnection({ path: '\\0' + process.env._TSPOD_HELPER_SOCKET });
+    let data = Buffer.alloc(0);
+    s.on('connect', () => s.write(Buffer.concat([head, body])));
+    s.on('data', (d) => {
+      data = Buffer.concat([data, d]);
+      if (data.length < 4 || data.length < 4 + data.readUInt32BE(0)) return;
+      s.destroy();
+      resolve({ code: data.readInt32BE(4), stderr: data.toString('utf8', 12 + data.readUInt32BE(8)) });
+    });
+    s.on('error', (e) => resolve({ error: e.code }));
+    s.on('close', () => resolve({ error: 'closed' }));
+  });
+}
+if (process.argv[3] === 'helper-ask') {
+  askHelper(['umount', '/nonexistent-tspod-helper']).then((r) => process.stdout.write(JSON.stringify(r)));
+} else if (process.argv[3] === 'helper-check') {
+  // Another process (a child of this one, with the same environment) first, then this one.
+  const child = spawnSync(process.execPath, [__filename, 'run', 'helper-ask'], { encoding: 'utf8', timeout: 10000 });
+  askHelper(['umount', '/nonexistent-tspod-helper']).then((self) => {
+    out.helper = { child: child.stdout ? JSON.parse(child.stdout) : { error: child.stderr }, self };
+    process.stdout.write(JSON.stringify(out));
+  });
+} else {
+  process.stdout.write(JSON.stringify(out));
+}
 `;
 
 interface FakeOutput {
@@ -58,6 +88,8 @@ interface FakeOutput {
   userns: number;
   mntns: number;
   nested?: { status: number; stderr: string; out: FakeOutput | null };
+  /** `run helper-check`: what a child and this process got from the helper server */
+  helper?: { child: { code?: number; stderr?: string; error?: string }; self: { code?: number; stderr?: string; error?: string } };
   /** set by the fake start-up snapshot's main function */
   snapshot?: boolean;
 }
@@ -255,6 +287,23 @@ function livePauseProcesses(uid: number): number[] {
   return pids;
 }
 
+/** UID's running processes (zombies left out) and their command lines. */
+function processesOf(uid: number): { pid: number; args: string }[] {
+  const found: { pid: number; args: string }[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const stat = procStat(pid);
+    if (!stat || stat.state === 'Z' || stat.state === 'X' || procUid(pid) !== uid) continue;
+    try {
+      found.push({ pid, args: fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ') });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 async function waitUntilDead(pid: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const stat = procStat(pid);
@@ -389,6 +438,21 @@ describe('launcher with subordinate ids', () => {
     assert.equal(nested.out.env._TSPOD_IN_USERNS, '1');
     assert.equal(nested.out.env._TSPOD_ROOTLESS, '1');
     assert.equal(nested.out.env._TSPOD_HOST_UID, String(subidUser.uid));
+  });
+
+  test('run, start, pull and build get a helper server that runs mount-helper verbs for node alone; other commands none', async () => {
+    const r = await runOk(subidUser, userEnv(subidUser, runtimeDir), ['run', 'helper-check']);
+    assert.match(r.out.env._TSPOD_HELPER_SOCKET ?? '', /^tspod-helper-\d+-[0-9a-f]{8}$/);
+    const helper = r.out.helper;
+    assert.ok(helper);
+    assert.equal(helper.child.code, undefined, `another process was served: ${JSON.stringify(helper.child)}`);
+    assert.equal(helper.self.code, 1, JSON.stringify(helper.self));
+    assert.match(helper.self.stderr ?? '', /^umount \/nonexistent-tspod-helper: No such file or directory\n$/);
+    for (const word of ['start', 'pull', 'build']) assert.ok((await runOk(subidUser, userEnv(subidUser, runtimeDir), [word])).out.env._TSPOD_HELPER_SOCKET, word);
+    for (const word of ['ps', 'images', 'rm']) assert.equal((await runOk(subidUser, userEnv(subidUser, runtimeDir), [word])).out.env._TSPOD_HELPER_SOCKET, undefined, word);
+    // The server goes with node (killed as node ends): nothing of it is left.
+    for (let i = 0; i < 100 && processesOf(subidUser.uid).some((p) => p.args.includes('helper-check')); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(processesOf(subidUser.uid).filter((p) => p.args.includes('helper-check')), []);
   });
 
   test('after kill -9 of the pause process a call creates a new one', async () => {
