@@ -6,6 +6,7 @@ import { RunCommand } from './container-run';
 import { ContainerCreateCommand } from './container-create-options';
 import { ContainerCleanupCommand, RmCommand } from './container-lifecycle';
 import { PsCommand } from './container-ps';
+import { TspodCommand } from './tspod-command';
 import { AnyFunction, compileOnly, method } from './snapshot-compile-only';
 import { createContainer } from '../../pkg/container/container-create';
 import { prepareStart, releaseStart } from '../../pkg/container/container-start';
@@ -19,6 +20,7 @@ import { Engine } from '../../pkg/engine/engine';
 import { ImageStore } from '../../pkg/image/image-store';
 import { beginNetwork, planNetwork, tearDownNetwork } from '../../pkg/network/network-setup';
 import { startHelper } from '../../pkg/network/helper-process';
+import { startPortForwarder } from '../../pkg/network/port-forwarder';
 import { AttachSession } from '../../pkg/runtime/monitor-client';
 import { startMonitor } from '../../pkg/runtime/monitor-launch';
 import { OciRuntime } from '../../pkg/runtime/oci-runtime';
@@ -28,6 +30,8 @@ import { probeDriver } from '../../pkg/storage/driver-probe';
 import { OverlayDriver } from '../../pkg/storage/overlay-driver';
 
 const START_FUNCTIONS: AnyFunction[] = [
+  method(TspodCommand, 'globals'),
+  method(TspodCommand, 'config'),
   method(RunCommand, 'run'),
   method(RunCommand, 'startAndAttach'),
   method(RunCommand, 'removeIfAsked'),
@@ -52,12 +56,15 @@ const START_FUNCTIONS: AnyFunction[] = [
   beginNetwork,
   tearDownNetwork,
   startHelper,
+  startPortForwarder,
   startMonitor,
   sealRuntime,
   method(OciRuntime, 'run'),
   openDatabase,
   // better-sqlite3's: its first statement asks whether the file name is a Buffer.
   Database as unknown as AnyFunction,
+  // Its first statement asks whether fn is a function (the argument is one), the second reads this.
+  method(Database, 'transaction'),
   probeDriver,
   method(Engine, 'driver'),
   method(Engine, 'layers'),

@@ -59,6 +59,8 @@ import { netRunFile } from '../../pkg/network/network-setup';
 import { DEFAULT_SLIRP_OPTIONS, canPublish, parseNetworkMode } from '../../pkg/network/network-mode';
 import { slirpAddresses } from '../../pkg/network/slirp-network';
 import { portsColumn } from '../../pkg/network/port-mappings';
+import { checkPortsAvailable } from '../../pkg/network/port-forwarder';
+import { hasShortFlagBatch } from './short-flags';
 
 /** The command lines whose create requests are worked out (`run --rm X true`, `run -d -p`). -q
  * and --log-driver keep the request from touching stderr or the configuration files. */
@@ -149,6 +151,7 @@ async function createRequests(): Promise<ContainerCreateCommand[]> {
     await command.createRequest();
     commands.push(command);
   }
+  hasShortFlagBatch(RUN_LINES[1], 1);
   sigProxyEnabled(undefined);
   parseDetachKeys('ctrl-p,ctrl-q');
   return commands;
@@ -269,6 +272,8 @@ async function startPlan(dir: string, config: EngineConfig, container: Container
   fs.writeFileSync(path.join(paths.exitDir, container.id), '0');
   readExitCode(paths.exitDir, container.id);
   portsColumn([{ protocol: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 }]);
+  // No fixed host port: nothing is bound.
+  await checkPortsAvailable([]);
   // What the start's end and the exit do when there is no health check, systemd or helper.
   notifyStarted(container, container.monitorPid, {});
   await startSystemdHealthTimer(engine, container, 'tspod');
