@@ -2,6 +2,7 @@
 // monitor or mounts, compiled at snapshot build time without doing their work
 // (snapshot-compile-only.ts says how; each listed reads an argument or `this` first).
 import Database from 'better-sqlite3';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { RunCommand } from './container-run';
 import { ContainerCreateCommand } from './container-create-options';
 import { ContainerCleanupCommand, RmCommand } from './container-lifecycle';
@@ -30,6 +31,11 @@ import { probeDriver } from '../../pkg/storage/driver-probe';
 import { OverlayDriver } from '../../pkg/storage/overlay-driver';
 
 const START_FUNCTIONS: AnyFunction[] = [
+  // Node's: each first checks that the program is a string (no process, no handle is made).
+  execFile as unknown as AnyFunction,
+  execFileSync as unknown as AnyFunction,
+  spawn as unknown as AnyFunction,
+  spawnSync as unknown as AnyFunction,
   method(TspodCommand, 'globals'),
   method(TspodCommand, 'config'),
   method(RunCommand, 'run'),

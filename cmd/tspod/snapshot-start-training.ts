@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COMMAND_GROUPS } from './commands';
 import { compileStartFunctions } from './snapshot-start-compile';
+import { trainAttach } from './snapshot-attach-training';
 import { matchedPath, parserFor, typedClasses } from './command-parser';
 import { parseDetachKeys, sigProxyEnabled } from './container-attach';
 import type { ContainerCreateCommand } from './container-create-options';
@@ -301,5 +302,6 @@ export async function trainStartPath(dir: string, config: EngineConfig): Promise
   const container = madeUpContainer(containerConfig);
   await startPlan(dir, config, container);
   listContainer(container);
+  await trainAttach(dir);
   await compileStartFunctions();
 }
