@@ -4,6 +4,7 @@ import { Cli, CommandClass } from 'clipanion';
 import { commandFlags, matchedPath, parserFor, typedClasses } from './command-parser';
 import { restoreUserEnv } from './launcher-env';
 import { takeHelperServer } from '../../pkg/storage/helper-server';
+import { leaveDatabasesOpenUntilExit } from '../../pkg/state/database';
 import { COMMAND_GROUPS, GROUP_ALIASES } from './commands';
 import { parseErrorMessage, unknownCommandMessage } from './cli-errors';
 import { splitGlobalFlags } from './global-flags';
@@ -97,6 +98,7 @@ function parseCommandLine(cli: Cli, args: string[], commandWords: number): Retur
 export function runCli(argv: string[]): void {
   restoreUserEnv();
   takeHelperServer();
+  leaveDatabasesOpenUntilExit();
   // Clipanion took process.stdout and friends when its module loaded, which for the start-up
   // snapshot was at build time: give it this process's streams (its help and usage go there).
   // Not stdin: no command reads it through clipanion, and creating process.stdin costs ~2 ms.

@@ -4,7 +4,7 @@
 import { EngineConfig } from '../config/engine-config';
 import { ConflictError } from '../errors';
 import { ImageStore } from '../image/image-store';
-import { Db, openDatabase, writeTransaction } from '../state/database';
+import { Db, closeDatabase, openDatabase, writeTransaction } from '../state/database';
 import { getDriver, probeDriver } from '../storage/driver-probe';
 import { GraphDriver } from '../storage/graph-driver';
 import { LayerStore } from '../storage/layer-store';
@@ -70,7 +70,7 @@ export class Engine {
   }
 
   close(): void {
-    this.database?.close();
+    if (this.database) closeDatabase(this.database);
     this.database = undefined;
   }
 }

@@ -65,6 +65,23 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
   return db;
 }
 
+let leaveOpenUntilExit = false;
+
+/**
+ * For the CLI, whose process ends right after its command: databases are left to be closed by
+ * that end. Closing the last connection checkpoints the write-ahead log into the database and
+ * deletes it (two fsyncs), and the next command's first write creates it again (another): ~1-2
+ * ms of every command. Left open, the log stays; SQLite folds it in at its automatic
+ * checkpoints, and a connection that ends without a close loses no committed transaction.
+ */
+export function leaveDatabasesOpenUntilExit(): void {
+  leaveOpenUntilExit = true;
+}
+
+export function closeDatabase(db: Db): void {
+  if (!leaveOpenUntilExit) db.close();
+}
+
 /** Runs fn as one IMMEDIATE transaction: all of it lands or none of it. */
 export function writeTransaction<T>(db: Db, fn: () => T): T {
   return db.transaction(fn).immediate();
