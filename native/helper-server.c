@@ -5,6 +5,10 @@
  * a fork of this small process costs a tenth of that, and no exec follows. The verb runs in a
  * child, in the namespaces node runs in, exactly as tspod-mount-helper would run it.
  *
+ * It also starts the container monitor (`@spawn N ENV... PROGRAM ARGS...`: an exec with that
+ * environment; the answer comes once the program exited and its stdout and stderr closed, which
+ * for the daemonizing monitor is as soon as it has detached).
+ *
  * Protocol (pkg/storage/helper-server.ts), one request at a time, answered in order:
  *   request  [u32 BE length][CWD \0 VERB \0 ARG \0 ...]      CWD empty: stay in the server's
  *   answer   [u32 BE length][i32 BE exit status][u32 BE stdout length][stdout][stderr]
@@ -86,6 +90,32 @@ collect (int *fd, struct output *out)
   out->len += (size_t) n;
 }
 
+/* `@spawn N ENV... PROGRAM ARGS...`: execs PROGRAM with exactly those N environment entries. */
+static void __attribute__ ((noreturn))
+spawn_program (int argc, char **argv)
+{
+  char *end = NULL;
+  long n_env = argc > 2 ? strtol (argv[2], &end, 10) : -1;
+  char **envp;
+  char **args;
+  long i;
+
+  if (end == NULL || *end != '\0' || n_env < 0 || 3 + n_env >= argc)
+    {
+      fputs ("tspod helper server: malformed @spawn request\n", stderr);
+      exit (125);
+    }
+  envp = calloc ((size_t) n_env + 1, sizeof (*envp));
+  if (envp == NULL)
+    exit (125);
+  for (i = 0; i < n_env; i++)
+    envp[i] = argv[3 + i];
+  args = argv + 3 + n_env;
+  execve (args[0], args, envp);
+  fprintf (stderr, "cannot execute %s: %s\n", args[0], strerror (errno));
+  exit (127);
+}
+
 /* In the child: the verb's stdout and stderr are the pipes, stdin /dev/null. */
 static void __attribute__ ((noreturn))
 run_verb (char *cwd, int argc, char **argv, int out_fd, int err_fd)
@@ -102,6 +132,8 @@ run_verb (char *cwd, int argc, char **argv, int out_fd, int err_fd)
       fprintf (stderr, "chdir %s: %s\n", cwd, strerror (errno));
       exit (1);
     }
+  if (strcmp (argv[1], "@spawn") == 0)
+    spawn_program (argc, argv);
   exit (tspod_mount_helper (argc, argv));
 }
 

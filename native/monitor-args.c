@@ -47,6 +47,7 @@ enum
   OPT_SYNC_START,
   OPT_RELEASE_RUNTIME,
   OPT_RELEASE_MOUNT,
+  OPT_SYNC_SOCKET,
 };
 
 static const struct option long_options[] = {
@@ -84,6 +85,7 @@ static const struct option long_options[] = {
   { "sync-start", no_argument, NULL, OPT_SYNC_START },
   { "release-runtime", no_argument, NULL, OPT_RELEASE_RUNTIME },
   { "release-mount", required_argument, NULL, OPT_RELEASE_MOUNT },
+  { "sync-socket", required_argument, NULL, OPT_SYNC_SOCKET },
   { NULL, 0, NULL, 0 },
 };
 
@@ -276,6 +278,7 @@ parse_option (int opt, struct monitor_opts *o, struct list_lengths *n, struct ts
     case OPT_SYNC_START: o->sync_start = 1; return 0;
     case OPT_RELEASE_RUNTIME: o->release_runtime = 1; return 0;
     case OPT_RELEASE_MOUNT: return push_arg (&o->release_mounts, &n->release, optarg, err);
+    case OPT_SYNC_SOCKET: o->sync_socket = optarg; return 0;
     case OPT_HEALTH_COMMAND_ARG:
       return push_arg (&o->health_command_args, &n->health, optarg, err);
     default: return tspod_fail (err, 0, NULL, "unknown option (see the top of native/monitor.c)");

@@ -24,6 +24,9 @@
  *   --sync-fd N               gets exactly one JSON line, then is closed: {"pid":1234} once
  *                             create succeeded, or {"error":"...","code":N} (code: the
  *                             runtime's exit status, 125 when the monitor failed on its own)
+ *   --sync-socket PATH        the sync fd is a connection to this unix socket, where the caller
+ *                             listens (when it had the monitor started by the launcher's helper
+ *                             server rather than spawning it with an inherited fd)
  *   --sync-start              after {"pid":N} the sync fd stays open: the caller writes "start\n"
  *                             when the container may run, the monitor runs `runtime start` and
  *                             answers {"started":true} or {"error":"...","code":N}, then closes
@@ -65,7 +68,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -219,6 +224,28 @@ serve_start (struct start_gate *gate, int start)
     sync_send (o, "{\"started\":true}\n");
 }
 
+/* --sync-socket: the caller's end of the sync channel is a listening socket at that path. */
+static int
+connect_sync_socket (struct monitor_opts *o, struct tspod_error *err)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd;
+
+  if (strlen (o->sync_socket) >= sizeof (addr.sun_path))
+    return tspod_fail (err, 0, NULL, "--sync-socket %s: the path is too long", o->sync_socket);
+  strcpy (addr.sun_path, o->sync_socket);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return tspod_fail (err, errno, NULL, "cannot create a socket");
+  if (connect (fd, (struct sockaddr *) &addr, sizeof (addr)) < 0)
+    {
+      close (fd);
+      return tspod_fail (err, errno, NULL, "cannot connect to %s", o->sync_socket);
+    }
+  o->sync_fd = fd;
+  return 0;
+}
+
 /* ---------------------------------------------------------------- process setup ----------- */
 
 /* The caller's child (A) forks B and reports B's status; B starts a session and forks the
@@ -369,7 +396,8 @@ main (int argc, char **argv)
   int code = TSPOD_EXIT_FAILURE;
   pid_t pid;
 
-  if (monitor_parse_args (argc, argv, &o, &err) < 0)
+  if (monitor_parse_args (argc, argv, &o, &err) < 0
+      || (o.sync_socket != NULL && connect_sync_socket (&o, &err) < 0))
     {
       sync_error (&o, &err, TSPOD_EXIT_FAILURE);
       return TSPOD_EXIT_FAILURE;

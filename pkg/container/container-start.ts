@@ -305,6 +305,8 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       healthcheck: monitorHealthTimer(engine, container, tspodBinary()),
       sdnotify: notifyProxy(engine, container)?.monitor,
       holdStart: true,
+      // Short (a unix socket's path): the run root, not the container's directory.
+      syncSocket: path.join(engine.config.runRoot, `sync-${runToken}.sock`),
       // Released by the monitor as soon as the process ends: the cleanup that follows (this
       // command's for run --rm, the exit command's otherwise) then starts no process for them.
       release: { runtime: true, mounts: [paths.rootfs, ...(netnsFile ? [netnsFile] : [])] },

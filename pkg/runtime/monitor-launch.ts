@@ -1,20 +1,21 @@
 // Starting tspod-monitor (native/monitor.c), the process that owns a container's stdio, log
 // and exit code for the container's whole life. The monitor detaches itself (it is not our
-// child once startMonitor resolves) and reports on an inherited fd, the "sync fd", one JSON
-// line: {"pid":N} once `runtime create` (or `runtime exec --detach`) succeeded, or
-// {"error":"...","code":N} with the runtime's stderr on one line. With holdStart the fd stays
-// open for one exchange more: HeldStart.start() asks the monitor to run `runtime start`.
+// child once startMonitor resolves) and reports on its "sync fd" (inherited, or a connection to
+// a socket we listen on: monitor-process.ts) one JSON line: {"pid":N} once `runtime create` (or
+// `runtime exec --detach`) succeeded, or {"error":"...","code":N} with the runtime's stderr on
+// one line. With holdStart the fd stays open for one exchange more: HeldStart.start() asks the
+// monitor to run `runtime start`.
 //
 // Order for `run -a` / `run -it`: startMonitor, then connect to `<socketDir>/attach`
 // (monitor-client.ts), then `runtime start`: output written before the client connected would
 // only reach the log. An exec'd process runs before startMonitor resolves: pass
 // exec.holdOutputForAttach so the monitor keeps its output until the first client.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Socket } from 'node:net';
 import { CommandNotRunnableError, HostError, TspodError } from '../errors';
 import { nativeBinary } from '../package-root';
+import { launchMonitor } from './monitor-process';
 
 export type MonitorLogDriver = 'k8s-file' | 'json-file' | 'local' | 'none' | 'passthrough';
 
@@ -74,6 +75,9 @@ export interface MonitorOptions {
   /** What the monitor releases after the exit, before anyone learns of it: `runtime delete`
    * (runtime) and unmounts (mounts: the root, a network namespace's file). */
   release?: { runtime: boolean; mounts: string[] };
+  /** Where to listen for the monitor's sync connection when the launcher's helper server starts
+   * it (monitor-process.ts); without it (or a server) the monitor is spawned. */
+  syncSocket?: string;
   /** Default: <pkgroot>/native/build/tspod-monitor, or $TSPOD_MONITOR. */
   monitorPath?: string;
 }
@@ -131,7 +135,6 @@ export class MonitorStartError extends TspodError {
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
-const STDERR_KEEP = 4096;
 
 export function monitorBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.TSPOD_MONITOR || nativeBinary('tspod-monitor');
@@ -142,7 +145,8 @@ export function defaultMonitorPidFile(socketDir: string): string {
 }
 
 /** The monitor's argument list (documented at the top of native/monitor.c). */
-export function monitorArgs(opts: MonitorOptions, syncFd = 3): string[] {
+/** SYNC: the inherited sync fd, or the socket to connect to (monitor-process.ts). */
+export function monitorArgs(opts: MonitorOptions, sync: number | string = 3): string[] {
   const args = ['--cid', opts.cid, '--runtime', opts.runtime, '--exit-dir', opts.exitDir, '--socket-dir', opts.socketDir];
   if (opts.bundle !== undefined) args.push('--bundle', opts.bundle);
   for (const arg of opts.runtimeArgs ?? []) args.push('--runtime-arg', arg);
@@ -153,7 +157,7 @@ export function monitorArgs(opts: MonitorOptions, syncFd = 3): string[] {
   if (opts.logCompress) args.push('--log-compress');
   if (opts.terminal) args.push('--terminal');
   if (opts.stdin) args.push('--stdin');
-  args.push('--sync-fd', String(syncFd), '--pidfile', opts.pidFile ?? defaultMonitorPidFile(opts.socketDir));
+  args.push(...(typeof sync === 'number' ? ['--sync-fd', String(sync)] : ['--sync-socket', sync]), '--pidfile', opts.pidFile ?? defaultMonitorPidFile(opts.socketDir));
   if (opts.containerPidFile !== undefined) args.push('--container-pidfile', opts.containerPidFile);
   if (opts.exitCommand && opts.exitCommand.length > 0) {
     const [program, ...rest] = opts.exitCommand;
@@ -280,17 +284,22 @@ class SyncChannel {
   }
 }
 
-/** The next line, or the timeout's rejection. */
-async function nextLine(channel: SyncChannel, ms: number, what: string): Promise<string | undefined> {
+/** PROMISE, or a HostError "WHAT within MS ms" when it takes longer. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new HostError(`${what} within ${ms} ms`)), ms);
   });
   try {
-    return await Promise.race([channel.next(), timeout]);
+    return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The next line, or the timeout's rejection. */
+function nextLine(channel: SyncChannel, ms: number, what: string): Promise<string | undefined> {
+  return withTimeout(channel.next(), ms, what);
 }
 
 function heldStart(channel: SyncChannel, opts: MonitorOptions): HeldStart {
@@ -327,30 +336,19 @@ function heldStart(channel: SyncChannel, opts: MonitorOptions): HeldStart {
 export async function startMonitor(opts: MonitorOptions): Promise<MonitorStarted> {
   const file = opts.monitorPath ?? monitorBinaryPath(opts.env);
   const pidFile = opts.pidFile ?? defaultMonitorPidFile(opts.socketDir);
-  const passthrough = opts.logDriver === 'passthrough';
-  const child = spawn(file, monitorArgs({ ...opts, pidFile }), {
+  const launched = launchMonitor(file, (sync) => monitorArgs({ ...opts, pidFile }, sync), {
     env: opts.env ?? process.env,
-    // passthrough: the container gets our stdio. Otherwise stderr only carries what the
-    // monitor says before it can use the sync fd (bad arguments).
-    stdio: passthrough ? ['inherit', 'inherit', 'inherit', 'pipe'] : ['ignore', 'ignore', 'pipe', 'pipe'],
+    passthrough: opts.logDriver === 'passthrough',
+    syncSocket: opts.syncSocket,
   });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-STDERR_KEEP);
-  });
-  const spawnError = new Promise<never>((_resolve, reject) => {
-    child.once('error', (err) => reject(new HostError(`cannot start ${file}: ${err.message}`)));
-  });
-  spawnError.catch(() => {}); // only the race below cares
-  const channel = new SyncChannel(child.stdio[3] as Socket);
+  const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let channel: SyncChannel | undefined;
   let held: HeldStart | undefined;
   try {
-    const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const line = await Promise.race([nextLine(channel, ms, `tspod-monitor for ${opts.cid} did not report`), spawnError]);
+    channel = new SyncChannel(await withTimeout(Promise.race([launched.sync, launched.failed]), ms, `tspod-monitor for ${opts.cid} did not report`));
+    const line = await Promise.race([nextLine(channel, ms, `tspod-monitor for ${opts.cid} did not report`), launched.failed]);
     if (line === undefined) {
-      const why = stderr.trim().split('\n').pop() || 'no message';
-      throw new HostError(`tspod-monitor for ${opts.cid} exited without reporting: ${why}`);
+      throw new HostError(`tspod-monitor for ${opts.cid} exited without reporting: ${await launched.why()}`);
     }
     const msg = parseSync(line);
     if (msg.error !== undefined) {
@@ -363,8 +361,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorStarted
     if (opts.holdStart) held = heldStart(channel, opts);
     return { monitorPid, containerPid: msg.pid as number, held };
   } finally {
-    if (!held) channel.close();
-    child.stderr?.destroy();
-    child.unref();
+    if (!held) channel?.close();
+    launched.done();
   }
 }

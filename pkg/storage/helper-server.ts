@@ -47,7 +47,7 @@ export function decodeHelperAnswers(data: Buffer): { answers: HelperResult[]; re
   return { answers, rest: data.subarray(off) };
 }
 
-class HelperServerConnection {
+export class HelperServerConnection {
   private readonly pending: Pending[] = [];
   private buffered: Buffer = Buffer.alloc(0);
 
@@ -84,12 +84,15 @@ class HelperServerConnection {
 
   private fail(err: Error): void {
     connection = undefined;
+    established = undefined;
     for (const p of this.pending.splice(0)) p.reject(err);
   }
 }
 
 let socketName: string | undefined;
 let connection: Promise<HelperServerConnection | undefined> | undefined;
+/** the connection once it is made: requests on it are written at once */
+let established: HelperServerConnection | undefined;
 
 /**
  * Takes the server's name out of the environment (at start, before anything is spawned: a child
@@ -105,13 +108,19 @@ function connect(name: string): Promise<HelperServerConnection | undefined> {
     const socket = net.createConnection({ path: `\0${name}` });
     socket.once('connect', () => {
       socket.removeAllListeners('error');
-      resolve(new HelperServerConnection(socket));
+      established = new HelperServerConnection(socket);
+      resolve(established);
     });
     socket.once('error', () => {
       socketName = undefined;
       resolve(undefined);
     });
   });
+}
+
+/** A connection made earlier in this command, on which a request is written at once. */
+export function establishedHelperServer(): HelperServerConnection | undefined {
+  return established;
 }
 
 /**

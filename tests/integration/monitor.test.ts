@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { AttachSession, connectAttach } from '../../pkg/runtime/monitor-client';
-import { MonitorOptions, MonitorStartError, startMonitor } from '../../pkg/runtime/monitor-launch';
+import { MonitorOptions, MonitorStartError, monitorArgs, monitorBinaryPath, startMonitor } from '../../pkg/runtime/monitor-launch';
 import { FrameDecoder, FrameType } from '../../pkg/runtime/monitor-protocol';
 import { RunResult, hasTestEnv, testEnv, tspod } from './harness';
 
@@ -435,6 +435,41 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Report | void>> = {
       runc(ctx, ['delete', '-f', c.id]);
       assert.equal(await exitFile(c), 137);
     } finally {
+      removeContainer(ctx, c);
+    }
+  },
+
+  /** --sync-socket: the monitor connects to a socket its caller listens on (how the launcher's
+   * helper server starts it) and reports there, as on an inherited fd. */
+  async 'sync over a socket the caller listens on'(ctx) {
+    const c = makeContainer(ctx, ['sh', '-c', 'exit 4']);
+    const file = path.join(ctx.dir, `sync-${containerCounter}.sock`);
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(file, () => resolve()));
+    try {
+      const connected = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+      const monitor = spawnSync(monitorBinaryPath(), monitorArgs({ ...monitorOptions(ctx, c), holdStart: true }, file), { encoding: 'utf8' });
+      assert.equal(monitor.status, 0, monitor.stderr);
+      const socket = await connected;
+      const lines: string[] = [];
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        while (text.includes('\n')) {
+          lines.push(text.slice(0, text.indexOf('\n')));
+          text = text.slice(text.indexOf('\n') + 1);
+        }
+      });
+      await waitFor(() => lines.length === 1, 'the pid line');
+      assert.match(lines[0], /^\{"pid":\d+\}$/);
+      socket.write('start\n');
+      await waitFor(() => lines.length === 2, 'the answer to start');
+      assert.equal(lines[1], '{"started":true}');
+      assert.equal(await exitFile(c), 4);
+      socket.destroy();
+    } finally {
+      server.close();
       removeContainer(ctx, c);
     }
   },

@@ -136,6 +136,9 @@ test('monitorArgs passes every option the monitor documents', () => {
   });
   assert.deepEqual(exec.slice(exec.indexOf('--exec')), ['--exec', '--exec-process', '/x/p.json', '--exec-id', 'e1', '--exec-attach']);
   assert.deepEqual(exec.slice(exec.indexOf('--pidfile'), exec.indexOf('--pidfile') + 2), ['--pidfile', '/x/monitor.pid']);
+  const socket = monitorArgs({ cid: 'c1', runtime: 'runc', exitDir: '/e', socketDir: '/x', bundle: '/b' }, '/run/t/sync-1.sock');
+  assert.deepEqual(socket.slice(socket.indexOf('--sync-socket'), socket.indexOf('--sync-socket') + 2), ['--sync-socket', '/run/t/sync-1.sock']);
+  assert.ok(!socket.includes('--sync-fd'));
 });
 
 test('runtimeErrorMessage strips logrus decoration and keeps plain text', () => {
