@@ -26,15 +26,18 @@ function madeUpMonitor(socketPath: string): Promise<net.Server> {
   });
 }
 
-/** One attached session as `run --rm` has it (it reports its cleanup), against dir/attach. */
+/** One attached session as `run --rm` has it (it reports its cleanup), against dir/attach. A
+ * temporary directory too deep for a socket's path (108 bytes) leaves it out. */
 export async function trainAttach(dir: string): Promise<void> {
-  const server = await madeUpMonitor(path.join(dir, 'attach'));
+  const socketPath = path.join(dir, 'attach');
+  if (Buffer.byteLength(socketPath) > 107) return;
+  const server = await madeUpMonitor(socketPath);
   let timer: NodeJS.Timeout | undefined;
   try {
     const output = new PassThrough();
     output.setEncoding('utf8');
     output.resume();
-    const session = await connectAttach(path.join(dir, 'attach'), { stdout: output, stderr: output, tty: false, cleansUp: true });
+    const session = await connectAttach(socketPath, { stdout: output, stderr: output, tty: false, cleansUp: true });
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         session.close();
