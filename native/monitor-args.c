@@ -48,6 +48,9 @@ enum
   OPT_RELEASE_RUNTIME,
   OPT_RELEASE_MOUNT,
   OPT_SYNC_SOCKET,
+  OPT_NAME,
+  OPT_LOG_TAG,
+  OPT_JOURNAL_SOCKET,
 };
 
 static const struct option long_options[] = {
@@ -86,6 +89,9 @@ static const struct option long_options[] = {
   { "release-runtime", no_argument, NULL, OPT_RELEASE_RUNTIME },
   { "release-mount", required_argument, NULL, OPT_RELEASE_MOUNT },
   { "sync-socket", required_argument, NULL, OPT_SYNC_SOCKET },
+  { "name", required_argument, NULL, OPT_NAME },
+  { "log-tag", required_argument, NULL, OPT_LOG_TAG },
+  { "journal-socket", required_argument, NULL, OPT_JOURNAL_SOCKET },
   { NULL, 0, NULL, 0 },
 };
 
@@ -139,6 +145,8 @@ parse_log_driver (const char *value, struct monitor_opts *o, struct tspod_error 
     o->log_driver = MONITOR_LOG_PASSTHROUGH;
   else if (strcmp (value, "local") == 0)
     o->log_driver = MONITOR_LOG_LOCAL;
+  else if (strcmp (value, "journald") == 0)
+    o->log_driver = MONITOR_LOG_JOURNALD;
   else
     return tspod_fail (err, 0, NULL, "unknown --log-driver %s", value);
   return 0;
@@ -279,6 +287,9 @@ parse_option (int opt, struct monitor_opts *o, struct list_lengths *n, struct ts
     case OPT_RELEASE_RUNTIME: o->release_runtime = 1; return 0;
     case OPT_RELEASE_MOUNT: return push_arg (&o->release_mounts, &n->release, optarg, err);
     case OPT_SYNC_SOCKET: o->sync_socket = optarg; return 0;
+    case OPT_NAME: o->name = optarg; return 0;
+    case OPT_LOG_TAG: o->log_tag = optarg; return 0;
+    case OPT_JOURNAL_SOCKET: o->journal_socket = optarg; return 0;
     case OPT_HEALTH_COMMAND_ARG:
       return push_arg (&o->health_command_args, &n->health, optarg, err);
     default: return tspod_fail (err, 0, NULL, "unknown option (see the top of native/monitor.c)");

@@ -8,6 +8,7 @@
  * A line is buffered until its newline (or LINE_MAX bytes), as Docker's log copier does;
  * attach clients get output immediately, not through here.
  *   local      (Docker): binary records, see monitor-log-local.c.
+ *   journald   one journal entry per line or piece, see monitor-log-journald.c; no file.
  * Rotation (all formats, as Docker's max-size/max-file): before a record, when FILE has
  * reached --log-size-max, FILE.N-2 .. FILE.1 move up one, FILE becomes FILE.1 and a new FILE is
  * started; with --log-max-files <= 1, FILE is truncated instead. With --log-compress the
@@ -48,13 +49,21 @@ struct log_writer
   size_t out_len;
   char stamp[40];                 /* of the current write */
   long long stamp_ns;             /* the same, in nanoseconds since the epoch (local) */
+  struct journal_sink *journal;   /* journald instead of a file */
 };
 
 static int
 log_enabled (const struct log_writer *w)
 {
   return w->driver == MONITOR_LOG_K8S_FILE || w->driver == MONITOR_LOG_JSON_FILE
-         || w->driver == MONITOR_LOG_LOCAL;
+         || w->driver == MONITOR_LOG_LOCAL || w->driver == MONITOR_LOG_JOURNALD;
+}
+
+/* The file is open, or the journal writer is set up. */
+static int
+log_ready (const struct log_writer *w)
+{
+  return log_enabled (w) && (w->fd >= 0 || w->journal != NULL);
 }
 
 static int
@@ -87,6 +96,16 @@ log_writer_new (const struct monitor_opts *o, struct tspod_error *err)
   w->max_size = o->log_size_max;
   w->max_files = o->log_max_files;
   w->compress = o->log_compress;
+  if (w->driver == MONITOR_LOG_JOURNALD)
+    {
+      w->max_size = -1;
+      if ((w->journal = journal_sink_new (o, err)) == NULL)
+        {
+          free (w);
+          return NULL;
+        }
+      return w;
+    }
   if (log_enabled (w) && ((w->out = malloc (OUT_CAP)) == NULL || open_log (w, err) < 0))
     {
       if (w->out == NULL)
@@ -316,6 +335,8 @@ emit (struct log_writer *w, int stream, const char *data, size_t len, int comple
   char head[96];
   int n;
 
+  if (w->journal != NULL)
+    return journal_sink_send (w->journal, stream, data, complete ? len - 1 : len, ! complete, err);
   if (rotate_if_needed (w, err) < 0)
     return -1;
   if (w->driver == MONITOR_LOG_K8S_FILE)
@@ -386,7 +407,7 @@ log_writer_write (struct log_writer *w, int stream, const char *data, size_t len
 {
   int ret = 0;
 
-  if (! log_enabled (w) || w->fd < 0)
+  if (! log_ready (w))
     return 0;
   make_stamp (w);
   while (len > 0 && ret == 0)
@@ -408,7 +429,7 @@ log_writer_close (struct log_writer *w, struct tspod_error *err)
   int ret = 0;
   int i;
 
-  if (log_enabled (w) && w->fd >= 0)
+  if (log_ready (w))
     {
       make_stamp (w);
       for (i = 0; i < 2; i++)
@@ -417,7 +438,8 @@ log_writer_close (struct log_writer *w, struct tspod_error *err)
                       w->partial[i].len, 0, err);
       if (ret == 0)
         ret = flush_out (w, err);
-      if (close (w->fd) < 0 && ret == 0)
+      journal_sink_close (w->journal);
+      if (w->fd >= 0 && close (w->fd) < 0 && ret == 0)
         ret = tspod_fail (err, errno, NULL, "cannot close the log file %s", w->path);
     }
   for (i = 0; i < 2; i++)

@@ -12,8 +12,11 @@
  *                             written atomically once the container has exited
  *   --socket-dir DIR          DIR/attach: the attach socket (mode 0600); DIR/console.sock while
  *                             the runtime creates a --terminal container
- *   --log-driver DRIVER       k8s-file (default) | json-file | local | none | passthrough
+ *   --log-driver DRIVER       k8s-file (default) | json-file | local | journald | none | passthrough
  *   --log-path FILE           the log file (k8s-file, json-file, local)
+ *   --name NAME               the container's name (journald: CONTAINER_NAME)
+ *   --log-tag TAG             journald: CONTAINER_TAG and SYSLOG_IDENTIFIER
+ *   --journal-socket PATH     journald's native socket (default /run/systemd/journal/socket)
  *   --log-size-max BYTES      rotate when FILE has reached BYTES; -1 (default): never
  *   --log-max-files N         rotation keeps FILE.1 .. FILE.N-1; N <= 1 truncates FILE (default 1)
  *   --log-compress            rotated files are gzipped: FILE.1.gz .. FILE.N-1.gz

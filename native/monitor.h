@@ -8,6 +8,7 @@
  *   monitor-attach.c   the attach socket server, its clients and frames
  *   monitor-socket.c   binding the attach and console sockets
  *   monitor-log.c      k8s-file / json-file writers with rotation
+ *   monitor-log-journald.c  journal entries over journald's native socket
  *   monitor-exit.c     exit code, exit file, exit command
  *   monitor-health.c   the health check timer
  *   monitor-notify.c   the sd_notify proxy of --sdnotify=container */
@@ -28,7 +29,10 @@ enum monitor_log_driver
   MONITOR_LOG_JSON_FILE,
   MONITOR_LOG_PASSTHROUGH,
   MONITOR_LOG_LOCAL,
+  MONITOR_LOG_JOURNALD,
 };
+
+#define JOURNAL_SOCKET_DEFAULT "/run/systemd/journal/socket"
 
 struct monitor_opts
 {
@@ -40,6 +44,9 @@ struct monitor_opts
   const char *socket_dir;
   enum monitor_log_driver log_driver;
   const char *log_path;
+  const char *name;           /* the container's name (journald's CONTAINER_NAME) */
+  const char *log_tag;        /* --log-opt tag= (CONTAINER_TAG, SYSLOG_IDENTIFIER) */
+  const char *journal_socket; /* journald's native socket; default JOURNAL_SOCKET_DEFAULT */
   long long log_size_max; /* <= 0: unlimited */
   int log_max_files;
   int log_compress; /* rotated files become FILE.N.gz */
@@ -140,6 +147,16 @@ int log_writer_close (struct log_writer *w, struct tspod_error *err);
 #define LOCAL_TAIL_MAX 6
 size_t local_record_head (char *head, int stream, long long time_ns, size_t line_len, int partial);
 size_t local_record_tail (char *tail, size_t line_len, int partial, int stream, long long time_ns);
+
+/* ---- monitor-log-journald.c */
+struct journal_sink;
+/* Fails only when the writer cannot be set up; an unreachable journal is reported by sends. */
+struct journal_sink *journal_sink_new (const struct monitor_opts *o, struct tspod_error *err);
+/* One entry: DATA without its '\n'; PARTIAL for a piece of a line. */
+int journal_sink_send (struct journal_sink *j, int stream, const char *data, size_t len,
+                       int partial, struct tspod_error *err);
+/* Waits briefly until journald has read what was sent, then closes and frees. */
+void journal_sink_close (struct journal_sink *j);
 
 /* ---- monitor-log-gzip.c */
 /* Compresses FROM into TO (through TO.tmp, then rename) and removes FROM. */

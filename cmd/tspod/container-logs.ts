@@ -30,6 +30,36 @@ export class LogsCommand extends TspodCommand {
     return t;
   }
 
+  /** journald: the container's entries through journalctl; -f follows until the container stops. */
+  private async journalLogs(
+    id: string,
+    emit: (lines: import('../../pkg/container/container-logs').LogLine[]) => void,
+    running: () => Promise<boolean>,
+    filter: import('../../pkg/container/container-logs').LogFilter,
+  ): Promise<number> {
+    const { filterLog } = await import('../../pkg/container/container-logs');
+    const journal = await import('../../pkg/container/journal-logs');
+    const assembler = new journal.JournalLineAssembler();
+    const first = journal.readJournal(id);
+    const lines = assembler.add(first.entries);
+    const timeOnly = { since: filter.since, until: filter.until };
+    if (!this.follow) {
+      emit(filterLog([...lines, ...assembler.flush()], filter));
+      return 0;
+    }
+    emit(filterLog(lines, filter));
+    let failure: unknown;
+    const follower = new journal.JournalFollower(id, first.cursor, (entries) => emit(filterLog(assembler.add(entries), timeOnly)));
+    follower.done.catch((err: unknown) => (failure = err));
+    while (failure === undefined && (await running())) await new Promise((resolve) => setTimeout(resolve, 100));
+    await follower.stop();
+    if (failure !== undefined) throw failure;
+    // The monitor reported the exit only once journald had taken its last entries: read them.
+    const rest = journal.readJournal(id, follower.cursor);
+    emit(filterLog([...assembler.add(rest.entries), ...assembler.flush()], timeOnly));
+    return 0;
+  }
+
   async run(): Promise<number> {
     const tail = this.tail === undefined || this.tail === 'all' ? undefined : Number(this.tail);
     if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidArgumentError(`invalid --tail "${this.tail}": use a number or all`);
@@ -46,25 +76,29 @@ export class LogsCommand extends TspodCommand {
       const container = store.require(this.name) as import('../../pkg/container/container-config').Container;
       const { isFileDriver, logPathOf } = await import('../../pkg/container/log-config');
       const driver = container.config.logDriver;
-      if (!isFileDriver(driver)) {
-        throw new InvalidArgumentError(`container ${container.name} uses the "${driver}" log driver, which keeps no logs: logs need k8s-file, json-file or local`);
-      }
-      const reader = new logs.LogReader(logPathOf(container.config.logOpts, containerPaths(engine.config, container.id).logPath), driver);
       const emit = (lines: import('../../pkg/container/container-logs').LogLine[]) => {
         for (const l of lines) {
           const text = this.timestamps ? `${l.time} ${l.text}` : l.text;
           (l.stream === 'stderr' ? process.stderr : process.stdout).write(text);
         }
       };
+      const running = async () => {
+        const fresh = await refreshContainer(engine, store.require(container.id) as typeof container);
+        return fresh.status === 'running' || fresh.status === 'paused' || fresh.status === 'stopping';
+      };
+      if (driver === 'journald') return await this.journalLogs(container.id, emit, running, { tail, since, until });
+      if (!isFileDriver(driver)) {
+        throw new InvalidArgumentError(`container ${container.name} uses the "${driver}" log driver, which keeps no logs: logs need k8s-file, json-file, local or journald`);
+      }
+      const reader = new logs.LogReader(logPathOf(container.config.logOpts, containerPaths(engine.config, container.id).logPath), driver);
       try {
         emit(logs.filterLog(reader.read(), { tail, since, until }));
         if (!this.follow) return 0;
         // Follow: poll the live file until the container is no longer running, then a last read.
         for (;;) {
-          const fresh = await refreshContainer(engine, store.require(container.id) as typeof container);
-          const running = fresh.status === 'running' || fresh.status === 'paused' || fresh.status === 'stopping';
+          const stillRunning = await running();
           emit(logs.filterLog(reader.poll(), { since, until }));
-          if (!running) return 0;
+          if (!stillRunning) return 0;
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       } finally {

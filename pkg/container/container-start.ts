@@ -30,7 +30,7 @@ import { seedVolume } from '../volume/volume-seed';
 import { VolumeStore } from '../volume/volume-store';
 import { Container, ContainerConfig, ContainerRuntimeState } from './container-config';
 import { containerPaths, ContainerPaths } from './container-paths';
-import { logPathOf, monitorLogSettings } from './log-config';
+import { logPathOf, logTagOf, monitorLogSettings } from './log-config';
 import { monitorHealthTimer, startSystemdHealthTimer } from './health-schedule';
 import { notifyProxy, notifyStarted, takeNotifySocket } from './sdnotify';
 import { ContainerStore } from './container-store';
@@ -298,6 +298,9 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       logSizeMax: logSettings.maxSize,
       logMaxFiles: logSettings.maxFiles,
       logCompress: logSettings.compress,
+      name: container.name,
+      logTag: logTagOf(logSettings.tag, { ID: container.id, Name: container.name, ImageName: container.config.imageName, Image: container.config.imageId }),
+      journalSocket: logSettings.journalSocket,
       terminal: container.config.tty,
       stdin: container.config.stdin,
       pidFile: container.config.conmonPidfile,

@@ -3,13 +3,15 @@
 //   k8s-file     Podman's format (the default); rotation with max-size / max-file
 //   json-file    Docker's JSON lines; rotation; compress=true gzips the rotated files
 //   local        Docker's binary records; rotated and compressed by default (20m, 5 files)
-//   journald     needs a reachable journal socket: refused at create where there is none
+//   journald     one journal entry per line through journald's socket (the monitor writes them,
+//                `logs` reads them with journalctl): refused at create where there is no socket
 //   none         nothing is kept; `logs` says so
 //   passthrough  the container's stdio is the CLI's own (run in the foreground only)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, HostError } from '../errors';
 import { parseByteSize } from '../format/human-units';
+import { parseTemplate } from '../format/go-template';
 
 export const LOG_DRIVERS = ['k8s-file', 'json-file', 'local', 'journald', 'none', 'passthrough'];
 export type FileLogFormat = 'k8s-file' | 'json-file' | 'local';
@@ -30,6 +32,11 @@ const DEFAULTS: Record<string, { maxSize: number; maxFiles: number; compress: bo
 };
 
 export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
+
+/** journald's native socket: $TSPOD_JOURNAL_SOCKET overrides it (tests point it elsewhere). */
+export function journalSocket(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TSPOD_JOURNAL_SOCKET || JOURNAL_SOCKET;
+}
 
 export function isFileDriver(driver: string): driver is FileLogFormat {
   return driver === 'k8s-file' || driver === 'json-file' || driver === 'local';
@@ -55,6 +62,12 @@ export function parseLogOpts(opts: string[], driver = 'k8s-file', cwd = process.
       if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError(`invalid --log-opt max-file "${value}": use a whole number from 1 to 1000`);
     } else if (key === 'compress') {
       if (value !== 'true' && value !== 'false') throw new InvalidArgumentError(`invalid --log-opt compress "${value}": use true or false`);
+    } else if (key === 'tag' && value.includes('{{')) {
+      try {
+        parseTemplate(value);
+      } catch (err) {
+        throw new InvalidArgumentError(`invalid --log-opt tag "${value}": ${(err as Error).message}`);
+      }
     } else if (key === 'path') {
       if (!value) throw new InvalidArgumentError('invalid --log-opt path: it is empty');
       out.path = path.resolve(cwd, value);
@@ -64,19 +77,20 @@ export function parseLogOpts(opts: string[], driver = 'k8s-file', cwd = process.
 }
 
 /** journald needs the journal's socket; here is where a user learns it is missing. */
-export function checkLogDriverUsable(driver: string, journalSocket = JOURNAL_SOCKET): void {
+export function checkLogDriverUsable(driver: string, socket = journalSocket()): void {
   if (!LOG_DRIVERS.includes(driver)) throw new InvalidArgumentError(`unknown log driver "${driver}": use ${LOG_DRIVERS.join(', ')}`);
-  if (driver === 'journald') {
-    if (!fs.existsSync(journalSocket)) {
-      throw new HostError(`the journald log driver needs the systemd journal, and ${journalSocket} does not exist here: use --log-driver k8s-file (or json-file, local)`);
-    }
-    throw new HostError('the journald log driver is not supported by tspod yet: use --log-driver k8s-file (or json-file, local)');
+  if (driver === 'journald' && !fs.existsSync(socket)) {
+    throw new HostError(`the journald log driver needs the systemd journal, and ${socket} does not exist here: start systemd-journald or use --log-driver k8s-file (or json-file, local)`);
   }
 }
 
 export interface MonitorLogSettings {
-  driver: 'k8s-file' | 'json-file' | 'local' | 'none' | 'passthrough';
+  driver: 'k8s-file' | 'json-file' | 'local' | 'journald' | 'none' | 'passthrough';
   path: string;
+  /** journald: CONTAINER_TAG and SYSLOG_IDENTIFIER (--log-opt tag=; none: conmon writes neither) */
+  tag?: string;
+  /** journald: the socket the monitor writes to */
+  journalSocket?: string;
   /** bytes; -1: never rotate */
   maxSize: number;
   maxFiles: number;
@@ -88,15 +102,30 @@ export function logPathOf(logOpts: Record<string, string>, defaultPath: string):
   return logOpts.path ?? defaultPath;
 }
 
+/** What a tag template ({{.Name}}, as Podman: the keys of inspect) sees of the container. */
+export interface LogTagData {
+  ID: string;
+  Name: string;
+  ImageName: string;
+  Image: string;
+}
+
+/** --log-opt tag= as the journal gets it: a template is rendered with the container's data. */
+export function logTagOf(tag: string | undefined, data: LogTagData): string | undefined {
+  if (tag === undefined || !tag.includes('{{')) return tag;
+  return parseTemplate(tag).execute(data);
+}
+
 /** What the monitor is told for a container's driver and options. */
-export function monitorLogSettings(driver: string, logOpts: Record<string, string>, defaultPath: string): MonitorLogSettings {
+export function monitorLogSettings(driver: string, logOpts: Record<string, string>, defaultPath: string, env: NodeJS.ProcessEnv = process.env): MonitorLogSettings {
   const d = DEFAULTS[driver] ?? { maxSize: -1, maxFiles: 1, compress: false };
   const maxSize = logOpts['max-size-bytes'] !== undefined ? Number(logOpts['max-size-bytes']) : d.maxSize;
   return {
-    driver: driver === 'none' || driver === 'passthrough' || isFileDriver(driver) ? (driver as MonitorLogSettings['driver']) : 'k8s-file',
+    driver: driver === 'none' || driver === 'passthrough' || driver === 'journald' || isFileDriver(driver) ? (driver as MonitorLogSettings['driver']) : 'k8s-file',
     path: logPathOf(logOpts, defaultPath),
     maxSize,
     maxFiles: logOpts['max-file'] !== undefined ? Number(logOpts['max-file']) : d.maxFiles,
     compress: logOpts.compress !== undefined ? logOpts.compress === 'true' : d.compress,
+    ...(driver === 'journald' ? { tag: logOpts.tag, journalSocket: journalSocket(env) } : {}),
   };
 }

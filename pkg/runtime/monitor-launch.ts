@@ -17,7 +17,7 @@ import { CommandNotRunnableError, HostError, TspodError } from '../errors';
 import { nativeBinary } from '../package-root';
 import { launchMonitor } from './monitor-process';
 
-export type MonitorLogDriver = 'k8s-file' | 'json-file' | 'local' | 'none' | 'passthrough';
+export type MonitorLogDriver = 'k8s-file' | 'json-file' | 'local' | 'journald' | 'none' | 'passthrough';
 
 export interface MonitorExecOptions {
   /** The OCI process JSON passed to `runtime exec --process`. */
@@ -50,6 +50,12 @@ export interface MonitorOptions {
   logMaxFiles?: number;
   /** Rotated files are gzipped (logPath.1.gz ...). */
   logCompress?: boolean;
+  /** The container's name (journald's CONTAINER_NAME). */
+  name?: string;
+  /** journald: CONTAINER_TAG and SYSLOG_IDENTIFIER. */
+  logTag?: string;
+  /** journald: its native socket, when not the default. */
+  journalSocket?: string;
   terminal?: boolean;
   /** Keep the container's stdin open for attach clients (-i). */
   stdin?: boolean;
@@ -155,6 +161,9 @@ export function monitorArgs(opts: MonitorOptions, sync: number | string = 3): st
   if (opts.logSizeMax !== undefined) args.push('--log-size-max', String(opts.logSizeMax));
   if (opts.logMaxFiles !== undefined) args.push('--log-max-files', String(opts.logMaxFiles));
   if (opts.logCompress) args.push('--log-compress');
+  if (opts.name !== undefined) args.push('--name', opts.name);
+  if (opts.logTag !== undefined) args.push('--log-tag', opts.logTag);
+  if (opts.journalSocket !== undefined) args.push('--journal-socket', opts.journalSocket);
   if (opts.terminal) args.push('--terminal');
   if (opts.stdin) args.push('--stdin');
   args.push(...(typeof sync === 'number' ? ['--sync-fd', String(sync)] : ['--sync-socket', sync]), '--pidfile', opts.pidFile ?? defaultMonitorPidFile(opts.socketDir));

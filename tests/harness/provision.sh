@@ -8,7 +8,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || harness_die "provision.sh must run as root"
 
 PACKAGES=(runc crun uidmap slirp4netns passt fuse-overlayfs docker-registry busybox-static skopeo
-	podman buildah debootstrap apache2-utils iproute2 curl jq util-linux procps libseccomp-dev)
+	podman buildah debootstrap apache2-utils iproute2 curl jq util-linux procps libseccomp-dev systemd)
 
 install_packages() {
 	local missing=() pkg
@@ -49,6 +49,10 @@ create_user() {
 	fi
 	ensure_subid_range /etc/subuid --add-subuids
 	ensure_subid_range /etc/subgid --add-subgids
+	# The journald log driver's tests read the journal as the user, as its readers do
+	# (tests/harness/journal.sh starts a journal when none runs).
+	getent group systemd-journal >/dev/null || groupadd -r systemd-journal
+	id -nG "$TSPOD_TEST_USER" | grep -qw systemd-journal || usermod -aG systemd-journal "$TSPOD_TEST_USER"
 	local uid gid
 	uid=$(test_user_uid)
 	gid=$(test_user_gid)

@@ -1,13 +1,14 @@
 // Log drivers end to end as the unprivileged user: what each writes on disk (json-file's
 // Docker JSON lines, local's binary records and gzipped rotations, k8s-file's rotation), that
 // `logs` reads each (rotated files in order), follows across rotations, and the drivers that
-// keep nothing (none, passthrough, journald where there is no journal).
-import { before, describe, test } from 'node:test';
+// keep nothing (none, passthrough, journald where there is no journal). journald against a
+// standalone systemd-journald the harness starts (tests/harness/journal.sh) when none runs.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { asUser, resetUserState, testEnv, tspod } from './harness';
+import { asRoot, asUser, resetUserState, spawnTspod, startJournal, testEnv, tspod, waitFor } from './harness';
 
 function ok(args: string[]): string {
   const r = tspod(args, { timeoutMs: 120_000 });
@@ -133,7 +134,8 @@ describe('log drivers', () => {
 
   test('journald without a journal fails at create with what to do', () => {
     const before = ok(['ps', '-aq']);
-    const r = tspod(['create', '--log-driver', 'journald', 'busybox', 'true']);
+    // Whether or not a journal runs on this machine: tspod is pointed at a socket that is not there.
+    const r = tspod(['create', '--log-driver', 'journald', 'busybox', 'true'], { env: { TSPOD_JOURNAL_SOCKET: '/nonexistent/journal/socket' } });
     assert.equal(r.code, 125);
     assert.match(r.stderr, /^Error: the journald log driver .*use --log-driver k8s-file/);
     assert.equal(ok(['ps', '-aq']), before);
@@ -155,5 +157,99 @@ describe('log drivers', () => {
       assert.match(r.stderr, /^Error: /);
     }
     assert.equal(ok(['ps', '-aq']), before);
+  });
+});
+
+/** The container's entries as journalctl (run by the test user, who may read the journal) shows them. */
+function journalEntries(field: string): Record<string, string>[] {
+  const r = asUser(['journalctl', '--output=json', '--no-pager', '--all', field]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>);
+}
+
+describe('journald log driver', () => {
+  let stopJournal: () => void = () => undefined;
+  before(() => {
+    stopJournal = startJournal();
+    resetUserState();
+    ok(['pull', '-q', 'busybox']);
+  });
+  after(() => stopJournal());
+
+  test('run writes each line as a journal entry with the container\'s fields; logs gives the streams back', () => {
+    const run = tspod(['run', '--name', 'ld-journal', '--log-driver', 'journald', 'busybox', 'sh', '-c', 'echo out; echo err >&2; printf partial']);
+    assert.equal(run.code, 0, run.stderr);
+    const id = ok(['inspect', '--format', '{{.Id}}', 'ld-journal']).trim();
+    const r = tspod(['logs', 'ld-journal']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'out\npartial');
+    assert.equal(r.stderr, 'err\n');
+    assert.equal(ok(['inspect', '--format', '{{.HostConfig.LogConfig.Type}}', 'ld-journal']), 'journald\n');
+    const entries = journalEntries('CONTAINER_NAME=ld-journal');
+    assert.deepEqual(entries.map((e) => [e.MESSAGE, e.PRIORITY, e.CONTAINER_PARTIAL_MESSAGE]), [
+      ['out', '6', undefined],
+      ['err', '3', undefined],
+      ['partial', '6', 'true'],
+    ]);
+    for (const e of entries) {
+      assert.equal(e.CONTAINER_ID_FULL, id);
+      assert.equal(e.CONTAINER_ID, id.slice(0, 12));
+      assert.equal(e.SYSLOG_IDENTIFIER, 'ld-journal'); // Podman 4.3: the name when there is no tag
+      assert.equal(e.CONTAINER_TAG, undefined);
+    }
+  });
+
+  test('--log-opt tag= names the entries (a template sees the container); --tail, --since, --until, -t', () => {
+    ok(['run', '--name', 'ld-journal-tag', '--log-driver', 'journald', '--log-opt', 'tag={{.Name}}/web', 'busybox', ...lines(5)]);
+    const entries = journalEntries('CONTAINER_NAME=ld-journal-tag');
+    assert.equal(entries.length, 5);
+    for (const e of entries) {
+      assert.equal(e.CONTAINER_TAG, 'ld-journal-tag/web');
+      assert.equal(e.SYSLOG_IDENTIFIER, 'ld-journal-tag/web');
+    }
+    assert.equal(ok(['inspect', '--format', '{{.HostConfig.LogConfig.Tag}}', 'ld-journal-tag']), '{{.Name}}/web\n');
+    assert.equal(ok(['logs', '--tail', '2', 'ld-journal-tag']), 'line 3\nline 4\n');
+    assert.equal(ok(['logs', '--since', '2000-01-01T00:00:00Z', 'ld-journal-tag']).split('\n').length, 6);
+    assert.equal(ok(['logs', '--since', '1h', '--until', '2000-01-01T00:00:00Z', 'ld-journal-tag']), '');
+    assert.equal(ok(['logs', '--since', String(Math.floor(Date.now() / 1000) + 3600), 'ld-journal-tag']), '');
+    assert.match(ok(['logs', '-t', '--tail', '1', 'ld-journal-tag']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line 4\n$/);
+  });
+
+  test('logs -f follows a running container and ends at its exit with its last line', async () => {
+    ok(['run', '-d', '--name', 'ld-journal-follow', '--log-driver', 'journald', 'busybox', 'sh', '-c', 'echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo last; printf end']);
+    const follower = spawnTspod(['logs', '-f', 'ld-journal-follow']);
+    let out = '';
+    follower.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => follower.on('close', (code) => resolve(code)));
+    try {
+      await waitFor(() => out === 'first\n', 30_000, 'logs -f to show the first line');
+      ok(['exec', 'ld-journal-follow', 'touch', '/tmp/go']);
+      assert.equal(await exited, 0);
+      assert.equal(out, 'first\nlast\nend');
+    } finally {
+      follower.kill('SIGKILL');
+    }
+  });
+
+  test('the journal going away does not stop the container; a user who cannot read it is told what to do', () => {
+    // A path that exists but where no journal listens: create accepts it, every send fails.
+    const gone = path.join(testEnv.home, 'not-a-journal');
+    asUser(['touch', gone]);
+    const r = tspod(['run', '--name', 'ld-journal-gone', '--log-driver', 'journald', 'busybox', 'sh', '-c', 'echo still here; exit 3'], { env: { TSPOD_JOURNAL_SOCKET: gone } });
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, 'still here\n');
+    assert.equal(ok(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 'ld-journal-gone']), 'exited 3\n');
+
+    const dir = '/run/log/journal';
+    const mode = (fs.statSync(dir).mode & 0o7777).toString(8);
+    assert.equal(asRoot(['chmod', '0700', dir]).code, 0);
+    try {
+      const denied = tspod(['logs', 'ld-journal-gone']);
+      assert.equal(denied.code, 125);
+      assert.match(denied.stderr, /^Error: cannot read the journal \(.*\): add yourself to the group systemd-journal/);
+      assert.equal(denied.stderr.split('\n').filter(Boolean).length, 1, denied.stderr);
+    } finally {
+      asRoot(['chmod', mode, dir]);
+    }
   });
 });

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { checkLogDriverUsable, monitorLogSettings, parseLogOpts } from '../../pkg/container/log-config';
+import { checkLogDriverUsable, logTagOf, monitorLogSettings, parseLogOpts } from '../../pkg/container/log-config';
 import { nanoTime, parseLocalRecords } from '../../pkg/container/log-local-format';
 import { LogReader, parseLogChunk, rotatedLogFiles } from '../../pkg/container/container-logs';
 import { InvalidArgumentError, HostError } from '../../pkg/errors';
@@ -29,6 +29,26 @@ test('drivers: unknown ones are bad input; journald needs its socket', () => {
   assert.throws(() => checkLogDriverUsable('syslog'), InvalidArgumentError);
   assert.throws(() => checkLogDriverUsable('journald', '/nonexistent/socket'), (err: Error) => err instanceof HostError && /does not exist here/.test(err.message));
   for (const d of ['k8s-file', 'json-file', 'local', 'none', 'passthrough']) checkLogDriverUsable(d);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-journal-'));
+  try {
+    const socket = path.join(dir, 'socket');
+    fs.writeFileSync(socket, '');
+    checkLogDriverUsable('journald', socket);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('journald: tag and socket for the monitor; a tag template sees the container as Podman\'s does', () => {
+  const settings = monitorLogSettings('journald', parseLogOpts(['tag={{.Name}}/{{.ImageName}}'], 'journald'), '/c/ctr.log', {});
+  assert.equal(settings.driver, 'journald');
+  assert.equal(settings.journalSocket, '/run/systemd/journal/socket');
+  assert.equal(monitorLogSettings('journald', {}, '/c/ctr.log', { TSPOD_JOURNAL_SOCKET: '/x/socket' }).journalSocket, '/x/socket');
+  const data = { ID: 'a'.repeat(64), Name: 'web', ImageName: 'docker.io/library/busybox:latest', Image: 'b'.repeat(64) };
+  assert.equal(logTagOf(settings.tag, data), 'web/docker.io/library/busybox:latest');
+  assert.equal(logTagOf('plain', data), 'plain');
+  assert.equal(logTagOf(undefined, data), undefined);
+  assert.throws(() => parseLogOpts(['tag={{.Name'], 'journald'), InvalidArgumentError);
 });
 
 test('monitor settings: Docker\'s local defaults, the user\'s options over them, path=', () => {
