@@ -160,9 +160,13 @@ describe('log drivers', () => {
   });
 });
 
-/** The container's entries as journalctl (run by the test user, who may read the journal) shows them. */
-function journalEntries(field: string): Record<string, string>[] {
-  const r = asUser(['journalctl', '--output=json', '--no-pager', '--all', field]);
+/**
+ * The container's entries as journalctl (run by the test user, who may read the journal) shows
+ * them: by its name, and its id (the journal keeps containers of earlier runs by that name).
+ */
+function journalEntries(name: string): Record<string, string>[] {
+  const id = ok(['inspect', '--format', '{{.Id}}', name]).trim();
+  const r = asUser(['journalctl', '--output=json', '--no-pager', '--all', `CONTAINER_NAME=${name}`, `CONTAINER_ID_FULL=${id}`]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>);
 }
@@ -185,7 +189,7 @@ describe('journald log driver', () => {
     assert.equal(r.stdout, 'out\npartial');
     assert.equal(r.stderr, 'err\n');
     assert.equal(ok(['inspect', '--format', '{{.HostConfig.LogConfig.Type}}', 'ld-journal']), 'journald\n');
-    const entries = journalEntries('CONTAINER_NAME=ld-journal');
+    const entries = journalEntries('ld-journal');
     assert.deepEqual(entries.map((e) => [e.MESSAGE, e.PRIORITY, e.CONTAINER_PARTIAL_MESSAGE]), [
       ['out', '6', undefined],
       ['err', '3', undefined],
@@ -201,7 +205,7 @@ describe('journald log driver', () => {
 
   test('--log-opt tag= names the entries (a template sees the container); --tail, --since, --until, -t', () => {
     ok(['run', '--name', 'ld-journal-tag', '--log-driver', 'journald', '--log-opt', 'tag={{.Name}}/web', 'busybox', ...lines(5)]);
-    const entries = journalEntries('CONTAINER_NAME=ld-journal-tag');
+    const entries = journalEntries('ld-journal-tag');
     assert.equal(entries.length, 5);
     for (const e of entries) {
       assert.equal(e.CONTAINER_TAG, 'ld-journal-tag/web');
@@ -213,6 +217,20 @@ describe('journald log driver', () => {
     assert.equal(ok(['logs', '--since', '1h', '--until', '2000-01-01T00:00:00Z', 'ld-journal-tag']), '');
     assert.equal(ok(['logs', '--since', String(Math.floor(Date.now() / 1000) + 3600), 'ld-journal-tag']), '');
     assert.match(ok(['logs', '-t', '--tail', '1', 'ld-journal-tag']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line 4\n$/);
+  });
+
+  test('a line over 16 KiB goes to the journal in pieces marked partial; logs joins them', () => {
+    ok(['run', '--name', 'ld-journal-long', '--log-driver', 'journald', 'busybox', 'sh', '-c', 'head -c 40000 /dev/zero | tr "\\0" a; echo; echo next']);
+    const entries = journalEntries('ld-journal-long');
+    assert.deepEqual(entries.map((e) => [e.MESSAGE.length, e.CONTAINER_PARTIAL_MESSAGE]), [
+      [16384, 'true'],
+      [16384, 'true'],
+      [40000 - 2 * 16384, undefined],
+      [4, undefined],
+    ]);
+    assert.equal(ok(['logs', 'ld-journal-long']), `${'a'.repeat(40000)}\nnext\n`);
+    assert.equal(ok(['logs', '--tail', '2', 'ld-journal-long']), `${'a'.repeat(40000)}\nnext\n`);
+    assert.equal(ok(['logs', '--tail', '1', 'ld-journal-long']), 'next\n');
   });
 
   test('logs -f follows a running container and ends at its exit with its last line', async () => {
