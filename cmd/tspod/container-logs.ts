@@ -40,7 +40,8 @@ export class LogsCommand extends TspodCommand {
     const { filterLog } = await import('../../pkg/container/container-logs');
     const journal = await import('../../pkg/container/journal-logs');
     const assembler = new journal.JournalLineAssembler();
-    const first = journal.readJournal(id);
+    const quick = filter.tail !== undefined && filter.since === undefined && filter.until === undefined;
+    const first = journal.readJournal(id, { tailLines: quick ? filter.tail : undefined });
     const lines = assembler.add(first.entries);
     const timeOnly = { since: filter.since, until: filter.until };
     if (!this.follow) {
@@ -55,7 +56,7 @@ export class LogsCommand extends TspodCommand {
     await follower.stop();
     if (failure !== undefined) throw failure;
     // The monitor reported the exit only once journald had taken its last entries: read them.
-    const rest = journal.readJournal(id, follower.cursor);
+    const rest = journal.readJournal(id, { afterCursor: follower.cursor });
     emit(filterLog([...assembler.add(rest.entries), ...assembler.flush()], timeOnly));
     return 0;
   }

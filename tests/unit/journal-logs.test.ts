@@ -24,9 +24,10 @@ test('journal entries become lines: PRIORITY 3 is stderr, partial pieces are joi
 });
 
 test('journalctl: one container\'s entries, from a cursor when following; failures say what to do', () => {
-  assert.deepEqual(journalctlArgs('abc'), ['--output=json', '--no-pager', '--all', '--quiet', 'CONTAINER_ID_FULL=abc']);
-  assert.deepEqual(journalctlArgs('abc', { follow: true }).slice(4), ['--lines=all', '--follow', 'CONTAINER_ID_FULL=abc']);
-  assert.deepEqual(journalctlArgs('abc', { follow: true, afterCursor: 'c' }).slice(4), ['--after-cursor=c', '--follow', 'CONTAINER_ID_FULL=abc']);
+  assert.deepEqual(journalctlArgs('abc'), ['--output=json', '--output-fields=MESSAGE,PRIORITY,CONTAINER_PARTIAL_MESSAGE', '--no-pager', '--all', '--quiet', 'CONTAINER_ID_FULL=abc']);
+  assert.deepEqual(journalctlArgs('abc', { follow: true }).slice(5), ['--lines=all', '--follow', 'CONTAINER_ID_FULL=abc']);
+  assert.deepEqual(journalctlArgs('abc', { follow: true, afterCursor: 'c' }).slice(5), ['--after-cursor=c', '--follow', 'CONTAINER_ID_FULL=abc']);
+  assert.deepEqual(journalctlArgs('abc', { lines: 3 }).slice(5), ['--lines=3', 'CONTAINER_ID_FULL=abc']);
   assert.match(journalReadError(1, 'No journal files were opened due to insufficient permissions.\n').message, /^cannot read the journal \(No journal files.*\): add yourself to the group systemd-journal/);
   assert.match(journalReadError(null, '', Object.assign(new Error('x'), { code: 'ENOENT' })).message, /journalctl is not installed/);
 });
