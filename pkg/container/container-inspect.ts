@@ -3,7 +3,7 @@
 // plus the few fields Podman adds (ImageName, ConmonPid, StaticDir, ...). Where Docker and
 // Podman differ we follow Podman: Name has no leading slash, NetworkMode is slirp4netns.
 // Pure: the caller gathers where things live on disk and what the image says.
-import { logPathOf } from './log-config';
+import { inspectLogPath } from './log-config';
 import { containerEnv } from '../runtime/oci-spec';
 import { Container, MountRequest } from './container-config';
 import { ContainerPaths } from './container-paths';
@@ -271,7 +271,7 @@ export function inspectHostConfig(c: Container, facts: InspectFacts): Record<str
   return {
     Binds: binds(c),
     ContainerIDFile: '',
-    LogConfig: { Type: config.logDriver, Config: logOpts, Path: logPathOf(config.logOpts, facts.paths.logPath), Tag: config.logOpts.tag ?? '' },
+    LogConfig: { Type: config.logDriver, Config: logOpts, Path: inspectLogPath(config.logDriver, config.logOpts, facts.paths.logPath), Tag: config.logOpts.tag ?? '' },
     ...hostConfigNetwork(c),
     RestartPolicy: { Name: config.restartPolicy.name, MaximumRetryCount: config.restartPolicy.maxRetries },
     AutoRemove: config.autoRemove,
@@ -320,7 +320,7 @@ export function inspectContainer(c: Container, facts: InspectFacts): ContainerIn
     ResolvConfPath: `${userdata}/resolv.conf`,
     HostnamePath: `${userdata}/hostname`,
     HostsPath: `${userdata}/hosts`,
-    LogPath: logPathOf(c.config.logOpts, facts.paths.logPath),
+    LogPath: inspectLogPath(c.config.logDriver, c.config.logOpts, facts.paths.logPath),
     StaticDir: userdata,
     OCIRuntime: facts.ociRuntime ?? 'runc',
     Name: c.name,

@@ -102,6 +102,11 @@ export function logPathOf(logOpts: Record<string, string>, defaultPath: string):
   return logOpts.path ?? defaultPath;
 }
 
+/** inspect's LogPath: none for journald, whose log is no file (Podman 4.3 shows it empty too). */
+export function inspectLogPath(driver: string, logOpts: Record<string, string>, defaultPath: string): string {
+  return driver === 'journald' ? '' : logPathOf(logOpts, defaultPath);
+}
+
 /** What a tag template ({{.Name}}, as Podman: the keys of inspect) sees of the container. */
 export interface LogTagData {
   ID: string;

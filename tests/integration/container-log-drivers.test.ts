@@ -188,7 +188,7 @@ describe('journald log driver', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'out\npartial');
     assert.equal(r.stderr, 'err\n');
-    assert.equal(ok(['inspect', '--format', '{{.HostConfig.LogConfig.Type}}', 'ld-journal']), 'journald\n');
+    assert.equal(ok(['inspect', '--format', '{{.HostConfig.LogConfig.Type}}|{{.HostConfig.LogConfig.Path}}|{{.LogPath}}', 'ld-journal']), 'journald||\n');
     const entries = journalEntries('ld-journal');
     assert.deepEqual(entries.map((e) => [e.MESSAGE, e.PRIORITY, e.CONTAINER_PARTIAL_MESSAGE]), [
       ['out', '6', undefined],

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { checkLogDriverUsable, logTagOf, monitorLogSettings, parseLogOpts } from '../../pkg/container/log-config';
+import { checkLogDriverUsable, inspectLogPath, logTagOf, monitorLogSettings, parseLogOpts } from '../../pkg/container/log-config';
 import { nanoTime, parseLocalRecords } from '../../pkg/container/log-local-format';
 import { LogReader, parseLogChunk, rotatedLogFiles } from '../../pkg/container/container-logs';
 import { InvalidArgumentError, HostError } from '../../pkg/errors';
@@ -49,6 +49,8 @@ test('journald: tag and socket for the monitor; a tag template sees the containe
   assert.equal(logTagOf('plain', data), 'plain');
   assert.equal(logTagOf(undefined, data), undefined);
   assert.throws(() => parseLogOpts(['tag={{.Name'], 'journald'), InvalidArgumentError);
+  assert.equal(inspectLogPath('journald', {}, '/c/ctr.log'), '');
+  assert.equal(inspectLogPath('k8s-file', {}, '/c/ctr.log'), '/c/ctr.log');
 });
 
 test('monitor settings: Docker\'s local defaults, the user\'s options over them, path=', () => {
