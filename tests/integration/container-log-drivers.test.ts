@@ -172,13 +172,13 @@ function journalEntries(name: string): Record<string, string>[] {
 }
 
 describe('journald log driver', () => {
-  let stopJournal: () => void = () => undefined;
+  let journal = { started: false, stop: () => undefined as void };
   before(() => {
-    stopJournal = startJournal();
+    journal = startJournal();
     resetUserState();
     ok(['pull', '-q', 'busybox']);
   });
-  after(() => stopJournal());
+  after(() => journal.stop());
 
   test('run writes each line as a journal entry with the container\'s fields; logs gives the streams back', () => {
     const run = tspod(['run', '--name', 'ld-journal', '--log-driver', 'journald', 'busybox', 'sh', '-c', 'echo out; echo err >&2; printf partial']);
@@ -247,6 +247,25 @@ describe('journald log driver', () => {
     } finally {
       follower.kill('SIGKILL');
     }
+  });
+
+  test('a journal restarted while the container runs gets the lines written after its return', async (t) => {
+    if (!journal.started) {
+      t.skip('the journal here is not the harness\'s own to restart');
+      return;
+    }
+    const name = 'ld-journal-restart';
+    const script = 'echo before; until [ -e /tmp/a ]; do sleep 0.05; done; echo lost; touch /tmp/a-done; until [ -e /tmp/b ]; do sleep 0.05; done; echo after';
+    ok(['run', '-d', '--name', name, '--log-driver', 'journald', 'busybox', 'sh', '-c', script]);
+    await waitFor(() => tspod(['logs', name]).stdout === 'before\n', 30_000, 'the first line in the journal');
+    journal.stop();
+    ok(['exec', name, 'touch', '/tmp/a']);
+    await waitFor(() => tspod(['exec', name, 'test', '-e', '/tmp/a-done']).code === 0, 30_000, 'the line written while the journal is away');
+    journal = startJournal();
+    assert.ok(journal.started);
+    ok(['exec', name, 'touch', '/tmp/b']);
+    assert.equal(ok(['wait', name]), '0\n');
+    assert.equal(ok(['logs', name]), 'before\nafter\n');
   });
 
   test('the journal going away does not stop the container; a user who cannot read it is told what to do', () => {

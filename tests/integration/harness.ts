@@ -337,18 +337,19 @@ export function resetUserState(): void {
 
 /**
  * A systemd journal for the journald log driver's tests (tests/harness/journal.sh): started as
- * root when none runs. The returned function stops it again, only if this call started it.
+ * root when none runs. stop() stops it again, only if this call started it (started).
  */
-export function startJournal(): () => void {
+export function startJournal(): { started: boolean; stop: () => void } {
   const script = path.join(testEnv.harnessDir, 'journal.sh');
   const env = { TSPOD_TEST_VAR: path.dirname(process.env.TSPOD_TEST_ENV ?? '/var/tmp/tspod-test/env.json') };
   const r = asRoot(['bash', script, 'start'], { env, timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`journal.sh start failed (${r.code}): ${r.stderr}${r.stdout}`);
-  if (r.stdout.trim() !== 'started') return () => undefined;
-  return () => {
+  if (r.stdout.trim() !== 'started') return { started: false, stop: () => undefined };
+  const stop = () => {
     const s = asRoot(['bash', script, 'stop'], { env, timeoutMs: 30_000 });
     if (s.code !== 0) throw new Error(`journal.sh stop failed (${s.code}): ${s.stderr}${s.stdout}`);
   };
+  return { started: true, stop };
 }
 
 /** Polls `cond` every 20 ms until it holds; throws `timed out waiting for ${what}` after timeoutMs. */
