@@ -4,6 +4,7 @@
 # /run/log/journal/MACHINE-ID/system.journal, readable by the group systemd-journal (the test
 # user is in it: provision.sh).
 #   journal.sh start   starts one when none runs; prints "started" (ours) or "running" (not ours)
+#                      (harness_cleanup stops ours too, should a test run end without its stop)
 #   journal.sh stop    stops the one start started and removes its sockets, so that tests of
 #                      "no journal here" see none again; a journal it did not start is left alone
 set -euo pipefail
@@ -27,7 +28,12 @@ journal_running() {
 }
 
 start() {
-	if ours_alive || journal_running; then
+	# Ours, left by a run that was killed before it stopped it: this run owns it now.
+	if ours_alive; then
+		echo started
+		return 0
+	fi
+	if journal_running; then
 		echo running
 		return 0
 	fi

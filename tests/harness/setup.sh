@@ -165,6 +165,7 @@ harness_cleanup() {
 		bash "$HARNESS_DIR/reset-user-state.sh" --all-processes >/dev/null 2>&1 || true
 	fi
 	kill_install_leftovers
+	bash "$HARNESS_DIR/journal.sh" stop >/dev/null 2>&1 || true
 	if [ ${#HARNESS_REGISTRY_DIRS[@]} -gt 0 ]; then
 		rm -rf "${HARNESS_REGISTRY_DIRS[@]}"
 	fi
