@@ -71,9 +71,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -105,8 +103,8 @@ monitor_child_signals (void)
   return sigprocmask (SIG_SETMASK, &none, NULL);
 }
 
-static void
-format_error (const struct tspod_error *err, char *buf, size_t size)
+void
+monitor_format_error (const struct tspod_error *err, char *buf, size_t size)
 {
   const char *why = err->detail[0] != '\0' ? err->detail : NULL;
 
@@ -123,130 +121,10 @@ monitor_report (const struct monitor_opts *o, const struct tspod_error *err)
 {
   char msg[2200];
 
-  format_error (err, msg, sizeof (msg));
+  monitor_format_error (err, msg, sizeof (msg));
   fprintf (stderr, "tspod-monitor: %s\n", msg);
   if (o->syslog)
     syslog (LOG_ERR, "container %s: %s", o->cid != NULL ? o->cid : "?", msg);
-}
-
-/* ---------------------------------------------------------------- the sync message -------- */
-
-/* JSON string body: quotes, backslashes and control characters escaped. */
-static void
-json_escape (char *out, size_t size, const char *s)
-{
-  size_t used = 0;
-
-  for (; *s != '\0' && used + 7 < size; s++)
-    {
-      unsigned char c = (unsigned char) *s;
-      if (c == '"' || c == '\\')
-        {
-          out[used++] = '\\';
-          out[used++] = (char) c;
-        }
-      else if (c < 0x20)
-        used += (size_t) snprintf (out + used, size - used, "\\u%04x", c);
-      else
-        out[used++] = (char) c;
-    }
-  out[used] = '\0';
-}
-
-static void
-sync_close (struct monitor_opts *o)
-{
-  if (o->sync_fd >= 0)
-    close (o->sync_fd);
-  o->sync_fd = -1;
-}
-
-/* The last message unless KEEP_OPEN. */
-static void
-sync_write (struct monitor_opts *o, const char *line, int keep_open)
-{
-  if (o->sync_fd < 0)
-    return;
-  /* The caller may be gone: nothing to do about a failed write but carry on. */
-  tspod_write_all (o->sync_fd, line, strlen (line));
-  if (! keep_open)
-    sync_close (o);
-}
-
-static void
-sync_send (struct monitor_opts *o, const char *line)
-{
-  sync_write (o, line, 0);
-}
-
-static void
-sync_error (struct monitor_opts *o, const struct tspod_error *err, int code)
-{
-  char msg[2200];
-  char escaped[sizeof (msg) * 2];
-  char line[sizeof (escaped) + 64];
-
-  format_error (err, msg, sizeof (msg));
-  json_escape (escaped, sizeof (escaped), msg);
-  snprintf (line, sizeof (line), "{\"error\":\"%s\",\"code\":%d}\n", escaped, code);
-  if (o->sync_fd < 0)
-    fprintf (stderr, "tspod-monitor: %s\n", msg);
-  sync_send (o, line);
-}
-
-static void
-sync_pid (struct monitor_opts *o, pid_t pid)
-{
-  char line[64];
-
-  snprintf (line, sizeof (line), "{\"pid\":%d}\n", (int) pid);
-  sync_write (o, line, o->sync_start);
-}
-
-/* The start gate's answer (monitor-relay.c reads the request): `runtime start`, or, when the
- * caller left without asking, the created container's deletion (it then exits as any does). */
-static void
-serve_start (struct start_gate *gate, int start)
-{
-  static const char *const start_verb[] = { "start", NULL };
-  static const char *const delete_verb[] = { "delete", "--force", NULL };
-  struct monitor_opts *o = gate->o;
-  struct tspod_error err;
-  int code;
-
-  if (! start)
-    {
-      sync_close (o);
-      if (monitor_runtime_verb (o, delete_verb, &code, &err) < 0)
-        monitor_report (o, &err);
-      return;
-    }
-  if (monitor_runtime_verb (o, start_verb, &code, &err) < 0)
-    sync_error (o, &err, code);
-  else
-    sync_send (o, "{\"started\":true}\n");
-}
-
-/* --sync-socket: the caller's end of the sync channel is a listening socket at that path. */
-static int
-connect_sync_socket (struct monitor_opts *o, struct tspod_error *err)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  int fd;
-
-  if (strlen (o->sync_socket) >= sizeof (addr.sun_path))
-    return tspod_fail (err, 0, NULL, "--sync-socket %s: the path is too long", o->sync_socket);
-  strcpy (addr.sun_path, o->sync_socket);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return tspod_fail (err, errno, NULL, "cannot create a socket");
-  if (connect (fd, (struct sockaddr *) &addr, sizeof (addr)) < 0)
-    {
-      close (fd);
-      return tspod_fail (err, errno, NULL, "cannot connect to %s", o->sync_socket);
-    }
-  o->sync_fd = fd;
-  return 0;
 }
 
 /* ---------------------------------------------------------------- process setup ----------- */
@@ -400,9 +278,9 @@ main (int argc, char **argv)
   pid_t pid;
 
   if (monitor_parse_args (argc, argv, &o, &err) < 0
-      || (o.sync_socket != NULL && connect_sync_socket (&o, &err) < 0))
+      || (o.sync_socket != NULL && monitor_connect_sync_socket (&o, &err) < 0))
     {
-      sync_error (&o, &err, TSPOD_EXIT_FAILURE);
+      monitor_sync_error (&o, &err, TSPOD_EXIT_FAILURE);
       return TSPOD_EXIT_FAILURE;
     }
   if (o.syslog)
@@ -410,7 +288,7 @@ main (int argc, char **argv)
   if (prepare (&o, &signal_fd, &err) < 0 || (log = log_writer_new (&o, &err)) == NULL
       || (attach = attach_server_new (&o, &err)) == NULL || notify_proxy_open (&o, &err) < 0)
     {
-      sync_error (&o, &err, TSPOD_EXIT_FAILURE);
+      monitor_sync_error (&o, &err, TSPOD_EXIT_FAILURE);
       return TSPOD_EXIT_FAILURE;
     }
   if (monitor_runtime_start (&o, signal_fd, &io, &pid, &code, &err) < 0)
@@ -420,11 +298,11 @@ main (int argc, char **argv)
       int cleaned;
       if (attach_server_finish (attach, -1, 0, 0, &cleaned, &cleanup) < 0)
         monitor_report (&o, &cleanup);
-      sync_error (&o, &err, code);
+      monitor_sync_error (&o, &err, code);
       return 1;
     }
-  sync_pid (&o, pid);
-  gate = (struct start_gate) { .fd = o.sync_start ? o.sync_fd : -1, .serve = serve_start, .o = &o };
+  monitor_sync_pid (&o, pid);
+  gate = (struct start_gate) { .fd = o.sync_start ? o.sync_fd : -1, .serve = monitor_serve_start, .o = &o };
   if (o.passthrough && null_stdio (&err) < 0)
     monitor_report (&o, &err);
   return monitor_run (&o, signal_fd, &io, pid, log, attach, o.sync_start ? &gate : NULL) < 0 ? 1 : 0;

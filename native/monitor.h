@@ -1,6 +1,7 @@
 /* tspod-monitor: the options every part reads, and each part's entry points. main() is in
  * monitor.c (daemonizing, the sync message, the exit sequence); the rest is split by concern:
  *   monitor-args.c     the command line
+ *   monitor-sync.c     the sync channel with the CLI (the create's report, the start request)
  *   monitor-runtime.c  `runtime create` / `runtime exec`, stdio pipes, console socket + pty
  *   monitor-verbs.c    `runtime start` on the caller's request, `runtime delete` and unmounts
  *                      at the exit
@@ -107,9 +108,20 @@ int monitor_parse_args (int argc, char **argv, struct monitor_opts *o, struct ts
 /* ---- monitor.c */
 /* After the sync message: errors go to stderr (/dev/null once detached) and syslog. */
 void monitor_report (const struct monitor_opts *o, const struct tspod_error *err);
+/* "what: why" on one line. */
+void monitor_format_error (const struct tspod_error *err, char *buf, size_t size);
 int64_t monitor_now_ms (void);
 /* Child side of a fork: the default signal mask before exec (the monitor blocks several). */
 int monitor_child_signals (void);
+
+/* ---- monitor-sync.c */
+/* The sync channel: errors ({"error":...,"code":N}, closing it) and the create's pid (closing it
+ * unless --sync-start); the start gate's serve callback; --sync-socket's connect. */
+void monitor_sync_error (struct monitor_opts *o, const struct tspod_error *err, int code);
+void monitor_sync_pid (struct monitor_opts *o, pid_t pid);
+struct start_gate;
+void monitor_serve_start (struct start_gate *gate, int start);
+int monitor_connect_sync_socket (struct monitor_opts *o, struct tspod_error *err);
 
 /* ---- monitor-runtime.c */
 /* Runs `runtime create` (or `runtime exec --detach`), fills IO and *PID. On failure *CODE is
