@@ -10,7 +10,7 @@ import { PsCommand } from './container-ps';
 import { TspodCommand } from './tspod-command';
 import { AnyFunction, compileOnly, method } from './snapshot-compile-only';
 import { createContainer } from '../../pkg/container/container-create';
-import { prepareStart, releaseStart } from '../../pkg/container/container-start';
+import { mountInputs, mountRootfs, prepareStart, releaseStart, rootfsDriver, writeBundle } from '../../pkg/container/container-start';
 import { removeContainer } from '../../pkg/container/container-remove';
 import { cleanupContainer } from '../../pkg/container/container-exit';
 import { exitCodeOf, waitForExit } from '../../pkg/container/container-stop';
@@ -24,11 +24,13 @@ import { startHelper } from '../../pkg/network/helper-process';
 import { startPortForwarder } from '../../pkg/network/port-forwarder';
 import { AttachSession } from '../../pkg/runtime/monitor-client';
 import { startMonitor } from '../../pkg/runtime/monitor-launch';
+import { launchMonitor, spawnMonitor } from '../../pkg/runtime/monitor-process';
 import { OciRuntime } from '../../pkg/runtime/oci-runtime';
 import { sealRuntime } from '../../pkg/runtime/runtime-binary';
 import { openDatabase } from '../../pkg/state/database';
 import { probeDriver } from '../../pkg/storage/driver-probe';
 import { OverlayDriver } from '../../pkg/storage/overlay-driver';
+import { connect as connectHelperServer } from '../../pkg/storage/helper-server';
 
 const START_FUNCTIONS: AnyFunction[] = [
   // Node's: each first checks that the program is a string (no process, no handle is made).
@@ -52,6 +54,10 @@ const START_FUNCTIONS: AnyFunction[] = [
   createContainer,
   prepareStart,
   releaseStart,
+  writeBundle,
+  mountInputs,
+  mountRootfs,
+  rootfsDriver,
   removeContainer,
   cleanupContainer,
   cancelPendingRestart,
@@ -64,6 +70,10 @@ const START_FUNCTIONS: AnyFunction[] = [
   startHelper,
   startPortForwarder,
   startMonitor,
+  launchMonitor,
+  spawnMonitor,
+  // Its promise's executor reads the name first (snapshot-monitor-training.ts runs the rest).
+  connectHelperServer,
   sealRuntime,
   method(OciRuntime, 'run'),
   openDatabase,

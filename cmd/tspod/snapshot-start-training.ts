@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { COMMAND_GROUPS } from './commands';
 import { compileStartFunctions } from './snapshot-start-compile';
 import { trainAttach } from './snapshot-attach-training';
+import { trainMonitorExchanges } from './snapshot-monitor-training';
 import { matchedPath, parserFor, typedClasses } from './command-parser';
 import { parseDetachKeys, sigProxyEnabled } from './container-attach';
 import type { ContainerCreateCommand } from './container-create-options';
@@ -30,6 +31,7 @@ import { resolveShortName } from '../../pkg/image/short-names';
 import { isManifestList } from '../../pkg/image/manifest-list';
 import { parseImageConfig } from '../../pkg/image/manifest';
 import { processArgs } from '../../pkg/container/container-create';
+import { initMount, namespaceMode, openPathForNestedRoot, resourceInput, usernsOf } from '../../pkg/container/container-start';
 import { isValidContainerName, randomContainerName } from '../../pkg/container/container-names';
 import { resolveHealthConfig } from '../../pkg/container/healthcheck-config';
 import { containerPaths } from '../../pkg/container/container-paths';
@@ -206,6 +208,12 @@ function specOf(dir: string, config: ContainerConfig): void {
   resolvConf(etcInput, 'nameserver 127.0.0.53\nsearch example.com\noptions edns0\n');
   const host = madeUpHost();
   const capOpts = { capAdd: config.capAdd, capDrop: config.capDrop, privileged: false };
+  // As root (rootless would warn that limits are ignored).
+  resourceInput({ ...config, resources: { memory: 1 << 30, cpus: 1.5 } }, false);
+  // The start's namespaces and mounts when nothing more is asked (no --init, no nested root).
+  for (const mode of [undefined, 'host', 'ns:/proc/1/ns/net']) namespaceMode(mode);
+  openPathForNestedRoot(usernsOf(config), dir, rootfs);
+  initMount(config);
   const mountinfo = parseMountInfo(MOUNTINFO_SAMPLE);
   const spec = buildSpec({
     rootfs,
@@ -303,5 +311,6 @@ export async function trainStartPath(dir: string, config: EngineConfig): Promise
   await startPlan(dir, config, container);
   listContainer(container);
   await trainAttach(dir);
+  await trainMonitorExchanges(dir);
   await compileStartFunctions();
 }

@@ -56,14 +56,18 @@ export function tspodBinary(): string {
   return nativeBinary('tspod');
 }
 
-function namespaceMode(value: string | undefined): NamespaceMode | undefined {
+/** Exported for the snapshot's training (see mountInputs). */
+export function namespaceMode(value: string | undefined): NamespaceMode | undefined {
   if (value === undefined || value === '' || value === 'private') return undefined;
   if (value === 'host') return 'host';
   if (value.startsWith('ns:')) return { path: value.slice(3) };
   return undefined;
 }
 
-function mountInputs(engine: Engine, config: ContainerConfig, rootfs: string): MountInput[] {
+// Exported (like the other functions of the start marked so) for the start-up snapshot's
+// training alone: cmd/tspod/snapshot-start-training.ts runs them or snapshot-start-compile.ts
+// compiles them at build time.
+export function mountInputs(engine: Engine, config: ContainerConfig, rootfs: string): MountInput[] {
   const volumes = new VolumeStore(engine.db, engine.config.graphRoot);
   return config.mounts.map((m): MountInput => {
     if (m.type === 'tmpfs') return { type: 'tmpfs', destination: m.destination, readonly: m.readonly, options: m.options };
@@ -88,8 +92,9 @@ function mountInputs(engine: Engine, config: ContainerConfig, rootfs: string): M
   });
 }
 
-/** --userns as buildSpec takes it, with the range create reserved for auto. */
-function usernsOf(config: ContainerConfig): UserNamespaceMode {
+/** --userns as buildSpec takes it, with the range create reserved for auto. Exported for the
+ * snapshot's training (see mountInputs). */
+export function usernsOf(config: ContainerConfig): UserNamespaceMode {
   const mode = parseUsernsFlag(config.userns);
   return mode.mode === 'auto' && config.usernsRange ? { ...mode, size: config.usernsRange.size, offset: config.usernsRange.offset } : mode;
 }
@@ -99,8 +104,9 @@ function usernsOf(config: ContainerConfig): UserNamespaceMode {
  * keep their owners inside: fuse-overlayfs maps ids per mount (kernel overlay cannot here: idmapped
  * mounts of the host's filesystems need real root). It costs a FUSE daemon per running container
  * and slower file access than kernel overlay, and no copy of the image.
+ * Exported for the snapshot's training (see mountInputs).
  */
-async function rootfsDriver(engine: Engine, userns: UserNamespaceMode): Promise<GraphDriver> {
+export async function rootfsDriver(engine: Engine, userns: UserNamespaceMode): Promise<GraphDriver> {
   const driver = await engine.driver();
   if (userns.mode === 'host') return driver;
   if (driver.name === 'vfs') throw new HostError(`--userns=${userns.mode} needs the overlay or fuse-overlayfs storage driver (vfs cannot show the image's owners in a nested user namespace)`);
@@ -115,8 +121,9 @@ async function rootfsDriver(engine: Engine, userns: UserNamespaceMode): Promise<
  * that is a subordinate id with no rights on the user's files, so every directory on the way to
  * the container's own must let others through: tspod opens its own (the store, the container's
  * directory: search only, no listing); a directory of the user's above the store it reports.
+ * Exported for the snapshot's training (see mountInputs).
  */
-function openPathForNestedRoot(userns: UserNamespaceMode, graphRoot: string, dir: string): void {
+export function openPathForNestedRoot(userns: UserNamespaceMode, graphRoot: string, dir: string): void {
   if (userns.mode !== 'auto' && userns.mode !== 'nomap') return;
   for (let d = dir; ; d = path.dirname(d)) {
     const mode = fs.statSync(d).mode;
@@ -131,8 +138,9 @@ function openPathForNestedRoot(userns: UserNamespaceMode, graphRoot: string, dir
   }
 }
 
-/** NETNS: a network namespace to make in the same helper run, where the driver can (MountSpec). */
-async function mountRootfs(engine: Engine, container: Container, paths: ContainerPaths, netns?: string): Promise<void> {
+/** NETNS: a network namespace to make in the same helper run, where the driver can (MountSpec).
+ * Exported for the snapshot's training (see mountInputs). */
+export async function mountRootfs(engine: Engine, container: Container, paths: ContainerPaths, netns?: string): Promise<void> {
   const userns = usernsOf(container.config);
   openPathForNestedRoot(userns, engine.config.graphRoot, paths.userdata);
   const driver = await rootfsDriver(engine, userns);
@@ -156,7 +164,8 @@ export function initBinary(): string {
 }
 const INIT_DESTINATION = '/run/tspod-init';
 
-function initMount(config: ContainerConfig): MountInput[] {
+/** Exported for the snapshot's training (see mountInputs). */
+export function initMount(config: ContainerConfig): MountInput[] {
   if (!config.init) return [];
   const source = config.initPath ?? initBinary();
   if (!fs.existsSync(source)) throw new HostError(`container init binary ${source} does not exist`);
@@ -166,8 +175,9 @@ function initMount(config: ContainerConfig): MountInput[] {
 /**
  * The resources asked for, when they can be applied: as root. Rootless on cgroup v1 nothing
  * can set limits; Podman warns once and runs the container without them (inspect keeps them).
+ * Exported for the snapshot's training (see mountInputs).
  */
-function resourceInput(config: ContainerConfig, rootless: boolean): ResourceInput | undefined {
+export function resourceInput(config: ContainerConfig, rootless: boolean): ResourceInput | undefined {
   const r = config.resources ?? {};
   const num = (key: string): number | undefined => (typeof r[key] === 'number' ? (r[key] as number) : undefined);
   const input: ResourceInput = {
@@ -186,7 +196,8 @@ function resourceInput(config: ContainerConfig, rootless: boolean): ResourceInpu
   return input;
 }
 
-function writeBundle(engine: Engine, container: Container, paths: ContainerPaths, network: NetworkPlan, runtime: OciRuntime): void {
+// Exported for the snapshot's training (see mountInputs).
+export function writeBundle(engine: Engine, container: Container, paths: ContainerPaths, network: NetworkPlan, runtime: OciRuntime): void {
   const { config } = container;
   const imageRec = engine.images.get(config.imageId);
   const image = imageRec ? parseImageConfig(imageRec.config) : undefined;

@@ -229,7 +229,8 @@ function parseSync(line: string): SyncMessage {
   throw new HostError(`tspod-monitor sent an invalid sync message: ${JSON.stringify(line)}`);
 }
 
-async function readMonitorPid(pidFile: string): Promise<number> {
+/** Exported for the start-up snapshot's training (see SyncChannel). */
+export async function readMonitorPid(pidFile: string): Promise<number> {
   // A few bytes the monitor has just written: read in place. fs.promises would load node's
   // fs/promises modules (not in the start-up snapshot) into every run, start and exec: ~1 ms.
   const text = fs.readFileSync(pidFile, 'utf8');
@@ -239,7 +240,9 @@ async function readMonitorPid(pidFile: string): Promise<number> {
 }
 
 /** The sync fd, line by line: the monitor's messages in, the start request out. */
-class SyncChannel {
+// Exported, like heldStart and readMonitorPid, for the start-up snapshot's training alone
+// (cmd/tspod/snapshot-monitor-training.ts runs them against a made-up monitor).
+export class SyncChannel {
   private text = '';
   private ended = false;
   private waiting: ((line: string | undefined) => void) | undefined;
@@ -311,7 +314,7 @@ function nextLine(channel: SyncChannel, ms: number, what: string): Promise<strin
   return withTimeout(channel.next(), ms, what);
 }
 
-function heldStart(channel: SyncChannel, opts: MonitorOptions): HeldStart {
+export function heldStart(channel: SyncChannel, opts: MonitorOptions): HeldStart {
   let used = false;
   return {
     async start(): Promise<void> {

@@ -26,7 +26,9 @@ export interface LaunchedMonitor {
 const lastLine = (text: string): string => text.trim().split('\n').pop() || 'no message';
 
 /** The monitor as our child, its sync channel an inherited socket. ARGS(fd) gives its arguments. */
-function spawnMonitor(file: string, args: (sync: number) => string[], env: NodeJS.ProcessEnv, passthrough: boolean): LaunchedMonitor {
+// Exported, like serverMonitor, for the start-up snapshot's training alone
+// (cmd/tspod/snapshot-monitor-training.ts).
+export function spawnMonitor(file: string, args: (sync: number) => string[], env: NodeJS.ProcessEnv, passthrough: boolean): LaunchedMonitor {
   const child = spawn(file, args(3), {
     env,
     // passthrough: the container gets our stdio. Otherwise stderr only carries what the
@@ -58,7 +60,7 @@ function spawnMonitor(file: string, args: (sync: number) => string[], env: NodeJ
  * start have: the root's mount), so that the request is written now, before the caller goes on
  * to spawn the network helpers; undefined otherwise.
  */
-function serverMonitor(file: string, args: (sync: string) => string[], env: NodeJS.ProcessEnv, syncSocket: string): LaunchedMonitor | undefined {
+export function serverMonitor(file: string, args: (sync: string) => string[], env: NodeJS.ProcessEnv, syncSocket: string): LaunchedMonitor | undefined {
   const helper = establishedHelperServer();
   if (!helper) return undefined;
   fs.rmSync(syncSocket, { force: true });

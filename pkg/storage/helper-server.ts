@@ -30,6 +30,18 @@ export function encodeHelperRequest(cwd: string, args: string[]): Buffer {
   return frame;
 }
 
+/** An answer as native/helper-server.c frames it: for made-up servers (the start-up snapshot's
+ * training, tests). */
+export function encodeHelperAnswer(code: number, stdout: string, stderr: string): Buffer {
+  const out = Buffer.from(stdout);
+  const err = Buffer.from(stderr);
+  const frame = Buffer.alloc(12);
+  frame.writeUInt32BE(8 + out.length + err.length, 0);
+  frame.writeInt32BE(code, 4);
+  frame.writeUInt32BE(out.length, 8);
+  return Buffer.concat([frame, out, err]);
+}
+
 /** Whole answers out of a byte stream; the bytes of an incomplete one stay in `rest`. */
 export function decodeHelperAnswers(data: Buffer): { answers: HelperResult[]; rest: Buffer } {
   const answers: HelperResult[] = [];
@@ -103,7 +115,8 @@ export function takeHelperServer(env: NodeJS.ProcessEnv = process.env): void {
   delete env[SOCKET_ENV];
 }
 
-function connect(name: string): Promise<HelperServerConnection | undefined> {
+// Exported for the start-up snapshot's training alone (cmd/tspod/snapshot-start-compile.ts).
+export function connect(name: string): Promise<HelperServerConnection | undefined> {
   return new Promise((resolve) => {
     const socket = net.createConnection({ path: `\0${name}` });
     socket.once('connect', () => {

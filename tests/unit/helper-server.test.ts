@@ -1,16 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeHelperAnswers, encodeHelperRequest, runOnHelperServer, takeHelperServer } from '../../pkg/storage/helper-server';
-
-function answer(code: number, stdout: string, stderr: string): Buffer {
-  const out = Buffer.from(stdout);
-  const err = Buffer.from(stderr);
-  const frame = Buffer.alloc(12);
-  frame.writeUInt32BE(8 + out.length + err.length, 0);
-  frame.writeInt32BE(code, 4);
-  frame.writeUInt32BE(out.length, 8);
-  return Buffer.concat([frame, out, err]);
-}
+import { decodeHelperAnswers, encodeHelperAnswer as answer, encodeHelperRequest, runOnHelperServer, takeHelperServer } from '../../pkg/storage/helper-server';
 
 test('a request is its length, then the directory and each word NUL-terminated', () => {
   const frame = encodeHelperRequest('/d', ['mount', '-r', 'a b']);

@@ -5,9 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { trainCommonPaths } from '../../cmd/tspod/snapshot-training';
 import { trainStartPath } from '../../cmd/tspod/snapshot-start-training';
 import { AnyFunction, compileOnly } from '../../cmd/tspod/snapshot-compile-only';
+import { trainMonitorExchanges } from '../../cmd/tspod/snapshot-monitor-training';
+import { establishedHelperServer, runOnHelperServer } from '../../pkg/storage/helper-server';
 
 const leftovers = (): string[] => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('tspod-snapshot-'));
 
@@ -38,4 +41,20 @@ test('compile-only calls refuse a function that does its work without its argume
   await assert.rejects(compileOnly([works]), /works finished without using its arguments/);
   await assert.rejects(compileOnly([worksLater]), /worksLater finished without using its arguments/);
   await assert.rejects(compileOnly([fails]), /no such file/);
+});
+
+test('the helper server and monitor exchanges leave no connection behind, and skip a directory too deep for a socket', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-train2-'));
+  try {
+    await trainMonitorExchanges(dir);
+    // The command run from the snapshot connects to its own helper server, not to a kept one.
+    assert.equal(establishedHelperServer(), undefined);
+    assert.equal(await runOnHelperServer(['mount']), undefined);
+    const deep = path.join(dir, 'd'.repeat(120));
+    fs.mkdirSync(deep);
+    await trainMonitorExchanges(deep);
+    assert.deepEqual(fs.readdirSync(deep), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
