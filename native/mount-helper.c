@@ -19,6 +19,12 @@
  *                                                 with the surprise when overlay misbehaves
  *   topdir DIR                                    chattr +T: ext4 spreads DIR's subdirectories
  *                                                 over block groups (see pkg/storage/layer-home.ts)
+ *   port-check PROTO HOST PORT...                 for each triple (tcp|udp, an address or "" for
+ *                                                 all, a port) prints its index (from 0) when a
+ *                                                 bind there fails with EADDRINUSE, as `run`'s
+ *                                                 check before it creates anything (a helper
+ *                                                 server's child does it without Node's
+ *                                                 listen and DNS machinery)
  *   netns FILE                                    a new network namespace with lo up, kept by a
  *                                                 bind mount on FILE (created; a stale mount
  *                                                 there is detached first): a container's, made
@@ -33,7 +39,10 @@
 #include <string.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
@@ -55,7 +64,7 @@ fail (const char *what, const char *path)
 static int
 usage (void)
 {
-  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout|probe-overlay|topdir|netns ARGS...\n", stderr);
+  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout|probe-overlay|topdir|netns|port-check ARGS...\n", stderr);
   return 2;
 }
 
@@ -327,6 +336,61 @@ make_netns (const char *file)
   return 0;
 }
 
+/* Binds (and for tcp listens) where a published port would: in use is EADDRINUSE only, any
+ * other failure is left for the port forwarder to report. */
+static int
+port_in_use (const char *proto, const char *host, const char *port)
+{
+  int udp = strcmp (proto, "udp") == 0;
+  struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+  struct sockaddr_in a4 = { .sin_family = AF_INET };
+  struct sockaddr *addr = (struct sockaddr *) &a6;
+  socklen_t len = sizeof (a6);
+  int one = 1;
+  int zero = 0;
+  int in_use;
+  int fd;
+
+  a6.sin6_port = a4.sin_port = htons ((uint16_t) atoi (port));
+  if (host[0] != '\0' && inet_pton (AF_INET, host, &a4.sin_addr) == 1)
+    {
+      addr = (struct sockaddr *) &a4;
+      len = sizeof (a4);
+    }
+  else if (host[0] != '\0' && inet_pton (AF_INET6, host, &a6.sin6_addr) != 1)
+    return 0;
+  fd = socket (addr->sa_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0 && addr->sa_family == AF_INET6 && host[0] == '\0')
+    {
+      /* No IPv6 here: all addresses are IPv4's. */
+      addr = (struct sockaddr *) &a4;
+      len = sizeof (a4);
+      fd = socket (AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+    }
+  if (fd < 0)
+    return 0;
+  if (addr->sa_family == AF_INET6)
+    setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof (zero));
+  if (! udp)
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
+  in_use = (bind (fd, addr, len) < 0 || (! udp && listen (fd, 1) < 0)) && errno == EADDRINUSE;
+  close (fd);
+  return in_use;
+}
+
+static int
+do_port_check (int argc, char **argv)
+{
+  int i;
+
+  if ((argc - 2) % 3 != 0)
+    return usage ();
+  for (i = 2; i + 2 < argc; i += 3)
+    if (port_in_use (argv[i], argv[i + 1], argv[i + 2]))
+      printf ("%d\n", (i - 2) / 3);
+  return 0;
+}
+
 static int
 do_netns (int argc, char **argv)
 {
@@ -356,5 +420,7 @@ tspod_mount_helper (int argc, char **argv)
     return do_topdir (argc, argv);
   if (strcmp (argv[1], "netns") == 0)
     return do_netns (argc, argv);
+  if (strcmp (argv[1], "port-check") == 0)
+    return do_port_check (argc, argv);
   return usage ();
 }

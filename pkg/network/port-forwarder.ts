@@ -10,6 +10,7 @@ import { ConflictError, HostError, InvalidArgumentError } from '../errors';
 import { nativeBinary } from '../package-root';
 import { HelperProcess, startHelper } from './helper-process';
 import { PortMapping, PublishedPort, hostAddressText } from './port-mappings';
+import { runOnHelperServer } from '../storage/helper-server';
 
 /** A port the host already uses: `run` removes the container it created when it sees this. */
 export class PortInUseError extends ConflictError {}
@@ -83,10 +84,20 @@ export async function startPortForwarder(req: ForwardRequest): Promise<StartedFo
   };
 }
 
+const takenText = (p: PublishedPort): string => `${hostAddressText(p.hostIp)}:${p.hostPort}/${p.protocol}`;
+
+/** The taken ones, as the launcher's helper server finds them (its `port-check` binds in C: no
+ * Node listen machinery to load); undefined without a server. */
+async function takenByHelperServer(ports: PublishedPort[]): Promise<string[] | undefined> {
+  const served = await runOnHelperServer(['port-check', ...ports.flatMap((p) => [p.protocol, p.hostIp, String(p.hostPort)])]).catch(() => undefined);
+  if (!served || served.code !== 0) return undefined;
+  return served.stdout.split('\n').filter((line) => line !== '').map((i) => takenText(ports[Number(i)]));
+}
+
 function tryBind(p: PublishedPort): Promise<string | undefined> {
   const host = p.hostIp === '' ? '::' : p.hostIp;
   return new Promise((resolve) => {
-    const fail = (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' ? `${hostAddressText(p.hostIp)}:${p.hostPort}/${p.protocol}` : undefined);
+    const fail = (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' ? takenText(p) : undefined);
     if (p.protocol === 'udp') {
       const sock = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: false });
       sock.once('error', fail);
@@ -105,6 +116,7 @@ function tryBind(p: PublishedPort): Promise<string | undefined> {
  */
 export async function checkPortsAvailable(mappings: PortMapping[]): Promise<void> {
   const fixed = expand(mappings).filter((p) => p.hostPort !== 0 && !p.max && p.protocol !== 'sctp');
-  const taken = (await Promise.all(fixed.map(tryBind))).filter((t): t is string => t !== undefined);
+  if (fixed.length === 0) return;
+  const taken = (await takenByHelperServer(fixed)) ?? (await Promise.all(fixed.map(tryBind))).filter((t): t is string => t !== undefined);
   if (taken.length) throw new PortInUseError(`cannot publish ${taken[0]}: the port is already in use: publish another host port (-p HOSTPORT:PORT)`);
 }
