@@ -97,6 +97,11 @@ const DAILY_COMMAND_MODULES = [
   './inspect',
   './version',
 ];
+// A container start (`run`, `create`, `start`) deserializes only what it uses: not the listing,
+// log, inspect and pull modules the daily blob initializes for its other commands.
+const RUN_PRELOADED = PRELOADED.filter(
+  (f) => !['pkg/container/container-inspect.ts', 'pkg/container/container-list.ts', 'pkg/container/container-logs.ts', 'pkg/container/container-exec.ts', 'pkg/image/image-filters.ts', 'pkg/image/image-list.ts', 'pkg/image/image-pull.ts'].includes(f),
+);
 const SNAPSHOTS = [
   { entry: 'cmd/tspod/snapshot-entry.ts', bundle: 'tspod-snapshot.js', blob: path.join(dist, 'tspod.blob'), preloaded: PRELOADED },
   {
@@ -105,6 +110,13 @@ const SNAPSHOTS = [
     blob: path.join(dist, 'tspod-daily.blob'),
     preloaded: PRELOADED,
     commandModules: DAILY_COMMAND_MODULES,
+  },
+  {
+    entry: 'cmd/tspod/snapshot-run-entry.ts',
+    bundle: 'tspod-run.js',
+    blob: path.join(dist, 'tspod-run.blob'),
+    preloaded: RUN_PRELOADED,
+    commandModules: ['./container-run', './container-lifecycle'],
   },
   {
     entry: 'cmd/tspod/snapshot-listing-entry.ts',

@@ -2,8 +2,9 @@
  * this launcher does it first (join the pause process's namespaces, or create them) and then
  * execs `node --snapshot-blob <pkgroot>/dist/tspod.blob -- ARGS...` (the CLI with every module
  * already loaded, see cmd/tspod/snapshot-entry.ts; smaller ones for the commands in
- * LISTING_COMMANDS and DAILY_COMMANDS), or `node <pkgroot>/dist/cmd/tspod/main.js ARGS...`
- * when there is no snapshot for this node binary or TSPOD_NO_SNAPSHOT=1.
+ * LISTING_COMMANDS, RUN_COMMANDS and DAILY_COMMANDS), or
+ * `node <pkgroot>/dist/cmd/tspod/main.js ARGS...` when there is no snapshot for this node binary
+ * or TSPOD_NO_SNAPSHOT=1.
  *
  * What the CLI gets in its environment:
  *   _TSPOD_ROOTLESS      0 for root (no namespace), 1 otherwise
@@ -110,6 +111,7 @@ locate_node (struct launch *l, struct tspod_error *err)
  * it saves). The first argument must be the word itself: after a global flag (whose value could
  * be anything) dist/tspod.blob serves, which runs every command. */
 static const char *const LISTING_COMMANDS[] = { "images", "version", NULL };
+static const char *const RUN_COMMANDS[] = { "create", "run", "start", NULL };
 static const char *const DAILY_COMMANDS[]
     = { "container", "create", "exec", "inspect", "logs", "ps", "pull", "rm", "rmi", "run", "start", "stop", "tag", NULL };
 
@@ -171,6 +173,8 @@ choose_snapshot (struct launch *l, int argc, char **argv)
   if ((off != NULL && strcmp (off, "1") == 0) || stat (l->node, &node) < 0)
     return;
   if (first_word_in (argc, argv, LISTING_COMMANDS) && use_snapshot (l, &node, "tspod-listing.blob"))
+    return;
+  if (first_word_in (argc, argv, RUN_COMMANDS) && use_snapshot (l, &node, "tspod-run.blob"))
     return;
   if (first_word_in (argc, argv, DAILY_COMMANDS) && use_snapshot (l, &node, "tspod-daily.blob"))
     return;

@@ -653,6 +653,7 @@ describe('launcher start-up snapshot', () => {
   let stamp = '';
   let listingBlob = '';
   let dailyBlob = '';
+  let runBlob = '';
 
   before(() => {
     const entry = path.join(work, 'snapshot-entry.js');
@@ -664,14 +665,15 @@ describe('launcher start-up snapshot', () => {
     fs.writeFileSync(stamp, `${node.size} ${Math.floor(node.mtimeMs / 1000)} --no-rehash-snapshot\n`);
     listingBlob = path.join(work, 'pkg', 'dist', 'tspod-listing.blob');
     dailyBlob = path.join(work, 'pkg', 'dist', 'tspod-daily.blob');
-    for (const copy of [listingBlob, dailyBlob]) {
+    runBlob = path.join(work, 'pkg', 'dist', 'tspod-run.blob');
+    for (const copy of [listingBlob, dailyBlob, runBlob]) {
       fs.copyFileSync(blob, copy);
       fs.copyFileSync(stamp, `${copy}.node`);
     }
   });
 
   after(() => {
-    for (const file of [blob, listingBlob, dailyBlob]) {
+    for (const file of [blob, listingBlob, dailyBlob, runBlob]) {
       fs.rmSync(file, { force: true });
       fs.rmSync(`${file}.node`, { force: true });
     }
@@ -688,7 +690,7 @@ describe('launcher start-up snapshot', () => {
     assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob, '--no-rehash-snapshot']);
   });
 
-  test('images and version start from dist/tspod-listing.blob, the daily container commands from dist/tspod-daily.blob, the rest and any line starting with a flag from dist/tspod.blob', async () => {
+  test('images and version start from dist/tspod-listing.blob, run, create and start from dist/tspod-run.blob, the other daily container commands from dist/tspod-daily.blob, the rest and any line starting with a flag from dist/tspod.blob', async () => {
     const started = async (argv: string[]): Promise<string> => {
       const r = await runOk(undefined, rootEnv(), argv);
       assert.deepEqual(r.out.argv, argv);
@@ -696,7 +698,8 @@ describe('launcher start-up snapshot', () => {
     };
     assert.equal(await started(['images', '-a']), listingBlob);
     assert.equal(await started(['version']), listingBlob);
-    for (const argv of [['ps', '-a'], ['run', '--rm', 'busybox'], ['container', 'cleanup', 'x'], ['rm', '-f', 'x']]) assert.equal(await started(argv), dailyBlob, argv.join(' '));
+    for (const argv of [['run', '--rm', 'busybox'], ['create', 'busybox'], ['start', 'x']]) assert.equal(await started(argv), runBlob, argv.join(' '));
+    for (const argv of [['ps', '-a'], ['container', 'cleanup', 'x'], ['rm', '-f', 'x']]) assert.equal(await started(argv), dailyBlob, argv.join(' '));
     for (const argv of [['image', 'ls'], ['build', '.'], ['--root', '/x', 'images'], ['--log-level', 'debug', 'ps'], ['imagesx'], []]) assert.equal(await started(argv), blob, argv.join(' '));
   });
 
@@ -710,14 +713,16 @@ describe('launcher start-up snapshot', () => {
     } finally {
       fs.writeFileSync(listingStamp, good);
     }
-    for (const [missing, argv] of [
-      [listingBlob, ['version']],
-      [dailyBlob, ['ps']],
+    for (const [missing, argv, fallback] of [
+      [listingBlob, ['version'], () => blob],
+      [dailyBlob, ['ps'], () => blob],
+      // run's own blob missing: the daily one, which holds run too
+      [runBlob, ['run'], () => dailyBlob],
     ] as const) {
       fs.renameSync(missing, `${missing}.away`);
       try {
         const r = await runOk(undefined, rootEnv(), [...argv]);
-        assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', blob, '--no-rehash-snapshot']);
+        assert.deepEqual((r.out as unknown as { execArgv: string[] }).execArgv, ['--snapshot-blob', fallback(), '--no-rehash-snapshot']);
       } finally {
         fs.renameSync(`${missing}.away`, missing);
       }
