@@ -89,7 +89,6 @@ void
 monitor_serve_start (struct start_gate *gate, int start)
 {
   static const char *const start_verb[] = { "start", NULL };
-  static const char *const delete_verb[] = { "delete", "--force", NULL };
   struct monitor_opts *o = gate->o;
   struct tspod_error err;
   int code;
@@ -97,7 +96,7 @@ monitor_serve_start (struct start_gate *gate, int start)
   if (! start)
     {
       sync_close (o);
-      if (monitor_runtime_verb (o, delete_verb, &code, &err) < 0)
+      if (monitor_runtime_verb (o, monitor_delete_verb, &code, &err) < 0)
         monitor_report (o, &err);
       return;
     }

@@ -145,10 +145,11 @@ unmount_all (const struct monitor_opts *o, const char *target)
     }
 }
 
+const char *const monitor_delete_verb[] = { "delete", "--force", NULL };
+
 void
 monitor_release (const struct monitor_opts *o)
 {
-  static const char *const delete_verb[] = { "delete", "--force", NULL };
   struct tspod_error err;
   pid_t pid = 0;
   int stderr_fd = -1;
@@ -157,7 +158,7 @@ monitor_release (const struct monitor_opts *o)
 
   /* The runtime's record and the mounts do not depend on one another: the unmounts run while
    * the runtime deletes. */
-  if (o->release_runtime && spawn_verb (o, delete_verb, &pid, &stderr_fd, &err) < 0)
+  if (o->release_runtime && spawn_verb (o, monitor_delete_verb, &pid, &stderr_fd, &err) < 0)
     monitor_report (o, &err);
   for (i = 0; o->release_mounts[i] != NULL; i++)
     unmount_all (o, o->release_mounts[i]);

@@ -139,6 +139,8 @@ void monitor_flatten (const char *in, size_t len, char *out, size_t size);
  * exit status. On failure err holds its stderr on one line. */
 int monitor_runtime_verb (const struct monitor_opts *o, const char *const *verb, int *code,
                           struct tspod_error *err);
+/* `delete --force`: the created container of a caller that left, the exited one at the release. */
+extern const char *const monitor_delete_verb[];
 /* After the exit: `runtime delete --force` (--release-runtime) while the --release-mount
  * targets are unmounted; failures are reported, not returned. */
 void monitor_release (const struct monitor_opts *o);

@@ -55,7 +55,7 @@ async function helperConnection(socketPath: string): Promise<void> {
   try {
     const socket = await connected(socketPath);
     const helper = new HelperServerConnection(socket);
-    const result = await helper.run('', ['@probe', 'overlay']);
+    const result = await helper.run(['@probe', 'overlay']);
     if (result.code !== 0 || result.stdout !== 'ok\n') throw new Error(`snapshot training: the helper server answered ${JSON.stringify(result)}`);
     socket.destroy();
     await new Promise((resolve) => socket.once('close', resolve));

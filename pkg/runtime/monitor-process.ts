@@ -80,7 +80,7 @@ export function serverMonitor(file: string, args: (sync: string) => string[], en
   });
   sync.catch(() => {});
   const entries = Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
-  const result = helper.run('', ['@spawn', String(entries.length), ...entries, file, ...args(syncSocket)]);
+  const result = helper.run(['@spawn', String(entries.length), ...entries, file, ...args(syncSocket)]);
   result.catch(() => undefined);
   const failed = Promise.race([
     sync.then(() => new Promise<never>(() => undefined)),

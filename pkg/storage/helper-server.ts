@@ -71,7 +71,7 @@ export class HelperServerConnection {
     socket.on('close', () => broken());
   }
 
-  run(cwd: string, args: string[]): Promise<HelperResult> {
+  run(args: string[], cwd = ''): Promise<HelperResult> {
     return new Promise<HelperResult>((resolve, reject) => {
       this.pending.push({ resolve, reject });
       // Only a request in flight keeps this process alive.
@@ -144,5 +144,5 @@ export async function runOnHelperServer(args: string[], cwd = ''): Promise<Helpe
   if (!socketName) return undefined;
   connection ??= connect(socketName);
   const conn = await connection;
-  return conn?.run(cwd, args);
+  return conn?.run(args, cwd);
 }
