@@ -5,11 +5,11 @@
  * a fork of this small process costs a tenth of that, and no exec follows. The verb runs in a
  * child, in the namespaces node runs in, exactly as tspod-mount-helper would run it.
  *
- * It also starts the container monitor (`@spawn N ENV... PROGRAM ARGS...`: an exec with that
- * environment; the answer comes once the program exited and its stdout and stderr closed, which
- * for the daemonizing monitor is as soon as it has detached).
+ * It also starts programs for node: the container monitor, and the network's helpers that run
+ * on (helper-jobs.c lists the requests).
  *
- * Protocol (pkg/storage/helper-server.ts), one request at a time, answered in order:
+ * Protocol (pkg/storage/helper-server.ts): requests run side by side, each in a child started
+ * as it arrives (at most 16 unanswered); the answers come in request order:
  *   request  [u32 BE length][CWD \0 VERB \0 ARG \0 ...]      CWD empty: stay in the server's
  *   answer   [u32 BE length][i32 BE exit status][u32 BE stdout length][stdout][stderr]
  * The socket is abstract, "\0tspod-helper-PID-RANDOM", named in $_TSPOD_HELPER_SOCKET (without
@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
@@ -35,10 +36,9 @@
 
 #include "fileio.h"
 #include "helper-server.h"
-#include "mount-helper.h"
+#include "helper-jobs.h"
 
 #define MAX_REQUEST (16u << 20)
-#define MAX_OUTPUT (1u << 20)
 
 static int
 read_full (int fd, void *buf, size_t len)
@@ -58,180 +58,30 @@ read_full (int fd, void *buf, size_t len)
   return 0;
 }
 
-struct output
-{
-  char *data;
-  size_t len;
-};
-
-/* Appends what FD has (dropping what goes over MAX_OUTPUT); closes it at EOF. */
-static void
-collect (int *fd, struct output *out)
-{
-  char buf[4096];
-  ssize_t n = read (*fd, buf, sizeof (buf));
-  char *grown;
-
-  if (n < 0 && errno == EINTR)
-    return;
-  if (n <= 0)
-    {
-      close (*fd);
-      *fd = -1;
-      return;
-    }
-  if (out->len + (size_t) n > MAX_OUTPUT)
-    return;
-  grown = realloc (out->data, out->len + (size_t) n);
-  if (grown == NULL)
-    return;
-  memcpy (grown + out->len, buf, (size_t) n);
-  out->data = grown;
-  out->len += (size_t) n;
-}
-
-/* `@spawn N ENV... PROGRAM ARGS...`: execs PROGRAM with exactly those N environment entries. */
-static void __attribute__ ((noreturn))
-spawn_program (int argc, char **argv)
-{
-  char *end = NULL;
-  long n_env = argc > 2 ? strtol (argv[2], &end, 10) : -1;
-  char **envp;
-  char **args;
-  long i;
-
-  if (end == NULL || *end != '\0' || n_env < 0 || 3 + n_env >= argc)
-    {
-      fputs ("tspod helper server: malformed @spawn request\n", stderr);
-      exit (125);
-    }
-  envp = calloc ((size_t) n_env + 1, sizeof (*envp));
-  if (envp == NULL)
-    exit (125);
-  for (i = 0; i < n_env; i++)
-    envp[i] = argv[3 + i];
-  args = argv + 3 + n_env;
-  execve (args[0], args, envp);
-  fprintf (stderr, "cannot execute %s: %s\n", args[0], strerror (errno));
-  exit (127);
-}
-
-/* In the child: the verb's stdout and stderr are the pipes, stdin /dev/null. */
-static void __attribute__ ((noreturn))
-run_verb (char *cwd, int argc, char **argv, int out_fd, int err_fd)
-{
-  sigset_t none;
-  int null_fd = open ("/dev/null", O_RDONLY);
-
-  sigemptyset (&none);
-  if (null_fd < 0 || dup2 (null_fd, 0) < 0 || dup2 (out_fd, 1) < 0 || dup2 (err_fd, 2) < 0
-      || sigprocmask (SIG_SETMASK, &none, NULL) < 0)
-    _exit (125);
-  if (cwd[0] != '\0' && chdir (cwd) < 0)
-    {
-      fprintf (stderr, "chdir %s: %s\n", cwd, strerror (errno));
-      exit (1);
-    }
-  if (strcmp (argv[1], "@spawn") == 0)
-    spawn_program (argc, argv);
-  exit (tspod_mount_helper (argc, argv));
-}
-
-/* Runs the verb of REQ (LEN bytes, NUL-separated) in a child; its status and output. */
 static int
-run_request (char *req, size_t len, int *status, struct output *out, struct output *err)
-{
-  char **argv;
-  int argc = 0;
-  int out_pipe[2];
-  int err_pipe[2];
-  size_t i;
-  pid_t pid;
-  int wstatus;
-
-  for (i = 0; i < len; i++)
-    if (req[i] == '\0')
-      argc++;
-  /* CWD, then the verb and its arguments; argv[0] is the helper's name. */
-  argv = calloc ((size_t) argc + 1, sizeof (*argv));
-  if (argv == NULL || argc < 2)
-    {
-      free (argv);
-      return -1;
-    }
-  argv[0] = (char *) "tspod-mount-helper";
-  for (i = strlen (req) + 1, argc = 1; i < len; i += strlen (req + i) + 1)
-    argv[argc++] = req + i;
-  argv[argc] = NULL;
-  if (pipe2 (out_pipe, O_CLOEXEC) < 0)
-    {
-      free (argv);
-      return -1;
-    }
-  if (pipe2 (err_pipe, O_CLOEXEC) < 0)
-    {
-      close (out_pipe[0]);
-      close (out_pipe[1]);
-      free (argv);
-      return -1;
-    }
-  pid = fork ();
-  if (pid == 0)
-    run_verb (req, argc, argv, out_pipe[1], err_pipe[1]);
-  free (argv);
-  close (out_pipe[1]);
-  close (err_pipe[1]);
-  if (pid < 0)
-    {
-      close (out_pipe[0]);
-      close (err_pipe[0]);
-      return -1;
-    }
-  while (out_pipe[0] >= 0 || err_pipe[0] >= 0)
-    {
-      struct pollfd p[2] = { { out_pipe[0], POLLIN, 0 }, { err_pipe[0], POLLIN, 0 } };
-      if (poll (p, 2, -1) < 0 && errno != EINTR)
-        break;
-      if (p[0].revents)
-        collect (&out_pipe[0], out);
-      if (p[1].revents)
-        collect (&err_pipe[0], err);
-    }
-  while (waitpid (pid, &wstatus, 0) < 0)
-    if (errno != EINTR)
-      return -1;
-  *status = WIFEXITED (wstatus) ? WEXITSTATUS (wstatus) : 128 + WTERMSIG (wstatus);
-  return 0;
-}
-
-static int
-answer (int conn, int status, const struct output *out, const struct output *err)
+answer (int conn, const struct helper_job *job)
 {
   uint32_t header[3];
 
-  header[0] = htonl ((uint32_t) (8 + out->len + err->len));
-  header[1] = htonl ((uint32_t) status);
-  header[2] = htonl ((uint32_t) out->len);
+  header[0] = htonl ((uint32_t) (8 + job->out.len + job->err.len));
+  header[1] = htonl ((uint32_t) job->status);
+  header[2] = htonl ((uint32_t) job->out.len);
   if (tspod_write_all (conn, header, sizeof (header)) < 0)
     return -1;
-  if (out->len > 0 && tspod_write_all (conn, out->data, out->len) < 0)
+  if (job->out.len > 0 && tspod_write_all (conn, job->out.data, job->out.len) < 0)
     return -1;
-  if (err->len > 0 && tspod_write_all (conn, err->data, err->len) < 0)
+  if (job->err.len > 0 && tspod_write_all (conn, job->err.data, job->err.len) < 0)
     return -1;
   return 0;
 }
 
-/* One request and its answer; -1 when the connection is done (or broken). */
+/* Reads one request from CONN and starts it as JOB; -1 when the connection is done (or broken). */
 static int
-serve_one (int conn)
+read_request (int conn, struct helper_job *job)
 {
-  struct output out = { NULL, 0 };
-  struct output err = { NULL, 0 };
   uint32_t len_be;
   size_t len;
   char *req;
-  int status = 125;
-  int ret;
 
   if (read_full (conn, &len_be, sizeof (len_be)) < 0)
     return -1;
@@ -244,27 +94,86 @@ serve_one (int conn)
       return -1;
     }
   req[len] = '\0';
-  if (req[len - 1] != '\0' || run_request (req, len, &status, &out, &err) < 0)
-    {
-      static const char broken[] = "tspod helper server: cannot run the request\n";
-      free (out.data);
-      out.data = NULL;
-      out.len = 0;
-      free (err.data);
-      err.data = strdup (broken);
-      err.len = err.data != NULL ? strlen (broken) : 0;
-      status = 125;
-    }
-  ret = answer (conn, status, &out, &err);
-  free (out.data);
-  free (err.data);
+  helper_job_start (job, req, len);
   free (req);
-  return ret;
+  return 0;
+}
+
+#define MAX_JOBS 16
+#define MAX_POLL (1 + JOB_FDS * MAX_JOBS + 16)
+
+/* Serves CONN until it closes (or breaks): JOBS is a ring of the requests not yet answered. */
+static void
+serve_connection (int conn)
+{
+  struct helper_job jobs[MAX_JOBS];
+  struct pollfd p[MAX_POLL];
+  struct helper_job *job_of[MAX_POLL];
+  int which_of[MAX_POLL];
+  size_t head = 0;
+  size_t count = 0;
+
+  for (;;)
+    {
+      nfds_t n = 0;
+      nfds_t jobs_end;
+      size_t i;
+      int k;
+
+      /* Answers in order, as soon as the oldest request is done. */
+      while (count > 0 && jobs[head].status >= 0)
+        {
+          int broken = answer (conn, &jobs[head]) < 0;
+          helper_job_free (&jobs[head]);
+          head = (head + 1) % MAX_JOBS;
+          count--;
+          if (broken)
+            return;
+        }
+      if (count < MAX_JOBS)
+        {
+          p[n] = (struct pollfd) { conn, POLLIN, 0 };
+          job_of[n++] = NULL;
+        }
+      for (i = 0; i < count; i++)
+        {
+          struct helper_job *j = &jobs[(head + i) % MAX_JOBS];
+          for (k = 0; k < JOB_FDS; k++)
+            if (helper_job_polls (j, k))
+              {
+                p[n] = (struct pollfd) { j->fds[k], POLLIN, 0 };
+                job_of[n] = j;
+                which_of[n++] = k;
+              }
+        }
+      jobs_end = n;
+      n += helper_kept_pollfds (p + n, MAX_POLL - n);
+      if (poll (p, n, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return;
+        }
+      for (i = 0; i < n; i++)
+        {
+          if (p[i].revents == 0)
+            continue;
+          if (i >= jobs_end)
+            helper_kept_ready (p[i].fd);
+          else if (job_of[i] != NULL)
+            helper_job_ready (job_of[i], which_of[i]);
+          else if (read_request (conn, &jobs[(head + count) % MAX_JOBS]) < 0)
+            return;
+          else
+            count++;
+        }
+    }
 }
 
 static void __attribute__ ((noreturn))
 serve (int listen_fd, pid_t parent)
 {
+  sigset_t pipe_signal;
   int null_fd;
   int conn;
 
@@ -273,6 +182,12 @@ serve (int listen_fd, pid_t parent)
   /* Holding node's stdout would keep `$(tspod run -d ...)` waiting for its end. */
   null_fd = open ("/dev/null", O_RDWR);
   if (null_fd < 0 || dup2 (null_fd, 0) < 0 || dup2 (null_fd, 1) < 0 || dup2 (null_fd, 2) < 0)
+    _exit (0);
+  /* A write to node gone, or to the stdin of a program gone, fails with EPIPE instead. Blocked,
+   * not ignored: children get a clear mask, but would keep an ignored disposition over exec. */
+  sigemptyset (&pipe_signal);
+  sigaddset (&pipe_signal, SIGPIPE);
+  if (sigprocmask (SIG_BLOCK, &pipe_signal, NULL) < 0)
     _exit (0);
   for (;;)
     {
@@ -290,8 +205,7 @@ serve (int listen_fd, pid_t parent)
       close (conn);
     }
   close (listen_fd);
-  while (serve_one (conn) == 0)
-    ;
+  serve_connection (conn);
   _exit (0);
 }
 

@@ -1,11 +1,14 @@
 // The network helpers (slirp4netns, pasta, tspod-portfwd) belong to the container, not to the
 // CLI that starts them: they run detached, tell us on a ready fd (3) when they are set up, and
-// are ended by pid at cleanup, after checking the pid still names the same program.
+// are ended by pid at cleanup, after checking the pid still names the same program. Where the
+// launcher gave this command a helper server (run and start have talked to it by then: the
+// root's mount), that small process starts them: a spawn from node forks its whole heap, 3-5 ms
+// of this process's time per helper here.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import type { Writable } from 'node:stream';
 import { HostError } from '../errors';
 import { awaitGone } from '../host/processes';
+import { HelperServerConnection, environmentArgs, establishedHelperServer } from '../storage/helper-server';
 
 export interface HelperProcess {
   pid: number;
@@ -16,8 +19,27 @@ export interface HelperProcess {
 export interface StartedHelper extends HelperProcess {
   /** what the helper wrote on its ready fd */
   ready: string;
-  /** with keepStdin: a pipe to the helper's stdin, to be ended by the caller */
-  stdin?: Writable;
+  /** with keepStdin: writes LINE (when given) to the helper's stdin, then closes it. To be
+   * called once: until then the helper's stdin stays open */
+  endStdin?: (line?: string) => void;
+}
+
+const notReady = (name: string, code: number | null, stderr: string): HostError => {
+  const last = stderr.trim().split('\n').pop() ?? '';
+  return new HostError(`${name} exited (${code}) before it was ready${last ? `: ${last}` : ''}`);
+};
+
+/** The helper started by the helper server (native/helper-jobs.c, @start); undefined when the
+ * server cannot (no pidfds), for the caller to spawn it. */
+async function startOnServer(server: HelperServerConnection, bin: string, args: string[], name: string, keepStdin: boolean): Promise<StartedHelper | undefined> {
+  const r = await server.run(['@start', ...environmentArgs(process.env), bin, ...args]);
+  if (r.code === 125 && r.stderr.startsWith('tspod helper server:')) return undefined;
+  if (r.code !== 0) throw notReady(name, r.code, r.stderr);
+  const nl = r.stdout.indexOf('\n');
+  const pid = Number(r.stdout.slice(0, nl));
+  const endStdin = (line?: string): void => void server.run(['@write', String(pid), ...(line === undefined ? [] : [line])]).catch(() => undefined);
+  if (!keepStdin) endStdin();
+  return { pid, comm: bin.split('/').pop()!.slice(0, 15), ready: r.stdout.slice(nl + 1), endStdin: keepStdin ? endStdin : undefined };
 }
 
 /**
@@ -25,6 +47,9 @@ export interface StartedHelper extends HelperProcess {
  * keepStdin its stdin is a pipe kept open for a later message (tspod-portfwd's watched pid).
  */
 export async function startHelper(bin: string, args: string[], name: string, opts: { keepStdin?: boolean } = {}): Promise<StartedHelper> {
+  const server = establishedHelperServer();
+  const served = server ? await startOnServer(server, bin, args, name, opts.keepStdin === true) : undefined;
+  if (served) return served;
   const child = spawn(bin, args, { detached: true, stdio: [opts.keepStdin ? 'pipe' : 'ignore', 'ignore', 'pipe', 'pipe'] });
   // A helper that died meanwhile must not turn a late write into an uncaught EPIPE.
   child.stdin?.on('error', () => undefined);
@@ -37,14 +62,12 @@ export async function startHelper(bin: string, args: string[], name: string, opt
       fd3.once('data', (d: Buffer) => resolve(d.toString()));
       // 'close', not 'exit': it comes once the helper's pipes are read to their end, so a line
       // it wrote just before exiting (the forwarder's "error cannot bind ...") is seen first.
-      child.once('close', (code) => {
-        const last = stderr.trim().split('\n').pop() ?? '';
-        reject(new HostError(`${name} exited (${code}) before it was ready${last ? `: ${last}` : ''}`));
-      });
+      child.once('close', (code) => reject(notReady(name, code, stderr)));
       child.once('error', (err) => reject(new HostError(`starting ${name}: ${err.message}`)));
     });
     ok = true;
-    return { pid: child.pid as number, comm: bin.split('/').pop()!.slice(0, 15), ready, stdin: child.stdin ?? undefined };
+    const stdin = child.stdin;
+    return { pid: child.pid as number, comm: bin.split('/').pop()!.slice(0, 15), ready, endStdin: stdin ? (line) => (line === undefined ? stdin.destroy() : stdin.end(line)) : undefined };
   } finally {
     if (!ok) child.stdin?.destroy();
     child.stderr?.destroy();

@@ -71,16 +71,16 @@ export async function startPortForwarder(req: ForwardRequest): Promise<StartedFo
   } catch (err) {
     throw err instanceof HostError && /before it was ready/.test(err.message) ? new HostError(`publishing ports: ${err.message}`) : err;
   }
-  const stdin = started.stdin;
+  const endStdin = started.endStdin;
   if (!started.ready.startsWith('ok')) {
-    stdin?.destroy();
+    endStdin?.();
     throw bindErrorText(started.ready);
   }
   const bound = started.ready.trim().split(/\s+/).slice(1).map(Number);
   return {
     helper: { pid: started.pid, comm: started.comm },
     ports: ports.map((p, i) => ({ protocol: p.protocol, hostIp: p.hostIp, hostPort: bound[i], containerPort: p.containerPort })),
-    watch: stdin ? (pid?: number) => (pid ? stdin.end(`${pid}\n`) : stdin.destroy()) : undefined,
+    watch: endStdin ? (pid?: number) => endStdin(pid ? `${pid}\n` : undefined) : undefined,
   };
 }
 

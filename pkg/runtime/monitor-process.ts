@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { HostError } from '../errors';
-import { establishedHelperServer } from '../storage/helper-server';
+import { environmentArgs, establishedHelperServer } from '../storage/helper-server';
 
 const STDERR_KEEP = 4096;
 
@@ -79,8 +79,7 @@ export function serverMonitor(file: string, args: (sync: string) => string[], en
     server.once('error', (err) => reject(new HostError(`listening on ${syncSocket} for tspod-monitor: ${err.message}`)));
   });
   sync.catch(() => {});
-  const entries = Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
-  const result = helper.run(['@spawn', String(entries.length), ...entries, file, ...args(syncSocket)]);
+  const result = helper.run(['@spawn', ...environmentArgs(env), file, ...args(syncSocket)]);
   result.catch(() => undefined);
   const failed = Promise.race([
     sync.then(() => new Promise<never>(() => undefined)),

@@ -131,6 +131,12 @@ export function connect(name: string): Promise<HelperServerConnection | undefine
   });
 }
 
+/** ENV as the server's @spawn and @start take it: N, then N entries NAME=VALUE. */
+export function environmentArgs(env: NodeJS.ProcessEnv): string[] {
+  const entries = Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
+  return [String(entries.length), ...entries];
+}
+
 /** A connection made earlier in this command, on which a request is written at once. */
 export function establishedHelperServer(): HelperServerConnection | undefined {
   return established;

@@ -62,7 +62,71 @@ function askHelper(args) {
     s.on('close', () => resolve({ error: 'closed' }));
   });
 }
-if (process.argv[3] === 'helper-ask') {
+// Several requests on one connection (the server takes one), their answers in order.
+function askHelperMany(requests) {
+  return new Promise((resolve) => {
+    const frames = requests.map((args) => {
+      const body = Buffer.from(['', ...args].map((a) => a + '\\0').join(''));
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      return Buffer.concat([head, body]);
+    });
+    const s = require('net').createConnection({ path: '\\0' + process.env._TSPOD_HELPER_SOCKET });
+    const answers = [];
+    let data = Buffer.alloc(0);
+    s.on('connect', () => s.write(Buffer.concat(frames)));
+    s.on('data', (d) => {
+      data = Buffer.concat([data, d]);
+      while (data.length >= 4 && data.length >= 4 + data.readUInt32BE(0)) {
+        const len = data.readUInt32BE(0);
+        const outLen = data.readUInt32BE(8);
+        answers.push({ code: data.readInt32BE(4), stdout: data.toString('utf8', 12, 12 + outLen), stderr: data.toString('utf8', 12 + outLen, 4 + len) });
+        data = data.subarray(4 + len);
+      }
+      if (answers.length === requests.length) {
+        s.removeAllListeners('data');
+        resolve({ answers, socket: s });
+      }
+    });
+    s.on('error', (e) => resolve({ error: e.code }));
+  });
+}
+if (process.argv[3] === 'helper-start') {
+  // A program that is ready only once a later request has run (so requests run side by side),
+  // then copies a line from its stdin (@write) to a file; one that fails before it is ready.
+  const dir = process.argv[4];
+  const flag = path.join(dir, 'flag');
+  const copy = path.join(dir, 'copy');
+  const waiter = 'while [ ! -e ' + flag + ' ]; do sleep 0.01; done; echo ready >&3; read line; echo "$line" > ' + copy;
+  askHelperMany([
+    ['@start', '1', 'PATH=/usr/bin:/bin', '/bin/sh', '-c', waiter],
+    ['@start', '0', '/bin/sh', '-c', 'echo starting >&2; echo boom >&2; exit 3'],
+    ['@spawn', '0', '/usr/bin/touch', flag],
+    // A ready line written just before the exit wins over the exit, every time.
+    ...Array.from({ length: 30 }, () => ['@start', '0', '/bin/sh', '-c', 'echo "error cannot bind" >&3; exit 1']),
+  ]).then(async ({ answers, socket, error }) => {
+    if (error) return process.stdout.write(JSON.stringify({ ...out, helper: { error } }));
+    const pid = Number(answers[0].stdout.split('\\n')[0]);
+    const written = await new Promise((resolve) => {
+      const frame = Buffer.from(['', '@write', String(pid), 'hello'].map((a) => a + '\\0').join(''));
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(frame.length);
+      socket.once('data', (d) => resolve(d.readInt32BE(4)));
+      socket.write(Buffer.concat([head, frame]));
+    });
+    // The program copies the line and exits; the server reaps it (no zombie left behind).
+    let copied = '';
+    let state = 'running';
+    for (let i = 0; i < 500; i++) {
+      try { copied = fs.readFileSync(copy, 'utf8'); } catch {}
+      try { state = fs.readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1][0]; } catch { state = 'gone'; }
+      if (copied && state === 'gone') break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    socket.destroy();
+    process.stdout.write(JSON.stringify({ ...out, started: { answers, written, copied, state } }));
+  });
+} else if (process.argv[3] === 'helper-ask') {
   askHelper(['umount', '/nonexistent-tspod-helper']).then((r) => process.stdout.write(JSON.stringify(r)));
 } else if (process.argv[3] === 'helper-check') {
   // Another process (a child of this one, with the same environment) first, then this one.
@@ -88,6 +152,9 @@ interface FakeOutput {
   userns: number;
   mntns: number;
   nested?: { status: number; stderr: string; out: FakeOutput | null };
+  /** `run helper-start DIR`: the answers to @start, @start, @spawn; @write's status; what the
+   * started program copied from its stdin; its process state after that */
+  started?: { answers: { code: number; stdout: string; stderr: string }[]; written: number; copied: string; state: string };
   /** `run helper-check`: what a child and this process got from the helper server */
   helper?: { child: { code?: number; stderr?: string; error?: string }; self: { code?: number; stderr?: string; error?: string } };
   /** set by the fake start-up snapshot's main function */
@@ -453,6 +520,28 @@ describe('launcher with subordinate ids', () => {
     // The server goes with node (killed as node ends): nothing of it is left.
     for (let i = 0; i < 100 && processesOf(subidUser.uid).some((p) => p.args.includes('helper-check')); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(processesOf(subidUser.uid).filter((p) => p.args.includes('helper-check')), []);
+  });
+
+  test('the helper server runs requests side by side, answers in order, and starts programs that run on with their stdin kept', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-helper-start-'));
+    fs.chmodSync(dir, 0o777);
+    try {
+      const r = await runOk(subidUser, userEnv(subidUser, runtimeDir), ['run', 'helper-start', dir]);
+      const started = r.out.started;
+      assert.ok(started, JSON.stringify(r.out));
+      const [waiter, failing, touch, ...quick] = started.answers;
+      assert.equal(waiter.code, 0, JSON.stringify(waiter));
+      assert.match(waiter.stdout, /^\d+\nready\n$/);
+      assert.deepEqual(failing, { code: 3, stdout: '', stderr: 'starting\nboom\n' });
+      assert.equal(touch.code, 0, JSON.stringify(touch));
+      assert.equal(quick.length, 30);
+      for (const a of quick) assert.ok(a.code === 0 && /^\d+\nerror cannot bind\n$/.test(a.stdout), JSON.stringify(a));
+      assert.equal(started.written, 0);
+      assert.equal(started.copied, 'hello\n');
+      assert.equal(started.state, 'gone');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('after kill -9 of the pause process a call creates a new one', async () => {

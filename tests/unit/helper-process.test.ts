@@ -8,7 +8,7 @@ test('a line written on fd 3 just before the helper exits is read, every time', 
   for (let i = 0; i < 100; i++) {
     const started = await startHelper('/bin/sh', ['-c', 'echo "error cannot bind 0.0.0.0:80: Address already in use" >&3; exit 1'], 'the port forwarder', { keepStdin: i % 2 === 0 });
     assert.match(started.ready, /^error cannot bind .*Address already in use/);
-    started.stdin?.destroy();
+    started.endStdin?.();
   }
 });
 
