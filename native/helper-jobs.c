@@ -144,13 +144,15 @@ make_pipes (int pipes[4][2], int detached)
 {
   int i;
 
+  /* The child's stdin, stdout, stderr and ready fd: a verb's output is collected; a program
+   * @start starts gets a kept stdin and a ready fd, its stdout goes to /dev/null. */
+  static const int wanted[2][4] = { { 0, 1, 1, 0 }, { 1, 0, 1, 1 } };
+
   for (i = 0; i < 4; i++)
     pipes[i][0] = pipes[i][1] = -1;
-  /* 0 stdin (@start), 1 stdout (not for @start), 2 stderr, 3 ready (@start) */
   for (i = 0; i < 4; i++)
-    if ((i == 0 || i == 3) == (detached != 0) || i == 2)
-      if (pipe2 (pipes[i], O_CLOEXEC) < 0)
-        return -1;
+    if (wanted[detached != 0][i] && pipe2 (pipes[i], O_CLOEXEC) < 0)
+      return -1;
   return 0;
 }
 
