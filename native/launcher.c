@@ -15,6 +15,9 @@
  *   _TSPOD_IN_USERNS     1 once inside: a nested tspod execs node without joining again
  *   _TSPOD_GLIBC_TUNABLES the user's GLIBC_TUNABLES ("=VALUE", "" if unset), for the CLI to put
  *                        back: node itself runs with malloc on huge pages (prefer_huge_pages)
+ *   _TSPOD_STDIO         the file status flags of fds 0-2 as node got them ("F0,F1,F2"; "t" for a
+ *                        terminal, "-" for a closed fd), which a fast exit puts back
+ *                        (record_stdio, cmd/tspod/exit-teardown.ts)
  * Inputs: TSPOD_NODE (node to run), _TSPOD_NO_USERNS=1 (stay outside any namespace),
  * XDG_RUNTIME_DIR, TMPDIR, PATH (node, newuidmap, newgidmap). */
 #include <errno.h>
@@ -242,6 +245,30 @@ prefer_huge_pages (void)
   free (value);
 }
 
+/* Node puts the O_NONBLOCK it may have set on fds 0-2 back as its exit's last step, from what
+ * it saw at its start; the CLI's fast exit skips that exit and does it from this record. */
+static void
+record_stdio (void)
+{
+  struct tspod_error ignored;
+  char text[64];
+  size_t used = 0;
+  int fd;
+
+  for (fd = 0; fd < 3; fd++)
+    {
+      int flags = fcntl (fd, F_GETFL);
+      const char *sep = fd == 0 ? "" : ",";
+      if (flags < 0)
+        used += (size_t) snprintf (text + used, sizeof (text) - used, "%s-", sep);
+      else if (isatty (fd))
+        used += (size_t) snprintf (text + used, sizeof (text) - used, "%st", sep);
+      else
+        used += (size_t) snprintf (text + used, sizeof (text) - used, "%s%d", sep, flags);
+    }
+  set_env ("_TSPOD_STDIO", text, &ignored);
+}
+
 static void __attribute__ ((noreturn))
 exec_node (const struct launch *l, int argc, char **argv)
 {
@@ -255,6 +282,7 @@ exec_node (const struct launch *l, int argc, char **argv)
   if (first_word_in (argc, argv, HELPER_SERVER_COMMANDS))
     tspod_helper_server_start ();
 
+  record_stdio ();
   node_argv = calloc ((size_t) argc + 5, sizeof (char *));
   if (node_argv == NULL)
     {

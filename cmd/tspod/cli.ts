@@ -2,7 +2,8 @@
 // for the command's own flags, and one place where failures become exit codes.
 import { Cli, CommandClass } from 'clipanion';
 import { commandFlags, matchedPath, parserFor, typedClasses } from './command-parser';
-import { restoreUserEnv } from './launcher-env';
+import { restoreUserEnv, takeStdioRecord } from './launcher-env';
+import { speedUpExit } from './exit-teardown';
 import { takeHelperServer } from '../../pkg/storage/helper-server';
 import { leaveDatabasesOpenUntilExit } from '../../pkg/state/database';
 import { COMMAND_GROUPS, GROUP_ALIASES } from './commands';
@@ -97,6 +98,7 @@ function parseCommandLine(cli: Cli, args: string[], commandWords: number): Retur
  * Called by main.js, or by the start-up snapshot's main function (snapshot-entry.ts). */
 export function runCli(argv: string[]): void {
   restoreUserEnv();
+  speedUpExit(takeStdioRecord());
   takeHelperServer();
   leaveDatabasesOpenUntilExit();
   // Clipanion took process.stdout and friends when its module loaded, which for the start-up

@@ -10,3 +10,11 @@ export function restoreUserEnv(env: NodeJS.ProcessEnv = process.env): void {
   if (saved.startsWith('=')) env.GLIBC_TUNABLES = saved.slice(1);
   else delete env.GLIBC_TUNABLES;
 }
+
+/** The launcher's record of fds 0-2 as node got them (native/launcher.c's record_stdio), taken
+ * out of the environment: the programs tspod starts have stdio of their own. */
+export function takeStdioRecord(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const record = env._TSPOD_STDIO;
+  delete env._TSPOD_STDIO;
+  return record;
+}

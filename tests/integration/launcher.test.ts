@@ -448,6 +448,9 @@ describe('launcher with subordinate ids', () => {
     assert.deepEqual(parseMap(out.gidMap), expectedMap('/etc/subgid', subidUser, subidUser.gid));
     assert.ok(parseMap(out.uidMap).length >= 3, 'both subordinate ranges are mapped');
     const pausePid = Number(out.env._TSPOD_PAUSE_PID);
+    // fds 0-2's flags as node got them ("t": a terminal; "-": closed), for the CLI's fast exit.
+    assert.match(out.env._TSPOD_STDIO ?? '', /^(\d+|t|-),(\d+|t|-),(\d+|t|-)$/);
+    delete out.env._TSPOD_STDIO;
     assert.deepEqual(out.env, {
       HOME: subidUser.home,
       _TSPOD_ROOTLESS: '1',
@@ -689,7 +692,8 @@ describe('launcher fallbacks and errors', () => {
     const r = await runOk(undefined, { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/root', _TSPOD_PAUSE_PID: '1', _TSPOD_IN_USERNS: '1' });
     assert.equal(r.out.uid, 0);
     assert.deepEqual(parseMap(r.out.uidMap), [[0, 0, 4294967295]]);
-    assert.deepEqual(r.out.env, { HOME: '/root', _TSPOD_ROOTLESS: '0' });
+    assert.deepEqual(r.out.env, { HOME: '/root', _TSPOD_ROOTLESS: '0', _TSPOD_STDIO: r.out.env._TSPOD_STDIO });
+    assert.match(r.out.env._TSPOD_STDIO ?? '', /^(\d+|t|-),(\d+|t|-),(\d+|t|-)$/);
     assert.equal(r.out.userns, fs.statSync('/proc/self/ns/user').ino);
   });
 });

@@ -3,9 +3,12 @@
 // alone does not reach the programs tspod starts.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { resetUserState, testEnv, tspod } from './harness';
+import { resetUserState, spawnTspod, testEnv, tspod } from './harness';
 
 function ok(args: string[], env?: Record<string, string>): string {
   const r = tspod(args, { env });
@@ -62,6 +65,31 @@ describe('start-up', () => {
     for (const blob of ['tspod.blob', 'tspod-daily.blob', 'tspod-listing.blob']) assert.ok(fs.existsSync(path.join(testEnv.installDir, 'dist', blob)), blob);
     const words = ['images', 'version', 'container', 'create', 'exec', 'inspect', 'logs', 'ps', 'pull', 'rm', 'rmi', 'run', 'start', 'stop', 'tag'];
     for (const word of words) assert.equal(ok([word, '--help']), ok([word, '--help'], { TSPOD_NO_SNAPSHOT: '1' }), word);
+  });
+
+  test('a pipe tspod writes to is left blocking, as it was: the fast exit undoes what node changed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-stdio-'));
+    const fifo = path.join(dir, 'out');
+    execFileSync('mkfifo', [fifo]);
+    /** O_NONBLOCK of our descriptor, from its fdinfo (flags in octal). */
+    const nonBlocking = (fd: number): boolean => (parseInt(/^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0', 8) & fs.constants.O_NONBLOCK) !== 0;
+    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    // Shared with tspod's stdout, as a shell's pipe is with what else writes to it. (A spawned
+    // child's stdio is made blocking, so the other case cannot be set up from here.)
+    const writer = fs.openSync(fifo, fs.constants.O_WRONLY);
+    try {
+      for (const args of [['version'], ['run', '--rm', 'busybox', 'echo', 'hi']]) {
+        const child = spawnTspod(args, { stdio: ['ignore', writer, 'ignore'] });
+        const [code] = (await once(child, 'exit')) as [number];
+        assert.equal(code, 0, args.join(' '));
+        assert.equal(nonBlocking(writer), false, `tspod ${args.join(' ')} left the pipe non-blocking`);
+        assert.ok(fs.readSync(reader, Buffer.alloc(65536)) > 0, `tspod ${args.join(' ')} wrote nothing`);
+      }
+    } finally {
+      fs.closeSync(writer);
+      fs.closeSync(reader);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a container's monitor gets the user's GLIBC_TUNABLES, not node's huge-page setting", () => {
