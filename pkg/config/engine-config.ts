@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { HostIdentity, hostIdentity } from './host-identity';
 import { containersConfFiles, registriesConfFiles, storageConfFiles } from './config-files';
 import { RegistriesConfig, loadRegistriesConfig } from './registries-conf';
+import { TomlCache } from './toml-cache';
 import { TomlTable, loadFirst, loadMerged, numberAt, stringAt, stringsAt, tableAt } from './toml-files';
 
 export interface GlobalOptions {
@@ -102,13 +103,16 @@ function parseStorageConf(table: TomlTable, files: string[]): StorageConfig {
 
 export function loadEngineConfig(globals: GlobalOptions = {}, env: NodeJS.ProcessEnv = process.env): EngineConfig {
   const host = hostIdentity(env);
-  const containersLoaded = loadMerged(containersConfFiles(env, host.rootless));
-  const storageLoaded = loadFirst(storageConfFiles(env, host.rootless));
+  const defaultRun = host.rootless ? path.join(host.runtimeDir, 'tspod') : '/run/tspod';
+  // Beside the default run root whatever --runroot says: it caches the user's files, not a store's.
+  const cache = new TomlCache(path.join(defaultRun, 'config-cache.json'));
+  const containersLoaded = loadMerged(containersConfFiles(env, host.rootless), cache);
+  const storageLoaded = loadFirst(storageConfFiles(env, host.rootless), cache);
+  cache.save();
   const containers = parseContainersConf(containersLoaded.table, containersLoaded.files);
   const storage = parseStorageConf(storageLoaded.table, storageLoaded.files);
 
   const defaultGraph = host.rootless ? path.join(dataHome(env), 'tspod') : '/var/lib/tspod';
-  const defaultRun = host.rootless ? path.join(host.runtimeDir, 'tspod') : '/run/tspod';
   const graphRoot = path.resolve(globals.root || storage.graphRoot || defaultGraph);
   const runRoot = path.resolve(globals.runroot || storage.runRoot || defaultRun);
   const config: Omit<EngineConfig, 'registries'> = {
@@ -128,7 +132,9 @@ export function loadEngineConfig(globals: GlobalOptions = {}, env: NodeJS.Proces
   let registries: RegistriesConfig | undefined;
   const loadRegistries = (): RegistriesConfig => {
     const files = registriesConfFiles(env, host.rootless);
-    return loadRegistriesConfig(files.main, files.dropIns);
+    const loaded = loadRegistriesConfig(files.main, files.dropIns, cache);
+    cache.save();
+    return loaded;
   };
   return Object.defineProperty(config, 'registries', {
     enumerable: true,

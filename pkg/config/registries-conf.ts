@@ -2,6 +2,7 @@
 // short-name search registries, per-registry location rewrites, mirrors, insecure, blocked.
 import { InvalidArgumentError } from '../errors';
 import { LoadedToml, TomlTable, boolAt, loadFirst, mergeTables, readTomlFile, stringAt, stringsAt, tableAt } from './toml-files';
+import type { TomlCache } from './toml-cache';
 
 export interface RegistryMirror {
   location: string;
@@ -80,12 +81,12 @@ export function parseRegistriesConfig(t: TomlTable, files: string[]): Registries
   };
 }
 
-export function loadRegistriesConfig(main: string[], dropIns: string[]): RegistriesConfig {
-  const first: LoadedToml = loadFirst(main);
+export function loadRegistriesConfig(main: string[], dropIns: string[], cache?: TomlCache): RegistriesConfig {
+  const first: LoadedToml = loadFirst(main, cache);
   let table = first.table;
   const files = [...first.files];
   for (const f of dropIns) {
-    const t = readTomlFile(f);
+    const t = readTomlFile(f, cache);
     if (!t) continue;
     // Drop-ins add registries to the list instead of replacing it.
     const registry = [...((table.registry as TomlTable[]) ?? []), ...((t.registry as TomlTable[]) ?? [])];

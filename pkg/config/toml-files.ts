@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { InvalidArgumentError } from '../errors';
+import type { TomlCache } from './toml-cache';
 
 export type TomlTable = { [key: string]: TomlValue };
 export type TomlValue = string | number | boolean | Date | TomlValue[] | TomlTable | bigint | object;
@@ -18,7 +19,8 @@ export function blankCommentLines(text: string): string {
   return text.replace(/^[ \t]*#.*$/gm, '');
 }
 
-export function readTomlFile(file: string): TomlTable | undefined {
+export function readTomlFile(file: string, cache?: TomlCache): TomlTable | undefined {
+  if (cache) return cache.table(file, () => readTomlFile(file));
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -66,11 +68,11 @@ export interface LoadedToml {
   files: string[];
 }
 
-export function loadMerged(files: string[]): LoadedToml {
+export function loadMerged(files: string[], cache?: TomlCache): LoadedToml {
   let table: TomlTable = {};
   const used: string[] = [];
   for (const f of files) {
-    const t = readTomlFile(f);
+    const t = readTomlFile(f, cache);
     if (!t) continue;
     table = mergeTables(table, t);
     used.push(f);
@@ -78,9 +80,9 @@ export function loadMerged(files: string[]): LoadedToml {
   return { table, files: used };
 }
 
-export function loadFirst(files: string[]): LoadedToml {
+export function loadFirst(files: string[], cache?: TomlCache): LoadedToml {
   for (const f of files) {
-    const t = readTomlFile(f);
+    const t = readTomlFile(f, cache);
     if (t) return { table: t, files: [f] };
   }
   return { table: {}, files: [] };
