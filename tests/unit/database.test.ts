@@ -34,6 +34,17 @@ test('opening an existing database costs less than 10 ms', () => {
   assert.ok(times[10] < 10, `median open took ${times[10].toFixed(2)} ms`);
 });
 
+test('the write-ahead log stays small: every command (the first to open it) reads all of it', () => {
+  const file = tempDb();
+  const db = openDatabase(file);
+  db.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT)');
+  // ~2000 pages written in all, twice SQLite's default checkpoint of 1000 pages.
+  for (let i = 0; i < 500; i++) writeTransaction(db, () => db.prepare('INSERT INTO filler (body) VALUES (?)').run('x'.repeat(12_000)));
+  const walPages = fs.statSync(`${file}-wal`).size / 4096;
+  assert.ok(walPages < 200, `the log grew to ${walPages.toFixed(0)} pages`);
+  db.close();
+});
+
 test('a database from a newer tspod is refused with a clear message', () => {
   const file = tempDb();
   const db = openDatabase(file);
