@@ -253,6 +253,9 @@ async function startPlan(dir: string, config: EngineConfig, container: Container
   const mountinfo = parseMountInfo(MOUNTINFO_SAMPLE);
   mountsAt(paths.rootfs, mountinfo);
   isMountPoint(paths.rootfs, mountinfo);
+  // Without mountinfo: a missing path, then an existing one (its mount and its parent's).
+  isMountPoint(paths.rootfs);
+  isMountPoint(dir);
   const engine = { config } as Engine;
   takeNotifySocket({});
   notifyProxy(engine, container, {});

@@ -72,7 +72,53 @@ export function mountsAt(target: string, entries: MountInfoEntry[] = readMountIn
   return entries.filter((entry) => entry.mountPoint === wanted);
 }
 
+/** O_PATH (Linux): a descriptor that only names a path; Node has no constant for it. */
+const O_PATH = 0o10000000;
+
+/** The id of the mount P is on (the mnt_id of its fdinfo); undefined when that cannot be read. */
+function mountIdOf(p: string): number | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(p, O_PATH);
+  } catch {
+    return undefined;
+  }
+  try {
+    const info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    const at = info.indexOf('mnt_id:');
+    return at < 0 ? undefined : parseInt(info.slice(at + 'mnt_id:'.length), 10);
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Whether TARGET is a mount point, told by comparing its mount with its parent directory's: a
+ * few system calls, where reading mountinfo costs ~0.5 ms (and more with many mounts). Undefined
+ * when this cannot tell: a symlink (its parent is not the parent of where it leads), or a path
+ * that cannot be examined (a FUSE mount whose daemon died, say).
+ */
+function differsFromParentMount(target: string): boolean | undefined {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(target, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (!st) return false;
+  if (st.isSymbolicLink()) return undefined;
+  const own = mountIdOf(target);
+  const parent = own === undefined ? undefined : mountIdOf(path.dirname(path.resolve(target)));
+  return own === undefined || parent === undefined || Number.isNaN(own) || Number.isNaN(parent) ? undefined : own !== parent;
+}
+
 export function isMountPoint(target: string, entries?: MountInfoEntry[]): boolean {
+  if (!entries) {
+    const differs = differsFromParentMount(target);
+    if (differs !== undefined) return differs;
+  }
   return mountsAt(target, entries).length > 0;
 }
 

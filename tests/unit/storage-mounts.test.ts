@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mountPointsUnder, mountsAt, parseMountInfo, parseMountInfoLine, unescapeMountInfo } from '../../pkg/storage/mounts';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isMountPoint, mountPointsUnder, mountsAt, parseMountInfo, parseMountInfoLine, unescapeMountInfo } from '../../pkg/storage/mounts';
 
 const SAMPLE = [
   '22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw',
@@ -54,4 +57,20 @@ test('mount points under a dir come deepest first, once each, and a sibling pref
     '/home/u/store/overlay/c1/merged/proc',
     '/home/u/store/overlay/c1/merged',
   ]);
+});
+
+test('isMountPoint without mountinfo: a mount, a plain directory, a missing path, a symlink to a mount', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-mountpoint-'));
+  try {
+    assert.equal(isMountPoint('/proc'), true);
+    assert.equal(isMountPoint(dir), false);
+    assert.equal(isMountPoint(path.join(dir, 'missing')), false);
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    assert.equal(isMountPoint(path.join(dir, 'file')), false);
+    // A symlink's parent is not where it leads: mountinfo decides, from the resolved path.
+    fs.symlinkSync('/proc', path.join(dir, 'link'));
+    assert.equal(isMountPoint(path.join(dir, 'link')), true);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
