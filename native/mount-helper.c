@@ -25,6 +25,9 @@
  *                                                 check before it creates anything (a helper
  *                                                 server's child does it without Node's
  *                                                 listen and DNS machinery)
+ *   rmtree PATH...                                each PATH and all below it, as rm -rf but
+ *                                                 never through a mount (remove-tree.c): a
+ *                                                 removed container's directories
  *   netns FILE                                    a new network namespace with lo up, kept by a
  *                                                 bind mount on FILE (created; a stale mount
  *                                                 there is detached first): a container's, made
@@ -53,6 +56,7 @@
 #include <unistd.h>
 
 #include "mount-helper.h"
+#include "remove-tree.h"
 
 static int
 fail (const char *what, const char *path)
@@ -64,7 +68,7 @@ fail (const char *what, const char *path)
 static int
 usage (void)
 {
-  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout|probe-overlay|topdir|netns|port-check ARGS...\n", stderr);
+  fputs ("usage: tspod-mount-helper mount|bind|umount|setxattr|whiteout|probe-overlay|topdir|netns|port-check|rmtree ARGS...\n", stderr);
   return 2;
 }
 
@@ -392,6 +396,24 @@ do_port_check (int argc, char **argv)
 }
 
 static int
+do_rmtree (int argc, char **argv)
+{
+  int i;
+
+  if (argc < 3)
+    return usage ();
+  for (i = 2; i < argc; i++)
+    if (tspod_remove_tree (argv[i]) < 0)
+      {
+        if (errno != EXDEV)
+          return fail ("cannot remove", argv[i]);
+        fprintf (stderr, "cannot remove %s: it or something below it is still mounted\n", argv[i]);
+        return 1;
+      }
+  return 0;
+}
+
+static int
 do_netns (int argc, char **argv)
 {
   if (argc != 3)
@@ -420,6 +442,8 @@ tspod_mount_helper (int argc, char **argv)
     return do_topdir (argc, argv);
   if (strcmp (argv[1], "netns") == 0)
     return do_netns (argc, argv);
+  if (strcmp (argv[1], "rmtree") == 0)
+    return do_rmtree (argc, argv);
   if (strcmp (argv[1], "port-check") == 0)
     return do_port_check (argc, argv);
   return usage ();

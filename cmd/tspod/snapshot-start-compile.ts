@@ -12,6 +12,7 @@ import { AnyFunction, compileOnly, method } from './snapshot-compile-only';
 import { createContainer } from '../../pkg/container/container-create';
 import { mountInputs, mountRootfs, prepareStart, releaseStart, rootfsDriver, writeBundle } from '../../pkg/container/container-start';
 import { removeContainer } from '../../pkg/container/container-remove';
+import { removeTrees } from '../../pkg/storage/remove-trees';
 import { cleanupContainer } from '../../pkg/container/container-exit';
 import { exitCodeOf, waitForExit } from '../../pkg/container/container-stop';
 import { ContainerStore } from '../../pkg/container/container-store';
@@ -59,6 +60,7 @@ const START_FUNCTIONS: AnyFunction[] = [
   mountRootfs,
   rootfsDriver,
   removeContainer,
+  removeTrees,
   cleanupContainer,
   cancelPendingRestart,
   exitCodeOf,

@@ -1,6 +1,5 @@
 // rm: a stopped container's files, mounts and row go; a running one only with --force
 // (SIGKILL at once, as Docker does).
-import * as fs from 'node:fs';
 import { Engine } from '../engine/engine';
 import { ConflictError } from '../errors';
 import { OciRuntime } from '../runtime/oci-runtime';
@@ -9,6 +8,7 @@ import { Container } from './container-config';
 import { reapStaleNetns } from '../network/early-netns';
 import { cleanupContainer, refreshContainer } from './container-exit';
 import { containerPaths } from './container-paths';
+import { removeTrees } from '../storage/remove-trees';
 import { waitForExit } from './container-stop';
 import { ContainerStore } from './container-store';
 import { cancelPendingRestart, isRestarting } from './restart-policy';
@@ -41,8 +41,7 @@ export async function removeContainer(engine: Engine, container: Container, opts
   await (await engine.driver()).unmount(paths.rootfs);
   await OciRuntime.of(engine.config, container).delete(container.id);
   new ContainerStore(engine.db).delete(container.id);
-  fs.rmSync(paths.run, { recursive: true, force: true });
-  fs.rmSync(paths.home, { recursive: true, force: true, maxRetries: 3 });
+  await removeTrees([paths.run, paths.home]);
   // The exit file stays: an attached `run --rm` may still need the code after the removal.
   if (opts.volumes) {
     const volumes = new VolumeStore(engine.db, engine.config.graphRoot);

@@ -228,6 +228,47 @@ describe('lifecycle', () => {
     }
   });
 
+  test("rm and run --rm remove every file of the container, whoever owns it inside", () => {
+    const homes = path.join(testEnv.home, '.local', 'share', 'tspod', 'containers');
+    const runs = path.join(testEnv.runtimeDir, 'tspod', 'containers');
+    const gone = (id: string): boolean => !fs.existsSync(path.join(homes, id)) && !fs.existsSync(path.join(runs, id));
+    // Another owner, a directory nobody may read, a symlink out of the tree.
+    const messy = 'mkdir -p /d/e && touch /d/e/f && chown -R 1000:1000 /d && chmod 000 /d/e && ln -s /etc /d/etc';
+    const cidfile = path.join(testEnv.home, 'messy.cid');
+    fs.rmSync(cidfile, { force: true });
+    // run: removed by the launcher's helper server; rm: by node.
+    const removed = run(['--rm', '--cidfile', cidfile, 'busybox', 'sh', '-c', messy]);
+    assert.equal(removed.code, 0, removed.stderr);
+    const first = fs.readFileSync(cidfile, 'utf8');
+    assert.ok(gone(first), 'run --rm left files of the container');
+    const kept = run(['--name', 'messy', 'busybox', 'sh', '-c', messy]);
+    assert.equal(kept.code, 0, kept.stderr);
+    const second = tspod(['inspect', '--format', '{{.Id}}', 'messy']).stdout.trim();
+    assert.ok(!gone(second));
+    assert.equal(tspod(['rm', 'messy']).code, 0);
+    assert.ok(gone(second), 'rm left files of the container');
+    assert.ok(fs.existsSync('/etc/passwd'));
+  });
+
+  test("the mount helper's removal stops at anything mounted below (a bind mount of the same file system too)", () => {
+    const helper = path.join(testEnv.installDir, 'native', 'build', 'tspod-mount-helper');
+    const dir = path.join(testEnv.home, 'rmtree-test');
+    const script = [
+      `rm -rf ${dir} && mkdir -p ${dir}/tree/mnt ${dir}/tree/a/b ${dir}/kept && touch ${dir}/kept/file ${dir}/tree/a/b/c`,
+      `${helper} bind ${dir}/kept ${dir}/tree/mnt`,
+      `${helper} rmtree ${dir}/tree && exit 9`,
+      `ls ${dir}/kept`,
+      `${helper} umount ${dir}/tree/mnt`,
+      `${helper} rmtree ${dir}/tree ${dir}/missing`,
+      `ls ${dir}`,
+    ].join('; ');
+    const r = tspod(['unshare', 'sh', '-c', script]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, `cannot remove ${dir}/tree: it or something below it is still mounted\n`);
+    assert.equal(r.stdout, 'file\nkept\n');
+  });
+
   test('run --rm whose CLI was killed: the container is still removed when it ends', async () => {
     const bg = asUser(['sh', '-c', 'tspod run --rm --name cli-killed busybox sh -c "sleep 2" >/dev/null 2>&1 & echo $!']);
     const cliPid = Number(bg.stdout.trim());
