@@ -17,8 +17,10 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
 
 function isExecutable(file: string): boolean {
   try {
+    // Most candidates on PATH do not exist: stat first, without the cost of an exception.
+    if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return false;
     fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
+    return true;
   } catch {
     return false;
   }

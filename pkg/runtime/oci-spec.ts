@@ -385,8 +385,10 @@ export function buildSpec(input: SpecInput): Spec {
   return spec;
 }
 
-/** config.json text. RLIM_INFINITY goes out as the exact uint64 runc expects (see rlimits.ts). */
+/** config.json text. RLIM_INFINITY goes out as the exact uint64 runc expects (see rlimits.ts).
+ * Compact, as Podman writes it: indenting the ~30 KB (the seccomp rules, the compiled filter)
+ * took twice as long, ~0.5 ms of every start. */
 export function serializeSpec(spec: Spec): string {
   const infinity = JSON.stringify(RLIM_INFINITY);
-  return JSON.stringify(spec, null, 2).replace(new RegExp(`(?<=[:\\s])${infinity}(?=[,\\s}])`, 'g'), '18446744073709551615');
+  return JSON.stringify(spec).replace(new RegExp(`(?<=[:\\s])${infinity}(?=[,\\s}])`, 'g'), '18446744073709551615');
 }

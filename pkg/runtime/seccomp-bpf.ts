@@ -34,9 +34,9 @@ function fileIdentity(file: string): string {
 
 /** The file name a filter is cached under: everything that changes the program is in it. */
 export function seccompCacheKey(lines: string, helper: string, runtimePath: string): string {
-  const hash = crypto.createHash('sha256');
-  for (const part of [fileIdentity(helper), fileIdentity(runtimePath), os.release(), lines]) hash.update(part).update('\0');
-  return hash.digest('hex');
+  const text = [fileIdentity(helper), fileIdentity(runtimePath), os.release(), lines].join('\0');
+  // The one-shot digest (Node 20.12) costs a command ~0.4 ms less than a first createHash.
+  return crypto.hash ? crypto.hash('sha256', text) : crypto.createHash('sha256').update(text).digest('hex');
 }
 
 /** A BPF instruction is 8 bytes: anything else is no program (and would fail crun's start). */
