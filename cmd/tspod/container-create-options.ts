@@ -243,6 +243,7 @@ export abstract class ContainerCreateCommand extends TspodCommand {
     // records anything, so the binds run while the image is looked up.
     const portsFree = opts.checkPorts && request.config.publish?.length ? (await import('../../pkg/network/port-forwarder')).checkPortsAvailable(request.config.publish) : undefined;
     portsFree?.catch(() => undefined);
+    if (portsFree) await (await import('../../pkg/storage/helper-server')).helperServerConnected();
     const { createContainer } = await import('../../pkg/container/container-create');
     const created = await createContainer(engine, request, { precondition: portsFree });
     this.writeCidfile(created.id);

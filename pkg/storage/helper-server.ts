@@ -143,6 +143,16 @@ export function establishedHelperServer(): HelperServerConnection | undefined {
 }
 
 /**
+ * Resolves once the connection to the server is made, when it is being made. Requests asked for
+ * before are then on their way: the server works on them while this process goes on. (The
+ * connection completes in an event loop turn, which synchronous work, such as opening the
+ * database, would otherwise put off until the first await of an answer.)
+ */
+export async function helperServerConnected(): Promise<void> {
+  await connection;
+}
+
+/**
  * Runs a mount-helper verb on the server; undefined when there is none to ask (the caller then
  * spawns the helper). Rejects when the server broke down while it had the request.
  */
