@@ -1,33 +1,7 @@
 // The end of every command, sped up by a small addon (native/exit-fast.c says how): the freeing
 // of the process's memory is handed to a helper that shares it, and a command that ends with
 // process.exit() skips Node's own teardown. 3-5 ms sooner for the shell or unit waiting for tspod.
-import * as fs from 'node:fs';
-import { nativeBinary } from '../../pkg/package-root';
-
-interface ExitFastAddon {
-  detachTeardown(): boolean;
-  exitNow(code: number, stdio: string): boolean;
-}
-
-let addon: ExitFastAddon | null | undefined;
-
-/** Loaded at the exit (undefined: not tried yet; null: not there). It is built only where node's
- * headers were found, and one built for another node does not load. */
-function exitFast(): ExitFastAddon | null {
-  if (addon !== undefined) return addon;
-  addon = null;
-  const file = nativeBinary('exit-fast.node');
-  if (fs.existsSync(file)) {
-    const loaded = { exports: {} as ExitFastAddon };
-    try {
-      process.dlopen(loaded, file);
-      addon = loaded.exports;
-    } catch {
-      // exits as Node does
-    }
-  }
-  return addon;
-}
+import { exitFastAddon as exitFast } from '../../pkg/host/exit-fast-addon';
 
 /** Profilers and coverage write their files in Node's teardown: it must run for them. */
 function nodeTeardownWanted(): boolean {

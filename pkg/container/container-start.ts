@@ -37,6 +37,7 @@ import { ContainerStore } from './container-store';
 import { refreshContainer } from './container-exit';
 import { writeEtcFiles } from './etc-files';
 import { nativeBinary } from '../package-root';
+import { loadExitFastAddonSoon } from '../host/exit-fast-addon';
 
 export interface PreparedStart {
   container: Container;
@@ -326,6 +327,8 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       release: { runtime: true, mounts: [paths.rootfs, ...(netnsFile ? [netnsFile] : [])] },
     });
     networkStart.launch();
+    // The longest wait of a start (`runtime create`): the exit's addon is loaded in it.
+    loadExitFastAddonSoon();
     started = await monitor;
   } catch (err) {
     if (networkStart) await networkStart.abandon();
