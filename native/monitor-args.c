@@ -51,6 +51,7 @@ enum
   OPT_NAME,
   OPT_LOG_TAG,
   OPT_JOURNAL_SOCKET,
+  OPT_READY_FD,
 };
 
 static const struct option long_options[] = {
@@ -92,6 +93,7 @@ static const struct option long_options[] = {
   { "name", required_argument, NULL, OPT_NAME },
   { "log-tag", required_argument, NULL, OPT_LOG_TAG },
   { "journal-socket", required_argument, NULL, OPT_JOURNAL_SOCKET },
+  { "ready-fd", required_argument, NULL, OPT_READY_FD },
   { NULL, 0, NULL, 0 },
 };
 
@@ -263,6 +265,11 @@ parse_option (int opt, struct monitor_opts *o, struct list_lengths *n, struct ts
       if (parse_number ("sync-fd", optarg, &value, err) < 0 || value < 0 || value > INT_MAX)
         return tspod_fail (err, 0, NULL, "invalid --sync-fd: %s", optarg);
       o->sync_fd = (int) value;
+      return 0;
+    case OPT_READY_FD:
+      if (parse_number ("ready-fd", optarg, &value, err) < 0 || value < 3 || value > INT_MAX)
+        return tspod_fail (err, 0, NULL, "invalid --ready-fd: %s", optarg);
+      o->ready_fd = (int) value;
       return 0;
     case OPT_PIDFILE: o->pidfile = optarg; return 0;
     case OPT_CONTAINER_PIDFILE: o->container_pidfile = optarg; return 0;

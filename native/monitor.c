@@ -1,5 +1,6 @@
 /* tspod-monitor: the per-container monitor (tspod's conmon). pkg/runtime/monitor-launch.ts
- * starts it; it detaches (fork, setsid, fork) so it outlives the CLI, becomes the child
+ * starts it; it detaches (fork, setsid, fork) so it outlives the CLI (unless it was started
+ * detached: --ready-fd), becomes the child
  * subreaper, runs `runtime create` (or `runtime exec --detach`), reports the container's pid on
  * the sync fd, then relays the container's stdio to the log and to attach clients until the
  * container exits, writes the exit code, runs the exit command and exits 0.
@@ -30,6 +31,10 @@
  *   --sync-socket PATH        the sync fd is a connection to this unix socket, where the caller
  *                             listens (when it had the monitor started by the launcher's helper
  *                             server rather than spawning it with an inherited fd)
+ *   --ready-fd N              started in a session of its own by a parent that reaps it (the
+ *                             launcher's helper server, `@start`): no fork to detach; "ready\n"
+ *                             on N, then N closed, once set up (where the forks would have
+ *                             ended the process the caller waits for)
  *   --sync-start              after {"pid":N} the sync fd stays open: the caller writes "start\n"
  *                             when the container may run, the monitor runs `runtime start` and
  *                             answers {"started":true} or {"error":"...","code":N}, then closes
@@ -212,7 +217,7 @@ prepare (struct monitor_opts *o, int *signal_fd, struct tspod_error *err)
 {
   if (o->sync_fd >= 0 && fcntl (o->sync_fd, F_SETFD, FD_CLOEXEC) < 0)
     return tspod_fail (err, errno, NULL, "bad --sync-fd %d", o->sync_fd);
-  if (daemonize (err) < 0)
+  if (o->ready_fd < 0 && daemonize (err) < 0)
     return -1;
   if (! o->passthrough && null_stdio (err) < 0)
     return -1;
@@ -222,7 +227,16 @@ prepare (struct monitor_opts *o, int *signal_fd, struct tspod_error *err)
     return tspod_fail (err, errno, NULL, "cannot become a child subreaper");
   if (signal_setup (signal_fd, err) < 0)
     return -1;
-  return write_pidfile (o, err);
+  if (write_pidfile (o, err) < 0)
+    return -1;
+  if (o->ready_fd >= 0)
+    {
+      /* The parent goes on; a failed write only means nobody waits. */
+      tspod_write_all (o->ready_fd, "ready\n", 6);
+      close (o->ready_fd);
+      o->ready_fd = -1;
+    }
+  return 0;
 }
 
 /* Everything after the sync message: relay, then the exit protocol. */
@@ -267,7 +281,7 @@ int
 main (int argc, char **argv)
 {
   struct monitor_opts o = { .log_driver = MONITOR_LOG_K8S_FILE, .log_size_max = -1,
-                            .log_max_files = 1, .sync_fd = -1 };
+                            .log_max_files = 1, .sync_fd = -1, .ready_fd = -1 };
   struct container_io io = { -1, -1, -1, 0 };
   struct tspod_error err;
   struct log_writer *log;

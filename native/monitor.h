@@ -56,6 +56,7 @@ struct monitor_opts
   int passthrough; /* the container's stdio is the monitor's inherited 0/1/2 */
   int sync_fd;     /* -1 when not given */
   const char *sync_socket; /* the sync fd is a connection to this socket (the caller listens) */
+  int ready_fd;    /* -1 when not given: started detached, tell it here rather than fork */
   const char *pidfile;
   const char *container_pidfile;
   const char *exit_command;

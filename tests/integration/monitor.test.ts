@@ -9,7 +9,7 @@
 // `runc delete -f` their containers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -558,6 +558,42 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Report | void>> = {
       assert.equal(await exitFile(c), 137);
       await waitFor(() => !processAlive(monitorPid), 'the monitor to exit');
     } finally {
+      removeContainer(ctx, c);
+    }
+  },
+
+  /** --ready-fd (the helper server's @start): no fork to detach; "ready" on the fd once set up,
+   * then the create's report on the sync fd as always, from the very process started. */
+  async 'started detached: ready on its fd, no fork'(ctx) {
+    const c = makeContainer(ctx, ['sleep', '1000']);
+    const pidFile = path.join(ctx.dir, `${c.id}.monitor.pid`);
+    const child = spawn(monitorBinaryPath(), [...monitorArgs({ ...monitorOptions(ctx, c), pidFile }, 4), '--ready-fd', '3'], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    const readLine = (stream: NodeJS.ReadableStream): Promise<string> =>
+      new Promise((resolve, reject) => {
+        let text = '';
+        stream.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (text.includes('\n')) resolve(text);
+        });
+        stream.on('end', () => reject(new Error(`ended after ${JSON.stringify(text)}`)));
+      });
+    try {
+      assert.equal(await readLine(child.stdio[3] as NodeJS.ReadableStream), 'ready\n');
+      const report = JSON.parse(await readLine(child.stdio[4] as NodeJS.ReadableStream)) as { pid?: number };
+      assert.ok(report.pid && report.pid > 0, JSON.stringify(report));
+      assert.equal(Number(fs.readFileSync(pidFile, 'utf8')), child.pid, 'the monitor is the process started, not a fork of it');
+      assert.ok(processAlive(child.pid as number));
+      assert.equal(runcState(ctx, c.id), 'created');
+      runc(ctx, ['start', c.id]);
+      runc(ctx, ['kill', c.id, 'KILL']);
+      assert.equal(await exitFile(c), 137);
+      await waitFor(() => child.exitCode !== null, 'the monitor to exit');
+      assert.equal(child.exitCode, 0);
+    } finally {
+      child.kill('SIGKILL');
       removeContainer(ctx, c);
     }
   },
