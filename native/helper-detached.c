@@ -11,7 +11,6 @@
 #include "fileio.h"
 #include "helper-jobs.h"
 
-#define MAX_KEPT 16
 
 /* A program @start started: its stdin (kept until @write) and its pidfd (to reap it). */
 struct kept
@@ -21,11 +20,8 @@ struct kept
   int pid_fd;
 };
 
-static struct kept kept[MAX_KEPT];
-static size_t n_kept;
-
-
-static struct kept kept[MAX_KEPT];
+/* Slots are used again once their program is reaped (pid 0: free). */
+static struct kept kept[HELPER_MAX_KEPT];
 static size_t n_kept;
 
 /* `@write PID [TEXT]`: done at once. */
@@ -49,16 +45,35 @@ helper_write_kept (struct helper_job *job, int argc, char **argv)
   helper_set_message (&job->err, "no program started by this server has that pid (or its stdin was closed)\n");
 }
 
+/* A free slot (or room for one): checked before @start forks its program. */
+int
+helper_keep_available (void)
+{
+  size_t i;
+
+  for (i = 0; i < n_kept; i++)
+    if (kept[i].pid == 0)
+      return 1;
+  return n_kept < HELPER_MAX_KEPT;
+}
+
 void
 helper_keep (pid_t pid, int stdin_fd)
 {
-  if (n_kept == MAX_KEPT)
+  size_t i;
+
+  for (i = 0; i < n_kept && kept[i].pid != 0; i++)
+    ;
+  if (i == HELPER_MAX_KEPT)
     {
-      /* Cannot happen for one container's start; the program then keeps no stdin. */
+      /* Not after helper_keep_available: the program would keep no stdin, and be reaped when
+       * the server ends. */
       close (stdin_fd);
       return;
     }
-  kept[n_kept++] = (struct kept) { pid, stdin_fd, -1 };
+  kept[i] = (struct kept) { pid, stdin_fd, -1 };
+  if (i == n_kept)
+    n_kept++;
 }
 
 static struct kept *
@@ -67,7 +82,7 @@ kept_of (pid_t pid)
   size_t i;
 
   for (i = 0; i < n_kept; i++)
-    if (kept[i].pid == pid)
+    if (pid > 0 && kept[i].pid == pid)
       return &kept[i];
   return NULL;
 }
@@ -122,7 +137,10 @@ detach_failed (struct helper_job *job)
   helper_close_fd (&job->fds[JOB_ERR]);
   helper_close_fd (&job->fds[JOB_READY]);
   if (k != NULL)
-    helper_close_fd (&k->stdin_fd);
+    {
+      helper_close_fd (&k->stdin_fd);
+      k->pid = 0;
+    }
   helper_reap_job (job, 1);
 }
 
@@ -176,5 +194,6 @@ helper_kept_ready (int pid_fd)
           ;
         helper_close_fd (&kept[i].pid_fd);
         helper_close_fd (&kept[i].stdin_fd);
+        kept[i].pid = 0;
       }
 }

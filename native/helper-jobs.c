@@ -201,6 +201,13 @@ helper_job_start (struct helper_job *job, char *req, size_t len)
       return;
     }
   detached = strcmp (argv[1], "@start") == 0;
+  if (detached && !helper_keep_available ())
+    {
+      /* The caller falls back to starting it itself (a monitor: to @spawn). */
+      free (argv);
+      fail_job (job, "tspod helper server: too many programs started by this command\n");
+      return;
+    }
   if (make_pipes (pipes, detached) < 0)
     {
       close_pipes (pipes);

@@ -48,6 +48,11 @@ void helper_close_fd (int *fd);
 void helper_reap_job (struct helper_job *job, int blocking);
 
 /* helper-detached.c: @start's program PID runs on with STDIN_FD kept for @write. */
+/* Programs @start started that the server keeps (their stdin until @write, their pidfd to reap
+ * them): a container's monitor, slirp4netns and port forwarder each, while the server lives. */
+#define HELPER_MAX_KEPT 64
+
+int helper_keep_available (void);
 void helper_keep (pid_t pid, int stdin_fd);
 void helper_write_kept (struct helper_job *job, int argc, char **argv);
 void helper_detached_event (struct helper_job *job, int which);

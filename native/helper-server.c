@@ -100,7 +100,7 @@ read_request (int conn, struct helper_job *job)
 }
 
 #define MAX_JOBS 16
-#define MAX_POLL (1 + JOB_FDS * MAX_JOBS + 16)
+#define MAX_POLL (1 + JOB_FDS * MAX_JOBS + HELPER_MAX_KEPT)
 
 /* Serves CONN until it closes (or breaks): JOBS is a ring of the requests not yet answered. */
 static void

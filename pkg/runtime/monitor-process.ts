@@ -7,10 +7,8 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import { HostError } from '../errors';
 import { environmentArgs, establishedHelperServer } from '../storage/helper-server';
-import { kernelAtLeast } from './seccomp-profile';
 
 const STDERR_KEEP = 4096;
 
@@ -81,11 +79,14 @@ export function serverMonitor(file: string, args: (sync: string) => string[], en
     server.once('error', (err) => reject(new HostError(`listening on ${syncSocket} for tspod-monitor: ${err.message}`)));
   });
   sync.catch(() => {});
-  // @start (pidfds, Linux 5.3): the server starts it in a session of its own and reaps it, so
-  // it need not fork twice to detach (~1 ms of a start, more while the network's helpers start
-  // beside it); it says "ready" on fd 3 where its forks would have ended. @spawn: it detaches.
-  const request = kernelAtLeast(os.release(), '5.3') ? ['@start', ...environmentArgs(env), file, ...args(syncSocket), '--ready-fd', '3'] : ['@spawn', ...environmentArgs(env), file, ...args(syncSocket)];
-  const result = helper.run(request);
+  // @start: the server starts it in a session of its own and reaps it, so it need not fork
+  // twice to detach (~1 ms of a start, more while the network's helpers start beside it); it
+  // says "ready" on fd 3 where its forks would have ended. Where the server cannot (no pidfds
+  // before Linux 5.3, too many programs kept), @spawn, and the monitor detaches itself.
+  const spawnArgs = [...environmentArgs(env), file, ...args(syncSocket)];
+  const result = helper
+    .run(['@start', ...spawnArgs, '--ready-fd', '3'])
+    .then((r) => (r.code === 125 && r.stderr.startsWith('tspod helper server:') ? helper.run(['@spawn', ...spawnArgs]) : r));
   result.catch(() => undefined);
   const failed = Promise.race([
     sync.then(() => new Promise<never>(() => undefined)),

@@ -126,6 +126,27 @@ if (process.argv[3] === 'helper-start') {
     socket.destroy();
     process.stdout.write(JSON.stringify({ ...out, started: { answers, written, copied, state } }));
   });
+} else if (process.argv[3] === 'helper-many') {
+  // More programs than the server keeps: the rest are refused (the caller then starts them
+  // itself); a slot comes free once its program ended and was reaped.
+  const sleeper = ['@start', '0', '/bin/sh', '-c', 'echo ready >&3; exec sleep 60'];
+  askHelperMany(Array.from({ length: 66 }, () => sleeper)).then(async ({ answers, socket, error }) => {
+    if (error) return process.stdout.write(JSON.stringify({ ...out, helper: { error } }));
+    const pids = answers.filter((a) => a.code === 0).map((a) => Number(a.stdout.split('\\n')[0]));
+    process.kill(pids[0], 'SIGKILL');
+    for (let i = 0; i < 500 && fs.existsSync('/proc/' + pids[0]); i++) await new Promise((r) => setTimeout(r, 10));
+    const again = await new Promise((resolve) => {
+      const frame = Buffer.from(['', ...sleeper].map((a) => a + '\\0').join(''));
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(frame.length);
+      socket.once('data', (d) => resolve({ code: d.readInt32BE(4), stdout: d.subarray(12, 12 + d.readUInt32BE(8)).toString() }));
+      socket.write(Buffer.concat([head, frame]));
+    });
+    for (const pid of [...pids.slice(1), Number(again.stdout.split('\\n')[0])]) try { process.kill(pid, 'SIGKILL'); } catch {}
+    socket.destroy();
+    const refused = answers.filter((a) => a.code !== 0);
+    process.stdout.write(JSON.stringify({ ...out, many: { started: pids.length, refused, again: again.code } }));
+  });
 } else if (process.argv[3] === 'helper-ask') {
   askHelper(['umount', '/nonexistent-tspod-helper']).then((r) => process.stdout.write(JSON.stringify(r)));
 } else if (process.argv[3] === 'helper-check') {
@@ -155,6 +176,7 @@ interface FakeOutput {
   /** `run helper-start DIR`: the answers to @start, @start, @spawn; @write's status; what the
    * started program copied from its stdin; its process state after that */
   started?: { answers: { code: number; stdout: string; stderr: string }[]; written: number; copied: string; state: string };
+  many?: { started: number; refused: { code: number; stdout: string; stderr: string }[]; again: number };
   /** `run helper-check`: what a child and this process got from the helper server */
   helper?: { child: { code?: number; stderr?: string; error?: string }; self: { code?: number; stderr?: string; error?: string } };
   /** set by the fake start-up snapshot's main function */
@@ -545,6 +567,15 @@ describe('launcher with subordinate ids', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('the helper server keeps 64 programs at most: more are refused for the caller to start, and a reaped one frees its place', async () => {
+    const r = await runOk(subidUser, userEnv(subidUser, runtimeDir), ['run', 'helper-many']);
+    const many = r.out.many;
+    assert.ok(many, JSON.stringify(r.out));
+    assert.equal(many.started, 64);
+    assert.deepEqual(many.refused, [1, 2].map(() => ({ code: 125, stdout: '', stderr: 'tspod helper server: too many programs started by this command\n' })));
+    assert.equal(many.again, 0);
   });
 
   test('after kill -9 of the pause process a call creates a new one', async () => {
