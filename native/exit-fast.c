@@ -26,13 +26,24 @@
 // The helper's stack, in memory it shares with tspod. Only raw system calls run on it.
 static char helper_stack[16384] __attribute__((aligned(64)));
 static int helper_read_end = -1;
+static int helper_write_end = -1;
+static long helper_max_fd = 1024;
+
+/* Closes FIRST..LAST: close_range (Linux 5.9), else one by one up to the process's limit. */
+static void close_fds(long first, long last) {
+	if (first > last || syscall(SYS_close_range, (unsigned int)first, (unsigned int)last, 0) == 0)
+		return;
+	for (long fd = first; fd <= last && fd < helper_max_fd; fd++)
+		syscall(SYS_close, fd);
+}
 
 static int keep_memory_until_parent_ends(void *unused) {
 	(void)unused;
 	int fd = helper_read_end;
-	if (fd > 0)
-		syscall(SYS_close_range, 0, fd - 1, 0);
-	syscall(SYS_close_range, fd + 1, ~0U, 0);
+	// Its copy of the write end first: holding it, it would wait for itself.
+	syscall(SYS_close, helper_write_end);
+	close_fds(0, fd - 1);
+	close_fds(fd + 1, ~0U);
 	char byte;
 	while (syscall(SYS_read, fd, &byte, 1) > 0) {
 	}
@@ -56,6 +67,10 @@ static napi_value detach_teardown(napi_env env, napi_callback_info info) {
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		helper_read_end = ends[0];
+		helper_write_end = ends[1];
+		long open_max = sysconf(_SC_OPEN_MAX);
+		if (open_max > 0)
+			helper_max_fd = open_max < 65536 ? open_max : 65536;
 		// SIGCHLD: whoever adopts it when tspod ends reaps it as any child.
 		ok = clone(keep_memory_until_parent_ends, helper_stack + sizeof helper_stack, CLONE_VM | SIGCHLD, NULL) > 0;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);

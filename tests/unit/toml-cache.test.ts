@@ -13,15 +13,31 @@ function tempDir(): string {
 
 /** readTomlFile through a fresh cache object (as each command makes one), counting parses. */
 function readCounting(cacheFile: string, file: string): { table: unknown; parsed: boolean } {
+  const { raw, parsed } = readRaw(cacheFile, file);
+  // Compared as data: the parser's tables (and the cache's) have no prototype.
+  return { table: raw === undefined ? undefined : (JSON.parse(JSON.stringify(raw)) as unknown), parsed };
+}
+
+/** The same, with the table as the cache hands it out. */
+function readRaw(cacheFile: string, file: string): { raw: unknown; parsed: boolean } {
   let parsed = false;
   const cache = new TomlCache(cacheFile);
-  const table = cache.table(file, () => {
+  const raw = cache.table(file, () => {
     parsed = true;
     return readTomlFile(file);
   });
   cache.save();
-  // Compared as data: the parser's tables (and the cache's) have no prototype.
-  return { table: table === undefined ? undefined : (JSON.parse(JSON.stringify(table)) as unknown), parsed };
+  return { raw, parsed };
+}
+
+/** A config file NAME holding TEXT and a cache beside it, read once through the cache. */
+function readOnce(name: string, text: string): { conf: string; cacheFile: string } {
+  const dir = tempDir();
+  const conf = path.join(dir, name);
+  const cacheFile = path.join(dir, 'config-cache.json');
+  fs.writeFileSync(conf, text);
+  readCounting(cacheFile, conf);
+  return { conf, cacheFile };
 }
 
 test('a config file is parsed once, then read from the cache while it is unchanged', () => {
@@ -39,11 +55,7 @@ test('a config file is parsed once, then read from the cache while it is unchang
 });
 
 test('an edited file (same size even) is parsed again; a removed one is no table', () => {
-  const dir = tempDir();
-  const conf = path.join(dir, 'containers.conf');
-  const cacheFile = path.join(dir, 'config-cache.json');
-  fs.writeFileSync(conf, 'a = 1\n');
-  readCounting(cacheFile, conf);
+  const { conf, cacheFile } = readOnce('containers.conf', 'a = 1\n');
   fs.writeFileSync(conf, 'a = 2\n');
   assert.deepEqual(readCounting(cacheFile, conf), { table: { a: 2 }, parsed: true });
   // Replaced by another file (an editor's rename): another inode.
@@ -55,16 +67,9 @@ test('an edited file (same size even) is parsed again; a removed one is no table
 });
 
 test('tables JSON cannot hold (dates) are parsed every time, and right', () => {
-  const dir = tempDir();
-  const conf = path.join(dir, 'dated.conf');
-  const cacheFile = path.join(dir, 'config-cache.json');
-  fs.writeFileSync(conf, 'when = 1979-05-27T07:32:00Z\n');
-  readCounting(cacheFile, conf);
-  let parsed = false;
-  const again = new TomlCache(cacheFile).table(conf, () => {
-    parsed = true;
-    return readTomlFile(conf);
-  }) as { when: unknown };
+  const { conf, cacheFile } = readOnce('dated.conf', 'when = 1979-05-27T07:32:00Z\n');
+  const { raw, parsed } = readRaw(cacheFile, conf);
+  const again = raw as { when: unknown };
   assert.equal(parsed, true);
   assert.ok(again.when instanceof Date);
 });
