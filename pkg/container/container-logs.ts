@@ -157,8 +157,10 @@ export class LogReader {
       let at = rotated.length - 1;
       while (at >= 0 && !(last && rotated[at].time === last.time && rotated[at].text === last.text && rotated[at].stream === last.stream)) at--;
       out.push(...rotated.slice(at + 1));
+      // Rotated again since the stat above, before the next live file is made: the next poll
+      // opens that one from its start.
       this.open();
-      out.push(...this.drain());
+      if (this.fd >= 0) out.push(...this.drain());
     }
     return this.remember(out);
   }
