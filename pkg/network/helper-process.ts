@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { HostError } from '../errors';
 import { awaitGone } from '../host/processes';
-import { HelperServerConnection, environmentArgs, establishedHelperServer } from '../storage/helper-server';
+import { HelperServerConnection, environmentArgs, establishedHelperServer, serverDeclined } from '../storage/helper-server';
 
 export interface HelperProcess {
   pid: number;
@@ -33,7 +33,7 @@ const notReady = (name: string, code: number | null, stderr: string): HostError 
  * server cannot (no pidfds), for the caller to spawn it. */
 async function startOnServer(server: HelperServerConnection, bin: string, args: string[], name: string, keepStdin: boolean): Promise<StartedHelper | undefined> {
   const r = await server.run(['@start', ...environmentArgs(process.env), bin, ...args]);
-  if (r.code === 125 && r.stderr.startsWith('tspod helper server:')) return undefined;
+  if (serverDeclined(r)) return undefined;
   if (r.code !== 0) throw notReady(name, r.code, r.stderr);
   const nl = r.stdout.indexOf('\n');
   const pid = Number(r.stdout.slice(0, nl));

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { HostError } from '../errors';
-import { environmentArgs, establishedHelperServer } from '../storage/helper-server';
+import { environmentArgs, establishedHelperServer, serverDeclined } from '../storage/helper-server';
 
 const STDERR_KEEP = 4096;
 
@@ -86,7 +86,7 @@ export function serverMonitor(file: string, args: (sync: string) => string[], en
   const spawnArgs = [...environmentArgs(env), file, ...args(syncSocket)];
   const result = helper
     .run(['@start', ...spawnArgs, '--ready-fd', '3'])
-    .then((r) => (r.code === 125 && r.stderr.startsWith('tspod helper server:') ? helper.run(['@spawn', ...spawnArgs]) : r));
+    .then((r) => (serverDeclined(r) ? helper.run(['@spawn', ...spawnArgs]) : r));
   result.catch(() => undefined);
   const failed = Promise.race([
     sync.then(() => new Promise<never>(() => undefined)),

@@ -14,6 +14,12 @@ export interface HelperResult {
   stderr: string;
 }
 
+/** The server refused a request itself (no pidfds, too many programs kept, no pipes): the
+ * caller starts the program another way. Not the program's own failure. */
+export function serverDeclined(r: HelperResult): boolean {
+  return r.code === 125 && r.stderr.startsWith('tspod helper server:');
+}
+
 interface Pending {
   resolve: (result: HelperResult) => void;
   reject: (err: Error) => void;
