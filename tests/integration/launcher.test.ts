@@ -62,8 +62,9 @@ function askHelper(args) {
     s.on('close', () => resolve({ error: 'closed' }));
   });
 }
-// Several requests on one connection (the server takes one), their answers in order.
-function askHelperMany(requests) {
+// Several requests on one connection (the server takes one), their answers in order; on SOCKET
+// when given (the connection of an earlier call), else on a new one.
+function askHelperMany(requests, socket) {
   return new Promise((resolve) => {
     const frames = requests.map((args) => {
       const body = Buffer.from(['', ...args].map((a) => a + '\\0').join(''));
@@ -71,11 +72,11 @@ function askHelperMany(requests) {
       head.writeUInt32BE(body.length);
       return Buffer.concat([head, body]);
     });
-    const s = require('net').createConnection({ path: '\\0' + process.env._TSPOD_HELPER_SOCKET });
+    const s = socket || require('net').createConnection({ path: '\\0' + process.env._TSPOD_HELPER_SOCKET });
     const answers = [];
     let data = Buffer.alloc(0);
-    s.on('connect', () => s.write(Buffer.concat(frames)));
-    s.on('data', (d) => {
+    // An answer may come in several reads: only whole frames count.
+    const onData = (d) => {
       data = Buffer.concat([data, d]);
       while (data.length >= 4 && data.length >= 4 + data.readUInt32BE(0)) {
         const len = data.readUInt32BE(0);
@@ -84,11 +85,14 @@ function askHelperMany(requests) {
         data = data.subarray(4 + len);
       }
       if (answers.length === requests.length) {
-        s.removeAllListeners('data');
+        s.removeListener('data', onData);
         resolve({ answers, socket: s });
       }
-    });
-    s.on('error', (e) => resolve({ error: e.code }));
+    };
+    s.on('data', onData);
+    if (socket) s.write(Buffer.concat(frames));
+    else s.on('connect', () => s.write(Buffer.concat(frames)));
+    s.once('error', (e) => resolve({ error: e.code }));
   });
 }
 if (process.argv[3] === 'helper-start') {
@@ -107,13 +111,7 @@ if (process.argv[3] === 'helper-start') {
   ]).then(async ({ answers, socket, error }) => {
     if (error) return process.stdout.write(JSON.stringify({ ...out, helper: { error } }));
     const pid = Number(answers[0].stdout.split('\\n')[0]);
-    const written = await new Promise((resolve) => {
-      const frame = Buffer.from(['', '@write', String(pid), 'hello'].map((a) => a + '\\0').join(''));
-      const head = Buffer.alloc(4);
-      head.writeUInt32BE(frame.length);
-      socket.once('data', (d) => resolve(d.readInt32BE(4)));
-      socket.write(Buffer.concat([head, frame]));
-    });
+    const written = (await askHelperMany([['@write', String(pid), 'hello']], socket)).answers[0].code;
     // The program copies the line and exits; the server reaps it (no zombie left behind).
     let copied = '';
     let state = 'running';
@@ -132,17 +130,13 @@ if (process.argv[3] === 'helper-start') {
   const sleeper = ['@start', '0', '/bin/sh', '-c', 'echo ready >&3; exec sleep 60'];
   askHelperMany(Array.from({ length: 66 }, () => sleeper)).then(async ({ answers, socket, error }) => {
     if (error) return process.stdout.write(JSON.stringify({ ...out, helper: { error } }));
-    const pids = answers.filter((a) => a.code === 0).map((a) => Number(a.stdout.split('\\n')[0]));
+    // A pid read as 0 would be kill(0): this probe's whole process group.
+    const pidOf = (a) => (a.code === 0 ? Number(a.stdout.split('\\n')[0]) : 0);
+    const pids = answers.map(pidOf).filter((pid) => pid > 0);
     process.kill(pids[0], 'SIGKILL');
     for (let i = 0; i < 500 && fs.existsSync('/proc/' + pids[0]); i++) await new Promise((r) => setTimeout(r, 10));
-    const again = await new Promise((resolve) => {
-      const frame = Buffer.from(['', ...sleeper].map((a) => a + '\\0').join(''));
-      const head = Buffer.alloc(4);
-      head.writeUInt32BE(frame.length);
-      socket.once('data', (d) => resolve({ code: d.readInt32BE(4), stdout: d.subarray(12, 12 + d.readUInt32BE(8)).toString() }));
-      socket.write(Buffer.concat([head, frame]));
-    });
-    for (const pid of [...pids.slice(1), Number(again.stdout.split('\\n')[0])]) try { process.kill(pid, 'SIGKILL'); } catch {}
+    const again = (await askHelperMany([sleeper], socket)).answers[0];
+    for (const pid of [...pids.slice(1), pidOf(again)]) if (pid > 0) try { process.kill(pid, 'SIGKILL'); } catch {}
     socket.destroy();
     const refused = answers.filter((a) => a.code !== 0);
     process.stdout.write(JSON.stringify({ ...out, many: { started: pids.length, refused, again: again.code } }));
