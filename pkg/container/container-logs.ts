@@ -101,13 +101,46 @@ export function rotatedLogFiles(logPath: string): string[] {
   return [...found.entries()].sort((a, b) => b[0] - a[0]).map(([, file]) => file);
 }
 
-function readMaybeCompressed(file: string): Buffer {
-  try {
-    const data = fs.readFileSync(file);
-    return file.endsWith('.gz') ? zlib.gunzipSync(data) : data;
-  } catch {
-    return Buffer.alloc(0); // rotated away or compressed meanwhile
+/**
+ * The rotated files' contents, oldest first; undefined when a rotation moved them while they were
+ * read (listed again, a path then names another file): the caller reads them again. A file that
+ * cannot be read or uncompressed is skipped: the lines after it still count.
+ */
+function readRotatedLogs(logPath: string): Buffer[] | undefined {
+  const files = rotatedLogFiles(logPath);
+  const inodes: number[] = [];
+  const contents: Buffer[] = [];
+  for (const file of files) {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      inodes.push(-1);
+      contents.push(Buffer.alloc(0));
+      continue;
+    }
+    try {
+      inodes.push(fs.fstatSync(fd).ino);
+      const data = fs.readFileSync(fd);
+      contents.push(file.endsWith('.gz') ? zlib.gunzipSync(data) : data);
+    } catch {
+      contents.push(Buffer.alloc(0));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
+  const now = rotatedLogFiles(logPath);
+  if (now.length !== files.length || now.some((file, i) => file !== files[i])) return undefined;
+  for (let i = 0; i < files.length; i++) {
+    if (inodes[i] < 0) continue;
+    try {
+      if (fs.statSync(files[i]).ino !== inodes[i]) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return contents;
 }
 
 /**
@@ -121,6 +154,10 @@ export class LogReader {
   private ino = -1;
   private offset = 0;
   private pending = Buffer.alloc(0);
+  /** The live file was rotated since the lines emitted last, and the files rotated after them
+   * are still to be read (set until a live file is open and known to be the current one). */
+  private behind = false;
+  private last?: LogLine;
 
   constructor(
     private readonly logPath: string,
@@ -129,43 +166,62 @@ export class LogReader {
 
   /** The rotated files and the live one, as lines. */
   read(): LogLine[] {
-    this.open();
-    const rotated = rotatedLogFiles(this.logPath).map(readMaybeCompressed);
-    return this.remember([...rotated.flatMap((b) => parseLog(b, this.format)), ...this.poll()]);
+    this.close();
+    this.last = undefined;
+    this.behind = true;
+    return this.poll();
   }
 
   /** What was written since the last call (complete lines only). */
   poll(): LogLine[] {
-    if (this.fd < 0) this.open();
-    if (this.fd < 0) return [];
-    const out = this.drain();
-    let current: fs.Stats | undefined;
-    try {
-      current = fs.statSync(this.logPath);
-    } catch {
-      current = undefined;
+    if (this.fd < 0 && !this.behind) this.open();
+    const out = this.fd >= 0 ? this.drain() : [];
+    if (this.fd >= 0 && this.liveIno() !== this.ino) {
+      // Rotated: the old file was drained above.
+      this.close();
+      this.behind = true;
     }
-    if (current && current.ino !== this.ino) {
-      // Rotated: the old file was drained above. Several rotations may have happened since the
-      // last poll, so the files rotated after it come next: everything after the last line
-      // emitted (all of them when that line's file was dropped already), then the new live file.
-      fs.closeSync(this.fd);
-      this.fd = -1;
-      this.pending = Buffer.alloc(0);
-      const last = out.length ? out[out.length - 1] : this.last;
-      const rotated = rotatedLogFiles(this.logPath).flatMap((f) => parseLog(readMaybeCompressed(f), this.format));
-      let at = rotated.length - 1;
-      while (at >= 0 && !(last && rotated[at].time === last.time && rotated[at].text === last.text && rotated[at].stream === last.stream)) at--;
-      out.push(...rotated.slice(at + 1));
-      // Rotated again since the stat above, before the next live file is made: the next poll
-      // opens that one from its start.
-      this.open();
-      if (this.fd >= 0) out.push(...this.drain());
-    }
+    if (this.behind) out.push(...this.catchUp(out.length ? out[out.length - 1] : this.last));
     return this.remember(out);
   }
 
-  private last?: LogLine;
+  /** After a rotation (several, maybe, since the last poll): the rotated files' lines after LAST
+   * (all of them when LAST's file was dropped already, or nothing was read yet), then the live
+   * file's. The live file is opened before the scan, so a rotation while this runs shows as a
+   * changed inode of the live file or of a rotated one: the scan is then done again, after the
+   * lines found. */
+  private catchUp(last: LogLine | undefined): LogLine[] {
+    const lines: LogLine[] = [];
+    for (let tries = 0; tries < 8; tries++) {
+      this.open();
+      const files = readRotatedLogs(this.logPath);
+      if (!files) {
+        this.close(); // a rotation is shifting the files: again
+        continue;
+      }
+      const rotated = files.flatMap((data) => parseLog(data, this.format));
+      let at = rotated.length - 1;
+      while (at >= 0 && !(last && rotated[at].time === last.time && rotated[at].text === last.text && rotated[at].stream === last.stream)) at--;
+      lines.push(...rotated.slice(at + 1));
+      if (lines.length) last = lines[lines.length - 1];
+      // No live file yet (between a rotation's rename and the next file): the next poll goes on.
+      if (this.fd < 0) return lines;
+      if (this.liveIno() === this.ino) {
+        this.behind = false;
+        return [...lines, ...this.drain()];
+      }
+      this.close();
+    }
+    return lines;
+  }
+
+  private liveIno(): number | undefined {
+    try {
+      return fs.statSync(this.logPath).ino;
+    } catch {
+      return undefined;
+    }
+  }
 
   private remember(lines: LogLine[]): LogLine[] {
     if (lines.length) this.last = lines[lines.length - 1];
@@ -175,6 +231,7 @@ export class LogReader {
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
+    this.pending = Buffer.alloc(0);
   }
 
   private open(): void {

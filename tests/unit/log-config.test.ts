@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+// The module itself (not a namespace copy) for a test that wraps one of its functions.
+import nodeFs = require('node:fs');
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -122,6 +124,54 @@ test('rotated files: oldest first, a finished .gz over a leftover plain file; th
   fs.renameSync(log, `${log}.1`);
   fs.writeFileSync(log, rec(6));
   assert.deepEqual(reader.poll().map((l) => l.text), ['4\n', '5\n', '6\n']);
+  // rotated when no live file exists yet (between the rename and the new file): that poll reads
+  // the rotated file; then, before the next poll, the new file is written and rotated again too
+  fs.appendFileSync(log, rec(7));
+  fs.rmSync(`${log}.2.gz`);
+  fs.renameSync(`${log}.1`, `${log}.2`);
+  fs.renameSync(log, `${log}.1`);
+  assert.deepEqual(reader.poll().map((l) => l.text), ['7\n']);
+  fs.writeFileSync(log, rec(8));
+  fs.renameSync(`${log}.1`, `${log}.2`);
+  fs.renameSync(log, `${log}.1`);
+  fs.writeFileSync(log, rec(9));
+  assert.deepEqual(reader.poll().map((l) => l.text), ['8\n', '9\n']);
+  assert.deepEqual(reader.poll(), []);
+  // a rotated file that cannot be uncompressed is skipped, not the lines after it
+  fs.writeFileSync(`${log}.3.gz`, 'not gzip');
+  const again = new LogReader(log, 'k8s-file');
+  assert.deepEqual(again.read().map((l) => l.text), ['6\n', '7\n', '8\n', '9\n']);
+  again.close();
   reader.close();
   fs.rmSync(dir, { recursive: true });
+});
+
+test('the reader does not lose lines to a rotation while it reads the rotated files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tspod-logs-'));
+  const log = path.join(dir, 'ctr.log');
+  const rec = (n: number) => `2024-01-02T03:04:05.000000001Z stdout F ${n}\n`;
+  fs.writeFileSync(`${log}.1`, rec(1));
+  fs.writeFileSync(log, rec(2));
+  // The rotation happens after the reader listed the rotated files, as it opens the first: the
+  // path it listed then names the file that was live.
+  const realOpen = nodeFs.openSync;
+  let rotated = false;
+  nodeFs.openSync = ((file: fs.PathLike, ...rest: unknown[]) => {
+    if (!rotated && file === `${log}.1`) {
+      rotated = true;
+      fs.renameSync(`${log}.1`, `${log}.2`);
+      fs.renameSync(log, `${log}.1`);
+      fs.writeFileSync(log, rec(3));
+    }
+    return (realOpen as (...a: unknown[]) => number)(file, ...rest);
+  }) as typeof fs.openSync;
+  const reader = new LogReader(log, 'k8s-file');
+  try {
+    assert.deepEqual(reader.read().map((l) => l.text), ['1\n', '2\n', '3\n']);
+  } finally {
+    nodeFs.openSync = realOpen;
+    reader.close();
+    fs.rmSync(dir, { recursive: true });
+  }
+  assert.ok(rotated);
 });
