@@ -52,6 +52,7 @@ enum
   OPT_LOG_TAG,
   OPT_JOURNAL_SOCKET,
   OPT_READY_FD,
+  OPT_START_FIFO,
 };
 
 static const struct option long_options[] = {
@@ -94,6 +95,7 @@ static const struct option long_options[] = {
   { "log-tag", required_argument, NULL, OPT_LOG_TAG },
   { "journal-socket", required_argument, NULL, OPT_JOURNAL_SOCKET },
   { "ready-fd", required_argument, NULL, OPT_READY_FD },
+  { "start-fifo", required_argument, NULL, OPT_START_FIFO },
   { NULL, 0, NULL, 0 },
 };
 
@@ -291,6 +293,7 @@ parse_option (int opt, struct monitor_opts *o, struct list_lengths *n, struct ts
     case OPT_SDNOTIFY_PROXY: o->sdnotify_proxy = optarg; return 0;
     case OPT_SDNOTIFY_SOCKET: o->sdnotify_socket = optarg; return 0;
     case OPT_SYNC_START: o->sync_start = 1; return 0;
+    case OPT_START_FIFO: o->start_fifo = optarg; return 0;
     case OPT_RELEASE_RUNTIME: o->release_runtime = 1; return 0;
     case OPT_RELEASE_MOUNT: return push_arg (&o->release_mounts, &n->release, optarg, err);
     case OPT_SYNC_SOCKET: o->sync_socket = optarg; return 0;

@@ -2,9 +2,11 @@
  * --sync-fd, --sync-socket and --sync-start): the one JSON line that reports the create, and
  * with --sync-start the start the CLI asks for later (served by the relay: the start gate). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -83,6 +85,28 @@ monitor_sync_pid (struct monitor_opts *o, pid_t pid)
   sync_write (o, line, o->sync_start);
 }
 
+/* --start-fifo: what `crun start` does once it checked the container. The container's init holds
+ * the read end and runs the process once a byte arrives; without the file crun's state says
+ * running. -1 (nothing done) without a reader, or when the path is no FIFO. */
+static int
+start_by_fifo (const char *fifo)
+{
+  struct stat st;
+  char byte = 0;
+  int fd;
+  int ret = -1;
+
+  fd = open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  /* Past the unlink there is no way back: a failed write means the init is gone, which
+   * `runtime start` would only report in other words. */
+  if (fstat (fd, &st) == 0 && S_ISFIFO (st.st_mode) && unlink (fifo) == 0)
+    ret = write (fd, &byte, 1) == 1 ? 0 : 1;
+  close (fd);
+  return ret;
+}
+
 /* The start gate's answer (monitor-relay.c reads the request): `runtime start`, or, when the
  * caller left without asking, the created container's deletion (it then exits as any does). */
 void
@@ -100,6 +124,19 @@ monitor_serve_start (struct start_gate *gate, int start)
         monitor_report (o, &err);
       return;
     }
+  if (o->start_fifo != NULL)
+    switch (start_by_fifo (o->start_fifo))
+      {
+      case 0:
+        sync_send (o, "{\"started\":true}\n");
+        return;
+      case 1:
+        tspod_fail (&err, 0, NULL, "cannot start the container: its process is gone");
+        monitor_sync_error (o, &err, 125);
+        return;
+      default:
+        break;
+      }
   if (monitor_runtime_verb (o, start_verb, &code, &err) < 0)
     monitor_sync_error (o, &err, code);
   else

@@ -40,6 +40,12 @@
  *                             answers {"started":true} or {"error":"...","code":N}, then closes
  *                             it. A caller that closes it first gets the created container
  *                             deleted (it then exits as any container does)
+ *   --start-fifo PATH         with --sync-start, for crun: start as `crun start` does, without
+ *                             its exec (~3 ms): PATH (crun's exec.fifo) opened for writing,
+ *                             removed, one NUL byte written. `runtime start` when that cannot
+ *                             be done (no reader: the container's init is gone). Only for specs
+ *                             whose start does nothing else (no poststart hooks, no
+ *                             NOTIFY_SOCKET for crun), as tspod's are
  *   --release-runtime         after the exit, before the exit file: `runtime delete --force`
  *   --release-mount PATH      repeatable: unmounted then too (stacked mounts all, busy ones
  *                             lazily), while the runtime deletes

@@ -72,6 +72,7 @@ struct monitor_opts
   const char *sdnotify_proxy;  /* --sdnotify=container: the container's notify socket */
   const char *sdnotify_socket; /* systemd's NOTIFY_SOCKET, where the proxy relays to */
   int sync_start;              /* the caller asks for `runtime start` over the sync fd */
+  const char *start_fifo;      /* crun's exec.fifo: written to start, rather than `crun start` */
   int release_runtime;         /* `runtime delete` at the exit */
   const char **release_mounts; /* unmounted at the exit; NULL-terminated */
 };

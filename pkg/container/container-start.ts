@@ -320,6 +320,7 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
       healthcheck: monitorHealthTimer(engine, container, tspodBinary()),
       sdnotify: notifyProxy(engine, container)?.monitor,
       holdStart: true,
+      startFifo: runtime.startFifo(container.id),
       // Short (a unix socket's path): the run root, not the container's directory.
       syncSocket: path.join(engine.config.runRoot, `sync-${runToken}.sock`),
       // Released by the monitor as soon as the process ends: the cleanup that follows (this

@@ -78,6 +78,8 @@ export interface MonitorOptions {
   /** The monitor runs `runtime start` when asked (MonitorStarted.held); without it the caller
    * runs the runtime itself. Saves the CLI a process (a fork of its whole heap). */
   holdStart?: boolean;
+  /** With holdStart: crun's exec.fifo, written to start instead (OciRuntime.startFifo). */
+  startFifo?: string;
   /** What the monitor releases after the exit, before anyone learns of it: `runtime delete`
    * (runtime) and unmounts (mounts: the root, a network namespace's file). */
   release?: { runtime: boolean; mounts: string[] };
@@ -185,6 +187,7 @@ export function monitorArgs(opts: MonitorOptions, sync: number | string = 3): st
   if (opts.sdnotify) args.push('--sdnotify-proxy', opts.sdnotify.proxy, '--sdnotify-socket', opts.sdnotify.socket);
   if (opts.syslog) args.push('--syslog');
   if (opts.holdStart) args.push('--sync-start');
+  if (opts.holdStart && opts.startFifo) args.push('--start-fifo', opts.startFifo);
   if (opts.release?.runtime) args.push('--release-runtime');
   for (const mount of opts.release?.mounts ?? []) args.push('--release-mount', mount);
   return args;

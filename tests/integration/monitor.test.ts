@@ -678,6 +678,45 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<Report | void>> = {
   },
 };
 
+// As root crun refuses this host's hybrid cgroups (tspod picks runc there): crun's scenarios run
+// where tspod runs crun, rootless.
+const rootlessScenarios: Record<string, (ctx: Ctx) => Promise<Report | void>> = {
+  /** --start-fifo (crun): the monitor starts the created container through crun's exec.fifo, as
+   * `crun start` does, without running it; crun then says running. Without a reader at that path
+   * it runs `runtime start`. The runtime is a wrapper that records the verbs it was given. */
+  async 'a held start through crun\'s exec.fifo, and the fallback to runtime start'(ctx) {
+    const crun = ['/usr/bin/crun', '/usr/sbin/crun', '/usr/local/bin/crun'].find((f) => fs.existsSync(f));
+    assert.ok(crun, 'crun is installed (tests/run.sh installs it)');
+    const verbs = path.join(ctx.dir, `crun-verbs-${containerCounter}`);
+    const wrapper = path.join(ctx.dir, `crun-wrapper-${containerCounter}`);
+    // The verb follows `--root DIR`.
+    fs.writeFileSync(wrapper, `#!/bin/sh\necho "$3" >> ${verbs}\nexec ${crun} "$@"\n`, { mode: 0o755 });
+    const crunState = (id: string): string | undefined => {
+      const r = spawnSync(crun, ['--root', ctx.runcRoot, 'state', id], { encoding: 'utf8' });
+      return r.status === 0 ? (JSON.parse(r.stdout) as { status: string }).status : undefined;
+    };
+    for (const [fifo, verbsUsed] of [['exec.fifo', ['create']], ['no-such-fifo', ['create', 'start']]] as const) {
+      fs.writeFileSync(verbs, '');
+      const c = makeContainer(ctx, ['sh', '-c', 'echo started; read line; exit 6']);
+      try {
+        const started = await startMonitor(monitorOptions(ctx, c, { runtime: wrapper, holdStart: true, stdin: true, startFifo: path.join(ctx.runcRoot, c.id, fifo) }));
+        const stdout = new Collector();
+        const stdin = new PassThrough();
+        const session = await connectAttach(path.join(c.socketDir, 'attach'), { stdout, stderr: new Collector(), stdin, tty: false });
+        assert.equal(crunState(c.id), 'created');
+        await started.held?.start();
+        await waitFor(() => stdout.text() === 'started\n', 'the container\'s output');
+        assert.equal(crunState(c.id), 'running', fifo);
+        stdin.end('done\n');
+        assert.deepEqual(await session.result, { exitCode: 6, detached: false });
+        assert.deepEqual(fs.readFileSync(verbs, 'utf8').trim().split('\n'), verbsUsed);
+      } finally {
+        spawnSync(crun, ['--root', ctx.runcRoot, 'delete', '-f', c.id], { stdio: 'ignore' });
+      }
+    }
+  },
+};
+
 /**
  * Runs startMonitor in a separate node process that exits right after (passthrough: it also
  * starts the container and waits for its exit file, since its stdout is the container's).
@@ -710,7 +749,7 @@ async function inNamespace(name: string, dir: string): Promise<void> {
   let report: Report;
   try {
     const ctx = makeCtx(dir, true);
-    report = { ok: true, ...((await scenarios[name](ctx)) ?? {}) };
+    report = { ok: true, ...((await (scenarios[name] ?? rootlessScenarios[name])(ctx)) ?? {}) };
   } catch (err) {
     report = { ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
   }
@@ -755,7 +794,7 @@ function registerSuite(): void {
       if (work) fs.rmSync(work, { recursive: true, force: true });
     });
     let n = 0;
-    for (const name of Object.keys(scenarios)) {
+    for (const name of [...Object.keys(scenarios), ...Object.keys(rootlessScenarios)]) {
       test(name, { timeout: 90_000 }, (t) => {
         const dir = path.join(work, String(++n));
         const report = parseReport(tspod(['unshare', testEnv.node, installedSelf(), IN_NAMESPACE, name, dir], { timeoutMs: 80_000 }));

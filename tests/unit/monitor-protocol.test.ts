@@ -139,6 +139,11 @@ test('monitorArgs passes every option the monitor documents', () => {
   const socket = monitorArgs({ cid: 'c1', runtime: 'runc', exitDir: '/e', socketDir: '/x', bundle: '/b' }, '/run/t/sync-1.sock');
   assert.deepEqual(socket.slice(socket.indexOf('--sync-socket'), socket.indexOf('--sync-socket') + 2), ['--sync-socket', '/run/t/sync-1.sock']);
   assert.ok(!socket.includes('--sync-fd'));
+  // crun's exec.fifo goes with a held start only
+  const base = { cid: 'c1', runtime: 'crun', exitDir: '/e', socketDir: '/x', startFifo: '/r/c1/exec.fifo' };
+  const fifo = monitorArgs({ ...base, holdStart: true });
+  assert.deepEqual(fifo.slice(fifo.indexOf('--sync-start'), fifo.indexOf('--sync-start') + 3), ['--sync-start', '--start-fifo', '/r/c1/exec.fifo']);
+  assert.ok(!monitorArgs(base).includes('--start-fifo'));
 });
 
 test('runtimeErrorMessage strips logrus decoration and keeps plain text', () => {
