@@ -270,23 +270,33 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
     throw new ConflictError(`container ${container.name} is already running`);
   }
   const paths = containerPaths(engine.config, container.id);
+  // The namespace is made by the root's mount; its helpers then start while the monitor runs
+  // `runtime create`, just after it was spawned (early-netns.ts). The mount runs in a helper
+  // while the rest is made ready here.
+  const netnsFile = earlyNetnsFile(engine, container, usernsOf(container.config).mode !== 'host');
+  const mounted = (async () => {
+    await reapStaleNetns(engine, container);
+    await mountRootfs(engine, container, paths, netnsFile);
+  })();
+  mounted.catch(() => undefined); // awaited below, on every path
+  // Its request reaches the helper first: every step up to it is a microtask, all run by then.
+  await new Promise((resolve) => setImmediate(resolve));
   const runToken = crypto.randomBytes(8).toString('hex');
-  // A new run token also tells an exit hook waiting to restart the container that it is late.
-  // A pending restart stays recorded until the start is done, so that stop and rm -f wait for
-  // an exit hook that is starting the container instead of missing the run it starts.
-  container.state = { ...container.state, runToken };
-  store.update<ContainerRuntimeState>(container.id, { state: container.state });
-  const runtime = await OciRuntime.of(engine.config, container).seal();
+  let runtime: OciRuntime;
+  try {
+    // A new run token also tells an exit hook waiting to restart the container that it is late.
+    // A pending restart stays recorded until the start is done, so that stop and rm -f wait for
+    // an exit hook that is starting the container instead of missing the run it starts.
+    container.state = { ...container.state, runToken };
+    store.update<ContainerRuntimeState>(container.id, { state: container.state });
+    runtime = await OciRuntime.of(engine.config, container).seal();
   await runtime.delete(container.id);
   fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
-  for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // The namespace is made by the root's mount; its helpers then start while the monitor runs
-  // `runtime create`, just after it was spawned (early-netns.ts).
-  await reapStaleNetns(engine, container);
-  const netnsFile = earlyNetnsFile(engine, container, usernsOf(container.config).mode !== 'host');
-  try {
-    await mountRootfs(engine, container, paths, netnsFile);
+    for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    await mounted;
   } catch (err) {
+    // The root stays unmounted, and the namespace unmade, whichever part failed.
+    if (await mounted.then(() => true, () => false)) await (await engine.driver()).unmount(paths.rootfs);
     if (netnsFile) await discardEarlyNetns({ file: netnsFile, created: Promise.resolve() });
     throw err;
   }
