@@ -290,8 +290,8 @@ export async function prepareStart(engine: Engine, nameOrId: string): Promise<Pr
     container.state = { ...container.state, runToken };
     store.update<ContainerRuntimeState>(container.id, { state: container.state });
     runtime = await OciRuntime.of(engine.config, container).seal();
-  await runtime.delete(container.id);
-  fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
+    await runtime.delete(container.id);
+    fs.rmSync(path.join(paths.exitDir, container.id), { force: true });
     for (const dir of [paths.socketDir, paths.exitDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     await mounted;
   } catch (err) {
