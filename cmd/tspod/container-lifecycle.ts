@@ -187,13 +187,16 @@ export class StopCommand extends TspodCommand {
   async run(): Promise<number> {
     const timeout = parseTime(this.time);
     checkCidfiles(this.cidfile, this.ignore);
-    const { stopContainer } = await import('../../pkg/container/container-stop');
+    const { stopContainer, waitForMonitorGone } = await import('../../pkg/container/container-stop');
     const engine = await openEngine(this);
     let names = namesOrAll(this.names, this.all, this.cidfile) ?? (await allContainers(engine)).filter((c) => c.status === 'running').map((c) => c.id);
     if (this.ignore) names = await existing(engine, names);
     engine.close();
     return forEachContainer(this, names, async (e, c, name) => {
       await stopContainer(e, c, timeout);
+      // As Podman's stop, a --rm container is gone once this returns (its name free for the
+      // next `run --name`): its exit hook removes it, and is waited for.
+      if (c.config.autoRemove) await waitForMonitorGone(c.monitorPid, c.id);
       return name;
     });
   }

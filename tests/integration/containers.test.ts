@@ -219,12 +219,14 @@ describe('lifecycle', () => {
     assert.equal(tspod(['rm', 'durable']).code, 0);
   });
 
-  test('stop of a detached --rm container succeeds even when its exit removes it first', () => {
+  test('stop of a detached --rm container succeeds even when its exit removes it first, and returns once it is removed', () => {
     for (let i = 0; i < 3; i++) {
       assert.equal(run(['-d', '--rm', '--name', 'rm-stop', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; sleep 1000 & wait']).code, 0);
       const stop = tspod(['stop', 'rm-stop']);
       assert.equal(stop.code, 0, stop.stderr);
       assert.equal(stop.stdout, 'rm-stop\n');
+      // Removed by the time stop returns, as Podman's stop does: the next run takes the name.
+      assert.equal(tspod(['container', 'exists', 'rm-stop']).code, 1);
     }
   });
 
