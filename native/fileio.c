@@ -40,21 +40,37 @@ tspod_read_small_at (int dirfd, const char *path, char *buf, size_t size, struct
 }
 
 int
-tspod_write_all (int fd, const void *data, size_t len)
+tspod_writev_all (int fd, struct iovec *v, int count)
 {
-  const char *p = data;
-
-  while (len > 0)
+  while (count > 0)
     {
-      ssize_t n = write (fd, p, len);
+      ssize_t n = writev (fd, v, count);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         return -1;
-      p += n;
-      len -= (size_t) n;
+      /* A partial write (a full pipe or socket buffer): go on from where it stopped. */
+      while (count > 0 && (size_t) n >= v->iov_len)
+        {
+          n -= (ssize_t) v->iov_len;
+          v++;
+          count--;
+        }
+      if (count > 0)
+        {
+          v->iov_base = (char *) v->iov_base + n;
+          v->iov_len -= (size_t) n;
+        }
     }
   return 0;
+}
+
+int
+tspod_write_all (int fd, const void *data, size_t len)
+{
+  struct iovec v = { (void *) data, len };
+
+  return tspod_writev_all (fd, &v, 1);
 }
 
 int

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "error.h"
 
@@ -12,6 +13,8 @@
 ssize_t tspod_read_small_at (int dirfd, const char *path, char *buf, size_t size,
                              struct tspod_error *err);
 int tspod_write_all (int fd, const void *data, size_t len);
+/* All of V[0..COUNT) in order, in as few writes as the fd takes (V is advanced on the way). */
+int tspod_writev_all (int fd, struct iovec *v, int count);
 /* Writes DATA to an existing file (procfs control files: uid_map, setgroups). */
 int tspod_write_existing (const char *path, const char *data, struct tspod_error *err);
 /* Writes DATA to PATH atomically: a temporary file beside it, then rename. */

@@ -11,7 +11,6 @@
 #include "fileio.h"
 #include "helper-jobs.h"
 
-
 /* A program @start started: its stdin (kept until @write) and its pidfd (to reap it). */
 struct kept
 {

@@ -28,7 +28,6 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
@@ -66,8 +65,6 @@ answer (int conn, const struct helper_job *job)
 {
   uint32_t header[3];
   struct iovec iov[3];
-  struct iovec *v = iov;
-  int count = 3;
 
   header[0] = htonl ((uint32_t) (8 + job->out.len + job->err.len));
   header[1] = htonl ((uint32_t) job->status);
@@ -75,27 +72,7 @@ answer (int conn, const struct helper_job *job)
   iov[0] = (struct iovec) { header, sizeof (header) };
   iov[1] = (struct iovec) { job->out.data, job->out.len };
   iov[2] = (struct iovec) { job->err.data, job->err.len };
-  while (count > 0)
-    {
-      ssize_t n = writev (conn, v, count);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      /* A partial write (a full socket buffer): go on from where it stopped. */
-      while (count > 0 && (size_t) n >= v->iov_len)
-        {
-          n -= (ssize_t) v->iov_len;
-          v++;
-          count--;
-        }
-      if (count > 0)
-        {
-          v->iov_base = (char *) v->iov_base + n;
-          v->iov_len -= (size_t) n;
-        }
-    }
-  return 0;
+  return tspod_writev_all (conn, iov, 3);
 }
 
 /* Reads one request from CONN and starts it as JOB; -1 when the connection is done (or broken). */
